@@ -1,0 +1,125 @@
+//! The boundary to Discord: one async trait of the REST operations dbcord
+//! uses, typed errors, time, the client-side limiter, and the backends.
+
+pub mod clock;
+pub mod emulator;
+pub mod error;
+pub mod limiter;
+pub mod snowflake;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use clock::{AccountedClock, Clock, ManualClock, RealClock, SharedClock};
+pub use error::{DiscordError, DiscordResult};
+pub use snowflake::Snowflake;
+pub use types::*;
+
+/// Every Discord REST operation dbcord needs. One guild per instance.
+///
+/// Implemented by the embedded emulator and (later) the HTTP backend; the
+/// layers above see only this trait, so they run unchanged on either.
+#[async_trait]
+pub trait Discord: Send + Sync + 'static {
+    /// The guild this instance works in.
+    fn guild_id(&self) -> Snowflake;
+    /// The bot's own user: dbcord trusts only messages it authored.
+    fn bot_user_id(&self) -> Snowflake;
+
+    /// `GET /guilds/{guild}/channels` (threads are not listed).
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>>;
+    /// `POST /guilds/{guild}/channels`.
+    async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel>;
+    /// `PATCH /channels/{id}` with a new topic.
+    async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel>;
+    /// `DELETE /channels/{id}`.
+    async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel>;
+
+    /// `POST /channels/{id}/messages`, mentions disabled.
+    async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message>;
+    /// `GET /channels/{id}/messages/{mid}`.
+    async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message>;
+    /// `GET /channels/{id}/messages`: one history page, newest first.
+    async fn list_messages(
+        &self,
+        channel: Snowflake,
+        query: &HistoryQuery,
+    ) -> DiscordResult<Vec<Message>>;
+    /// `PATCH /channels/{id}/messages/{mid}` with new content.
+    async fn edit_message(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        content: &str,
+    ) -> DiscordResult<Message>;
+    /// `DELETE /channels/{id}/messages/{mid}`.
+    async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()>;
+    /// `POST /channels/{id}/messages/bulk-delete`: 2 to 100 messages younger than 14 days.
+    async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()>;
+
+    /// `GET /guilds/{guild}/messages/search`.
+    async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults>;
+
+    /// `POST /channels/{id}/messages/{mid}/threads`: the thread's ID is the message's.
+    async fn start_thread(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        name: &str,
+    ) -> DiscordResult<Channel>;
+
+    /// Fetch an attachment's bytes from its URL.
+    async fn download_attachment(&self, attachment: &Attachment) -> DiscordResult<Vec<u8>>;
+}
+
+/// A shared backend is a backend: lets one emulator serve a wrapper and its counters' reader.
+#[async_trait]
+impl<D: Discord + ?Sized> Discord for Arc<D> {
+    fn guild_id(&self) -> Snowflake {
+        (**self).guild_id()
+    }
+    fn bot_user_id(&self) -> Snowflake {
+        (**self).bot_user_id()
+    }
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
+        (**self).list_channels().await
+    }
+    async fn create_channel(&self, c: &NewChannel) -> DiscordResult<Channel> {
+        (**self).create_channel(c).await
+    }
+    async fn edit_channel_topic(&self, c: Snowflake, t: &str) -> DiscordResult<Channel> {
+        (**self).edit_channel_topic(c, t).await
+    }
+    async fn delete_channel(&self, c: Snowflake) -> DiscordResult<Channel> {
+        (**self).delete_channel(c).await
+    }
+    async fn create_message(&self, c: Snowflake, m: &NewMessage) -> DiscordResult<Message> {
+        (**self).create_message(c, m).await
+    }
+    async fn get_message(&self, c: Snowflake, m: Snowflake) -> DiscordResult<Message> {
+        (**self).get_message(c, m).await
+    }
+    async fn list_messages(&self, c: Snowflake, q: &HistoryQuery) -> DiscordResult<Vec<Message>> {
+        (**self).list_messages(c, q).await
+    }
+    async fn edit_message(&self, c: Snowflake, m: Snowflake, s: &str) -> DiscordResult<Message> {
+        (**self).edit_message(c, m, s).await
+    }
+    async fn delete_message(&self, c: Snowflake, m: Snowflake) -> DiscordResult<()> {
+        (**self).delete_message(c, m).await
+    }
+    async fn bulk_delete(&self, c: Snowflake, m: &[Snowflake]) -> DiscordResult<()> {
+        (**self).bulk_delete(c, m).await
+    }
+    async fn search(&self, q: &SearchQuery) -> DiscordResult<SearchResults> {
+        (**self).search(q).await
+    }
+    async fn start_thread(&self, c: Snowflake, m: Snowflake, n: &str) -> DiscordResult<Channel> {
+        (**self).start_thread(c, m, n).await
+    }
+    async fn download_attachment(&self, a: &Attachment) -> DiscordResult<Vec<u8>> {
+        (**self).download_attachment(a).await
+    }
+}

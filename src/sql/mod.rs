@@ -1,0 +1,19 @@
+//! SQL over the store, with Apache DataFusion.
+//!
+//! Files: `engine` (statements in, outcomes out), `ddl` (CREATE/DROP carried
+//! out on the store), `catalog` (the guild as DataFusion catalog), `provider`
+//! (a table as TableProvider), `scan` (the streaming Discord scan), `sink`
+//! (INSERT), `convert` (rows and Arrow), `types` (column types), `errors`
+//! (error text for people).
+
+pub mod catalog;
+pub mod convert;
+mod ddl;
+pub mod engine;
+pub mod errors;
+pub mod provider;
+pub mod scan;
+pub mod sink;
+pub mod types;
+
+pub use engine::{Engine, Outcome};

@@ -1,0 +1,65 @@
+//! INSERT: the DataSink that writes rows as messages.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::sink::DataSink;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
+use futures::TryStreamExt;
+
+use super::convert::batch_to_rows;
+use crate::store::{Store, TableDef};
+
+/// Writes every row of the input to the table's channel.
+///
+/// The whole input is gathered and every row encoded before the first
+/// message is sent, so a statement with one bad row writes nothing.
+#[derive(Debug)]
+pub struct DiscordSink {
+    store: Arc<Store>,
+    table: Arc<TableDef>,
+    schema: SchemaRef,
+}
+
+impl DiscordSink {
+    pub fn new(store: Arc<Store>, table: Arc<TableDef>, schema: SchemaRef) -> Self {
+        DiscordSink {
+            store,
+            table,
+            schema,
+        }
+    }
+}
+
+impl DisplayAs for DiscordSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "DiscordSink: table={}", self.table.qualified_name())
+    }
+}
+
+#[async_trait]
+impl DataSink for DiscordSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(
+        &self,
+        data: SendableRecordBatchStream,
+        _ctx: &Arc<TaskContext>,
+    ) -> Result<u64> {
+        let batches: Vec<_> = data.try_collect().await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(batch_to_rows(&self.table, b)?);
+        }
+        self.store
+            .insert(&self.table, &rows)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+}

@@ -1,0 +1,225 @@
+//! Creating and dropping databases and tables.
+//!
+//! Order matters for crash safety: channels are made before the catalog
+//! message that commits them, and the catalog message is deleted before the
+//! channel it names. An interrupted CREATE leaves at most an empty channel
+//! that a retry reuses; an interrupted DROP leaves an orphan channel that no
+//! table refers to.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::catalog::{self, CatalogEntry, Database, TableEntry};
+use super::schema::{NewTable, TableDef};
+use super::{Store, names};
+use crate::discord::{Channel, NewChannel, Snowflake, channel_type};
+use crate::error::{Error, Result};
+
+impl Store {
+    /// Create database `name`. Returns false if it existed and `if_not_exists`.
+    pub async fn create_database(&self, name: &str, if_not_exists: bool) -> Result<bool> {
+        names::check("database", name)?;
+        let _ddl = self.ddl.lock().await;
+        if self.has_database(name) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(Error::DatabaseExists(name.into()))
+            };
+        }
+        let channels = self.discord.list_channels().await?;
+        let category = match catalog::database_categories(&channels).find(|(db, _)| *db == name) {
+            Some((_, c)) => c.clone(), // left by an interrupted CREATE: finish it
+            None => {
+                self.make_channel(
+                    &names::category_name(name),
+                    channel_type::CATEGORY,
+                    None,
+                    None,
+                )
+                .await?
+            }
+        };
+        let cat_chan = match catalog::catalog_channel_of(&channels, category.id) {
+            Some(c) => c.clone(),
+            None => {
+                let topic = names::catalog_topic(name);
+                self.make_channel(
+                    names::CATALOG_CHANNEL,
+                    channel_type::TEXT,
+                    Some(topic),
+                    Some(category.id),
+                )
+                .await?
+            }
+        };
+        let marker = CatalogEntry::Database {
+            name: name.to_string(),
+        };
+        catalog::post_entry(&self.discord, cat_chan.id, &marker).await?;
+        let db = Database {
+            name: name.to_string(),
+            category_id: category.id,
+            catalog_channel: cat_chan.id,
+            tables: BTreeMap::new(),
+        };
+        self.write().databases.insert(name.to_string(), db);
+        Ok(true)
+    }
+
+    /// Drop an empty database: its catalog channel, then its category.
+    pub async fn drop_database(&self, name: &str, if_exists: bool) -> Result<bool> {
+        let _ddl = self.ddl.lock().await;
+        let db = match self.read().databases.get(name) {
+            Some(db) => db.clone(),
+            None if if_exists => return Ok(false),
+            None => return Err(Error::NoSuchDatabase(name.into())),
+        };
+        if !db.tables.is_empty() {
+            return Err(Error::DatabaseNotEmpty(name.into()));
+        }
+        self.discord.delete_channel(db.catalog_channel).await?;
+        self.write().databases.remove(name);
+        self.discord.delete_channel(db.category_id).await?;
+        Ok(true)
+    }
+
+    /// Create a table. Returns false if it existed and `if_not_exists`.
+    pub async fn create_table(&self, db: &str, new: NewTable, if_not_exists: bool) -> Result<bool> {
+        check_new_table(&new)?;
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(db)?.clone();
+        if database.tables.contains_key(&new.name) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(Error::TableExists(format!("{db}.{}", new.name)))
+            };
+        }
+        let channel = self.table_channel(&database, &new.name).await?;
+        let def = TableDef {
+            database: db.to_string(),
+            name: new.name,
+            columns: new.columns,
+            primary_key: new.primary_key,
+            channel_id: channel,
+        };
+        let msg = catalog::post_entry(
+            &self.discord,
+            database.catalog_channel,
+            &CatalogEntry::Table(def.clone()),
+        )
+        .await?;
+        let entry = TableEntry {
+            def: Arc::new(def),
+            catalog_message: msg.id,
+        };
+        if let Some(d) = self.write().databases.get_mut(db) {
+            d.tables.insert(entry.def.name.clone(), entry);
+        }
+        Ok(true)
+    }
+
+    /// Drop a table: its catalog message (the commit point), then its channel.
+    pub async fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<bool> {
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(db)?.clone();
+        let Some(entry) = database.tables.get(name) else {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(Error::NoSuchTable(format!("{db}.{name}")))
+            };
+        };
+        self.discord
+            .delete_message(database.catalog_channel, entry.catalog_message)
+            .await?;
+        if let Some(d) = self.write().databases.get_mut(db) {
+            d.tables.remove(name);
+        }
+        self.discord.delete_channel(entry.def.channel_id).await?;
+        Ok(true)
+    }
+
+    /// The table's channel: an empty one left by an interrupted CREATE, or a new one.
+    async fn table_channel(&self, db: &Database, table: &str) -> Result<Snowflake> {
+        let name = names::table_channel_name(table);
+        let channels = self.discord.list_channels().await?;
+        let leftover = channels.iter().find(|c| {
+            c.parent_id == Some(db.category_id)
+                && c.name == name
+                && names::is_dbcord_topic(c.topic.as_deref())
+        });
+        if let Some(c) = leftover {
+            let page = self
+                .discord
+                .list_messages(
+                    c.id,
+                    &crate::discord::HistoryQuery {
+                        anchor: crate::discord::HistoryAnchor::Latest,
+                        limit: 1,
+                    },
+                )
+                .await?;
+            if page.is_empty() {
+                return Ok(c.id);
+            }
+            return Err(Error::Catalog(format!(
+                "channel #{name} holds messages but no table refers to it; move or delete it first"
+            )));
+        }
+        let topic = names::table_topic(&db.name, table);
+        Ok(self
+            .make_channel(&name, channel_type::TEXT, Some(topic), Some(db.category_id))
+            .await?
+            .id)
+    }
+
+    async fn make_channel(
+        &self,
+        name: &str,
+        kind: u8,
+        topic: Option<String>,
+        parent: Option<Snowflake>,
+    ) -> Result<Channel> {
+        let req = NewChannel {
+            name: name.to_string(),
+            kind,
+            topic,
+            parent_id: parent,
+        };
+        Ok(self.discord.create_channel(&req).await?)
+    }
+}
+
+fn check_new_table(new: &NewTable) -> Result<()> {
+    names::check("table", &new.name)?;
+    if new.columns.is_empty() {
+        return Err(Error::InvalidRow(format!(
+            "table {} needs at least one column",
+            new.name
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in &new.columns {
+        names::check("column", &c.name)?;
+        if !seen.insert(&c.name) {
+            return Err(Error::InvalidName(format!(
+                "column \"{}\" is named twice",
+                c.name
+            )));
+        }
+    }
+    if new.primary_key.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "table {} needs a PRIMARY KEY: dbcord finds rows by their key",
+            new.name
+        )));
+    }
+    if let Some(k) = new.primary_key.iter().find(|k| !seen.contains(k)) {
+        return Err(Error::InvalidName(format!(
+            "primary key column \"{k}\" is not a column"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! The `dbcord` binary, as a user runs it.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn dbcord(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("dbcord runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn commands_run_in_order_and_csv_prints_only_result_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dbcord(
+        dir.path(),
+        &[
+            "-c",
+            "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)",
+            "-c",
+            "INSERT INTO t VALUES ('a',1),('b',2)",
+            "-c",
+            "SELECT sum(n) AS s FROM t",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "s\n3\n");
+}
+
+#[test]
+fn quickstart_runs_and_a_second_run_sees_the_same_tables_and_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/quickstart.sql");
+    let first = dbcord(dir.path(), &["-f", script]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = stdout(&first);
+    for want in ["Ada Lovelace", "Grace Hopper", "(4 rows)"] {
+        assert!(out.contains(want), "{want:?} missing from\n{out}");
+    }
+    let unpaid_london = out
+        .lines()
+        .any(|l| l.contains("London") && l.contains("| 12.5"));
+    assert!(unpaid_london, "London's unpaid 12.5 missing from\n{out}");
+    let second = dbcord(dir.path(), &["-f", script]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let result_sets = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with('|') || l.starts_with('('))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(result_sets(&out), result_sets(&stdout(&second)));
+    assert!(
+        stdout(&second).contains("INSERT 0"),
+        "the rows were already there"
+    );
+    let count = dbcord(
+        dir.path(),
+        &[
+            "-c",
+            "SELECT count(*) AS n FROM shop.orders",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(stdout(&count), "n\n6\n");
+}
+
+#[test]
+fn a_failing_statement_stops_the_script_with_a_nonzero_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dbcord(
+        dir.path(),
+        &["-c", "SELECT * FROM missing", "-c", "SELECT 1"],
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("-c #1") && err.contains("missing"), "{err}");
+    assert!(stdout(&o).is_empty(), "the second command must not run");
+}
+
+#[test]
+fn statements_are_read_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--format", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"CREATE TABLE t (id TEXT PRIMARY KEY);\nINSERT INTO t VALUES ('x');\nSELECT id FROM t;\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "id\nx\n");
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dbcord(dir.path(), &["-c", "SELEC 1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("error: -c #1"), "{}", stderr(&o));
+}
+
+#[test]
+fn stats_report_the_cost_on_discord() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dbcord(
+        dir.path(),
+        &[
+            "--stats",
+            "-c",
+            "CREATE TABLE t (id TEXT PRIMARY KEY)",
+            "-c",
+            "SELECT * FROM t",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Discord requests:") && err.contains("list_messages 1"),
+        "{err}"
+    );
+}

@@ -1,0 +1,251 @@
+//! SQL through the whole stack: DataFusion, the store, the emulator.
+
+mod common;
+
+use common::{Stack, insert_numbers};
+use dbcord::discord::emulator::Route;
+
+#[tokio::test]
+async fn create_insert_and_aggregate() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql("INSERT INTO t VALUES ('a', 1), ('b', 2)").await;
+    let out = s.text("SELECT sum(n) AS s FROM t").await;
+    assert!(out.contains("| 3 |"), "{out}");
+}
+
+#[tokio::test]
+async fn a_250_row_table_is_scanned_in_exactly_3_history_requests() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql(&insert_numbers("t", 0, 250)).await;
+    let before = s.counters();
+    let out = s.text("SELECT count(*) AS c, sum(n) AS total FROM t").await;
+    assert!(out.contains("| 250 | 31125 |"), "{out}");
+    let cost = s.counters().since(&before);
+    assert_eq!(cost.route(Route::ListMessages).requests, 3);
+    assert_eq!(cost.total_requests(), 3, "{cost:?}");
+}
+
+#[tokio::test]
+async fn limit_stops_requests_once_met() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql(&insert_numbers("t", 0, 250)).await;
+    let before = s.counters();
+    let batches = s.rows("SELECT id FROM t LIMIT 5").await;
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 5);
+    assert_eq!(
+        s.counters()
+            .since(&before)
+            .route(Route::ListMessages)
+            .requests,
+        1
+    );
+}
+
+#[tokio::test]
+async fn rows_come_back_in_insertion_order() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql(&insert_numbers("t", 0, 150)).await;
+    let out = s.text("SELECT n FROM t LIMIT 3 OFFSET 99").await;
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains(" n "))
+        .collect();
+    assert_eq!(lines, vec!["| 99  |", "| 100 |", "| 101 |"], "{out}");
+}
+
+#[tokio::test]
+async fn an_oversized_row_is_refused_and_nothing_is_written() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT)")
+        .await;
+    let before = s.counters();
+    let big = "x".repeat(2100);
+    let err = s
+        .sql_err(&format!(
+            "INSERT INTO t VALUES ('ok', 'small'), ('big', '{big}')"
+        ))
+        .await;
+    assert!(
+        err.contains("row 2 does not fit in one Discord message"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(
+        s.counters()
+            .since(&before)
+            .route(Route::CreateMessage)
+            .requests,
+        0
+    );
+    assert!(
+        s.text("SELECT count(*) AS c FROM t")
+            .await
+            .contains("| 0 |")
+    );
+}
+
+#[tokio::test]
+async fn all_types_round_trip() {
+    let s = Stack::new().await;
+    s.sql(
+        "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR, big BIGINT, x DOUBLE, r REAL, \
+         ok BOOLEAN, at TIMESTAMP)",
+    )
+    .await;
+    s.sql(
+        "INSERT INTO t VALUES (1, 'Zoë \"q\" @everyone', 9007199254740993, 1.5, 2.25, true, \
+         TIMESTAMP '2026-11-21T08:00:00'), (2, NULL, NULL, NULL, NULL, NULL, NULL)",
+    )
+    .await;
+    let out = s.text("SELECT * FROM t ORDER BY id").await;
+    for want in [
+        "Zoë \"q\" @everyone",
+        "9007199254740993",
+        "1.5",
+        "2.25",
+        "true",
+        "2026-11-21T08:00:00",
+    ] {
+        assert!(out.contains(want), "{want} missing from\n{out}");
+    }
+    assert!(
+        s.text("SELECT count(*) AS c FROM t WHERE name IS NULL")
+            .await
+            .contains("| 1 |")
+    );
+}
+
+#[tokio::test]
+async fn joins_groups_subqueries_and_insert_select() {
+    let s = Stack::new().await;
+    s.sql("CREATE DATABASE shop").await;
+    s.sql("CREATE TABLE shop.c (id TEXT PRIMARY KEY, city TEXT)")
+        .await;
+    s.sql("CREATE TABLE shop.o (id BIGINT PRIMARY KEY, c TEXT, amount DOUBLE)")
+        .await;
+    s.sql("INSERT INTO shop.c VALUES ('a', 'Oslo'), ('b', 'Lima')")
+        .await;
+    s.sql("INSERT INTO shop.o VALUES (1, 'a', 10), (2, 'a', 5), (3, 'b', 7)")
+        .await;
+    let out = s
+        .text(
+            "SELECT c.city, sum(o.amount) AS total FROM shop.o o JOIN shop.c c ON o.c = c.id \
+             GROUP BY c.city ORDER BY total DESC",
+        )
+        .await;
+    assert!(
+        out.find("Oslo").unwrap() < out.find("Lima").unwrap(),
+        "{out}"
+    );
+    assert!(out.contains("15.0"), "{out}");
+    s.sql("CREATE TABLE shop.big (id BIGINT PRIMARY KEY)").await;
+    s.sql("INSERT INTO shop.big SELECT id FROM shop.o WHERE amount > (SELECT avg(amount) FROM shop.o)").await;
+    assert!(
+        s.text("SELECT count(*) AS c FROM shop.big")
+            .await
+            .contains("| 1 |")
+    );
+}
+
+#[tokio::test]
+async fn ddl_errors_name_the_problem() {
+    let s = Stack::new().await;
+    let e = s.sql_err("CREATE TABLE t (id TEXT, n BIGINT)").await;
+    assert!(e.contains("PRIMARY KEY"), "{e}");
+    let e = s
+        .sql_err("CREATE TABLE t (id TEXT PRIMARY KEY, d DECIMAL(10,2))")
+        .await;
+    assert!(
+        e.contains("column \"d\"") && e.contains("not supported"),
+        "{e}"
+    );
+    let e = s
+        .sql_err("CREATE TABLE \"Bad\" (id TEXT PRIMARY KEY)")
+        .await;
+    assert!(e.contains("invalid table name \"Bad\""), "{e}");
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    let e = s.sql_err("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    assert!(e.contains("already exists"), "{e}");
+    s.sql("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY)")
+        .await;
+    let e = s
+        .sql_err("CREATE TABLE nowhere.t (id TEXT PRIMARY KEY)")
+        .await;
+    assert!(e.contains("database \"nowhere\" does not exist"), "{e}");
+    let e = s.sql_err("INSERT INTO t VALUES (NULL)").await;
+    assert!(e.to_lowercase().contains("null"), "{e}");
+}
+
+#[tokio::test]
+async fn drop_table_removes_channel_and_catalog_entry() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    s.sql("INSERT INTO t VALUES ('a')").await;
+    s.sql("DROP TABLE t").await;
+    let e = s.sql_err("SELECT * FROM t").await;
+    assert!(
+        e.contains("t") && e.to_lowercase().contains("not found"),
+        "{e}"
+    );
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    assert!(
+        s.text("SELECT count(*) AS c FROM t")
+            .await
+            .contains("| 0 |")
+    );
+    s.sql("DROP TABLE IF EXISTS gone").await;
+}
+
+#[tokio::test]
+async fn messages_from_people_in_a_table_channel_are_skipped() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    s.sql("INSERT INTO t VALUES ('a')").await;
+    let def = s.engine.store().table("main", "t").unwrap();
+    s.emulator
+        .post_as_person(def.channel_id, "dbc1\n{\"id\":\"forged\"}")
+        .unwrap();
+    s.emulator
+        .post_as_person(def.channel_id, "hello from a human")
+        .unwrap();
+    let out = s.text("SELECT id FROM t").await;
+    assert!(out.contains("| a  |") && !out.contains("forged"), "{out}");
+}
+
+#[tokio::test]
+async fn show_tables_lists_dbcord_tables() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE users (id TEXT PRIMARY KEY)").await;
+    let out = s.text("SHOW TABLES").await;
+    assert!(out.contains("users"), "{out}");
+}
+
+#[tokio::test]
+async fn a_new_session_sees_the_catalog_written_by_an_earlier_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dbcord::discord::emulator::EmulatorConfig {
+        data_dir: Some(dir.path().into()),
+        ..dbcord::discord::emulator::EmulatorConfig::in_memory()
+    };
+    {
+        let s = Stack::with_config(config.clone()).await;
+        s.sql("CREATE DATABASE shop").await;
+        s.sql("CREATE TABLE shop.t (id TEXT PRIMARY KEY, n BIGINT)")
+            .await;
+        s.sql("INSERT INTO shop.t VALUES ('a', 41), ('b', 1)").await;
+    }
+    let s = Stack::with_config(config).await;
+    assert!(
+        s.text("SELECT sum(n) AS s FROM shop.t")
+            .await
+            .contains("| 42 |")
+    );
+}
