@@ -33,6 +33,8 @@ pub enum Error {
     RowTooLarge { row: usize, len: usize },
     #[error("{0}")]
     Unsupported(String),
+    #[error("{0}; nothing was written")]
+    Duplicate(String),
     #[error("the catalog is damaged: {0}")]
     Catalog(String),
 }

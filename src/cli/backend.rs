@@ -52,8 +52,8 @@ pub async fn open(args: &Args) -> Result<Session> {
         None => "opening the in-memory guild".to_string(),
     })?;
     let emulator = Arc::new(emulator);
-    let discord = Arc::new(Patient::new(Arc::clone(&emulator), clock));
-    let store = Store::open(Arc::clone(&discord) as Arc<dyn Discord>)
+    let discord = Arc::new(Patient::new(Arc::clone(&emulator), Arc::clone(&clock)));
+    let store = Store::open(Arc::clone(&discord) as Arc<dyn Discord>, clock)
         .await
         .context("loading the catalog from the guild")?;
     Ok(Session {

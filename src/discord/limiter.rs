@@ -92,6 +92,10 @@ impl<D: Discord> Discord for Patient<D> {
         self.inner.bot_user_id()
     }
 
+    fn rate_limit_waited(&self) -> Duration {
+        self.wait_stats().waited + self.inner.rate_limit_waited()
+    }
+
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         self.retry(|| self.inner.list_channels()).await
     }

@@ -28,6 +28,12 @@ pub trait Discord: Send + Sync + 'static {
     /// The bot's own user: dbcord trusts only messages it authored.
     fn bot_user_id(&self) -> Snowflake;
 
+    /// Total time spent waiting out rate limits so far (zero for backends
+    /// that do not wait); scans report the difference as `rate_limit_wait`.
+    fn rate_limit_waited(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// `GET /guilds/{guild}/channels` (threads are not listed).
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>>;
     /// `POST /guilds/{guild}/channels`.
@@ -82,6 +88,9 @@ impl<D: Discord + ?Sized> Discord for Arc<D> {
     }
     fn bot_user_id(&self) -> Snowflake {
         (**self).bot_user_id()
+    }
+    fn rate_limit_waited(&self) -> std::time::Duration {
+        (**self).rate_limit_waited()
     }
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         (**self).list_channels().await

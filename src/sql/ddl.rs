@@ -3,10 +3,13 @@
 
 use datafusion::common::{Constraint, TableReference};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{CreateMemoryTable, LogicalPlan};
+use datafusion::logical_expr::{CreateIndex, CreateMemoryTable, Expr, LogicalPlan};
+use datafusion::sql::parser::Statement;
+use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
 
 use super::catalog::CATALOG_NAME;
 use super::types::{SUPPORTED_TYPES, column_type};
+use crate::store::index::NewIndex;
 use crate::store::{Column, NewTable, Store};
 
 fn unsupported(msg: impl Into<String>) -> DataFusionError {
@@ -156,4 +159,94 @@ pub async fn drop_database(
     } else {
         format!("database {name} does not exist, skipped")
     })
+}
+
+/// `CREATE [UNIQUE] INDEX name ON [db.]table (column)`: one column, dbcord's own kind.
+pub async fn create_index(store: &Store, cmd: &CreateIndex, default_db: &str) -> Result<String> {
+    let (db, table) = resolve(&cmd.table, default_db)?;
+    if let Some(using) = &cmd.using {
+        return Err(unsupported(format!(
+            "index method USING {using} is not supported; dbcord indexes are channels"
+        )));
+    }
+    let column = match cmd.columns.as_slice() {
+        [sort] => match &sort.expr {
+            Expr::Column(c) => c.name.clone(),
+            other => {
+                return Err(unsupported(format!(
+                    "an index must name a column, not {other}"
+                )));
+            }
+        },
+        _ => return Err(unsupported("an index covers exactly one column")),
+    };
+    let name = cmd
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{table}_{column}_idx"));
+    let new = NewIndex {
+        name: name.clone(),
+        table: table.clone(),
+        column: column.clone(),
+        unique: cmd.unique,
+    };
+    let created = store
+        .create_index(&db, new, cmd.if_not_exists)
+        .await
+        .map_err(external)?;
+    let kind = if cmd.unique { "UNIQUE INDEX" } else { "INDEX" };
+    Ok(if created {
+        format!("CREATE {kind} {name} ON {db}.{table} ({column})")
+    } else {
+        format!("index {name} already exists, skipped")
+    })
+}
+
+/// `DROP INDEX [IF EXISTS] [db.]name`, which DataFusion does not plan.
+pub struct DropIndex {
+    name: Vec<String>,
+    if_exists: bool,
+}
+
+impl DropIndex {
+    pub fn from_statement(stmt: &Statement) -> Option<DropIndex> {
+        let Statement::Statement(s) = stmt else {
+            return None;
+        };
+        let SqlStatement::Drop {
+            object_type: ObjectType::Index,
+            if_exists,
+            names,
+            ..
+        } = s.as_ref()
+        else {
+            return None;
+        };
+        let name = names.first()?.0.iter().map(|p| p.to_string()).collect();
+        Some(DropIndex {
+            name,
+            if_exists: *if_exists,
+        })
+    }
+
+    pub async fn run(&self, store: &Store, default_db: &str) -> Result<String> {
+        let (db, name) = match self.name.as_slice() {
+            [name] => (default_db.to_string(), name.clone()),
+            [db, name] => (db.clone(), name.clone()),
+            _ => {
+                return Err(DataFusionError::Plan(
+                    "DROP INDEX takes [database.]index".into(),
+                ));
+            }
+        };
+        let dropped = store
+            .drop_index(&db, &name, self.if_exists)
+            .await
+            .map_err(external)?;
+        Ok(if dropped {
+            format!("DROP INDEX {db}.{name}")
+        } else {
+            format!("index {db}.{name} does not exist, skipped")
+        })
+    }
 }

@@ -13,6 +13,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 
 use super::catalog::{CATALOG_NAME, GuildCatalog};
 use super::ddl;
+use super::options::DbcordOptions;
 use crate::store::{DEFAULT_DATABASE, Store};
 
 /// What one statement produced.
@@ -38,7 +39,8 @@ impl Engine {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
-            .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE);
+            .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
+            .with_option_extension(DbcordOptions::default());
         let ctx = SessionContext::new_with_config(config);
         ctx.register_catalog(
             CATALOG_NAME,
@@ -72,8 +74,14 @@ impl Engine {
     /// Run one statement.
     pub async fn run(&self, stmt: Statement) -> Result<Outcome> {
         let state = self.ctx.state();
-        let plan = state.statement_to_plan(stmt).await?;
         let default_db = state.config_options().catalog.default_schema.clone();
+        if let Some(drop) = ddl::DropIndex::from_statement(&stmt) {
+            return drop
+                .run(&self.store, &default_db)
+                .await
+                .map(Outcome::Status);
+        }
+        let plan = state.statement_to_plan(stmt).await?;
         match plan {
             LogicalPlan::Ddl(ddl) => self.run_ddl(ddl, &default_db).await.map(Outcome::Status),
             LogicalPlan::Dml(_) => {
@@ -107,6 +115,7 @@ impl Engine {
             DdlStatement::CreateCatalog(cmd) => {
                 ddl::create_database(store, &cmd.catalog_name, cmd.if_not_exists).await
             }
+            DdlStatement::CreateIndex(cmd) => ddl::create_index(store, &cmd, default_db).await,
             DdlStatement::DropCatalogSchema(cmd) => {
                 ddl::drop_database(store, cmd.name.schema_name(), cmd.if_exists, cmd.cascade).await
             }

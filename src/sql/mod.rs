@@ -4,14 +4,17 @@
 //! out on the store), `catalog` (the guild as DataFusion catalog), `provider`
 //! (a table as TableProvider), `scan` (the streaming Discord scan), `sink`
 //! (INSERT), `convert` (rows and Arrow), `types` (column types), `errors`
-//! (error text for people).
+//! (error text for people), `options` (the `dbcord.*` settings), `pushdown`
+//! (which filters narrow a scan, and the access path).
 
 pub mod catalog;
 pub mod convert;
 mod ddl;
 pub mod engine;
 pub mod errors;
+pub mod options;
 pub mod provider;
+pub mod pushdown;
 pub mod scan;
 pub mod sink;
 pub mod types;

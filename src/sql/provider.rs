@@ -5,17 +5,23 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
-use datafusion::common::{Constraint, Constraints, not_impl_err};
+use datafusion::common::{Constraint, Constraints, DFSchema, not_impl_err};
 use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result;
+use datafusion::logical_expr::TableProviderFilterPushDown;
 use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::expr_rewriter::unnormalize_col;
+use datafusion::logical_expr::utils::conjunction;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::Expr;
 
-use super::scan::DiscordScanExec;
+use super::options::DbcordOptions;
+use super::pushdown::{ScanPlan, choose, equality, plan_uses};
+use super::scan::{DiscordScanExec, ScanSpec};
 use super::sink::DiscordSink;
 use super::types::table_schema;
+use crate::store::lookup::Access;
 use crate::store::{Store, TableDef};
 
 /// One table channel, as DataFusion sees it.
@@ -28,6 +34,32 @@ pub struct DiscordTable {
 }
 
 impl DiscordTable {
+    /// The access path for these filters, and the filters it leaves to re-checking alone.
+    fn plan(&self, filters: &[Expr], pushdown: bool) -> (ScanPlan, Vec<String>) {
+        if !pushdown {
+            let post = filters.iter().map(|f| f.to_string()).collect();
+            return (ScanPlan::full(Some("dbcord.pushdown = false".into())), post);
+        }
+        let mut eqs = Vec::new();
+        for f in filters {
+            if let Some(eq) = equality(&self.def, f) {
+                eqs.push(eq);
+            }
+        }
+        let indexes = self.store.indexes_of(&self.def.database, &self.def.name);
+        let plan = choose(&self.def, &eqs, &indexes);
+        let post = filters
+            .iter()
+            .filter(|f| {
+                let eq = equality(&self.def, f);
+                !matches!(plan.access, Access::Search { .. })
+                    || eq.is_none_or(|e| !plan_uses(&self.def, &plan, &e))
+            })
+            .map(|f| f.to_string())
+            .collect();
+        (plan, post)
+    }
+
     pub fn new(store: Arc<Store>, def: Arc<TableDef>) -> Self {
         let schema = Arc::new(table_schema(&def));
         let key = def
@@ -58,40 +90,68 @@ impl TableProvider for DiscordTable {
         TableType::Base
     }
 
+    /// Every filter is accepted exactly: the scan re-checks all of them on
+    /// every row (so DataFusion can hand it LIMIT too), and uses the
+    /// equalities among them to narrow its reads.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
+    }
+
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let options = DbcordOptions::of(state.config_options());
         let projection: Vec<usize> = match projection {
             Some(p) => p.clone(),
             None => (0..self.def.columns.len()).collect(),
         };
-        let schema = Arc::new(self.schema.project(&projection)?);
+        let filters: Vec<Expr> = filters.iter().cloned().map(unnormalize_col).collect();
+        let (plan, post_filters) = self.plan(&filters, options.pushdown);
+        let predicate = match conjunction(filters) {
+            Some(expr) => {
+                let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
+                Some(state.create_physical_expr(expr, &df_schema)?)
+            }
+            None => None,
+        };
+        let spec = ScanSpec {
+            table: Arc::clone(&self.def),
+            plan,
+            freshness: options.freshness(),
+            projection,
+            predicate,
+            post_filters,
+            limit,
+        };
         Ok(Arc::new(DiscordScanExec::new(
             Arc::clone(&self.store),
-            Arc::clone(&self.def),
-            projection,
-            schema,
-            limit,
-        )))
+            spec,
+            self.schema(),
+        )?))
     }
 
     async fn insert_into(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         input: Arc<dyn ExecutionPlan>,
         op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if op != InsertOp::Append {
             return not_impl_err!("{op} is not supported by dbcord; use INSERT INTO");
         }
+        let window = DbcordOptions::of(state.config_options()).window();
         let sink = DiscordSink::new(
             Arc::clone(&self.store),
             Arc::clone(&self.def),
             self.schema(),
+            window,
         );
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }

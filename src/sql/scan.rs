@@ -1,12 +1,17 @@
-//! The Discord scan: an ExecutionPlan that streams a table's channel.
+//! The Discord scan: an ExecutionPlan that streams a table's rows along the
+//! chosen access path (search, index, or full history).
 //!
-//! One RecordBatch per history page, as the page arrives. The stream is
-//! lazy: no request is made until the consumer asks for the next batch, so
-//! once a LIMIT is satisfied (or the query is cancelled) requests stop.
+//! One RecordBatch per Discord page, as the page arrives. The stream is lazy:
+//! no request is made until the consumer asks for the next batch, so once a
+//! LIMIT is met (or the query is cancelled) requests stop. Every row is
+//! re-checked against every filter the scan accepted, so the answer is exact
+//! whatever search returned.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
@@ -14,7 +19,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
-    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, Time,
 };
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -24,75 +29,112 @@ use datafusion::physical_plan::{
 use futures::stream;
 
 use super::convert::rows_to_batch;
-use crate::store::table::TableScan;
+use super::pushdown::ScanPlan;
+use crate::store::lookup::{Freshness, RowSource, SourceStats};
 use crate::store::{Store, TableDef};
 
-/// Scan of one table channel by history paging.
+/// Everything a scan needs besides the store.
+#[derive(Debug, Clone)]
+pub struct ScanSpec {
+    pub table: Arc<TableDef>,
+    pub plan: ScanPlan,
+    pub freshness: Freshness,
+    /// Indexes into the table's columns.
+    pub projection: Vec<usize>,
+    /// All accepted filters, AND-ed, over the table's full schema.
+    pub predicate: Option<Arc<dyn PhysicalExpr>>,
+    /// The filters search does not narrow, as SQL, for EXPLAIN.
+    pub post_filters: Vec<String>,
+    pub limit: Option<usize>,
+}
+
+/// A scan of one table.
 #[derive(Debug)]
 pub struct DiscordScanExec {
     store: Arc<Store>,
-    table: Arc<TableDef>,
-    /// Indexes into the table's columns.
-    projection: Vec<usize>,
-    limit: Option<usize>,
+    spec: ScanSpec,
+    /// Output schema (the projection) and the full table schema.
+    full_schema: SchemaRef,
     props: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
+    /// Set when a run fell back from search; shown by EXPLAIN ANALYZE.
+    fallback: Arc<Mutex<Option<String>>>,
 }
 
 impl DiscordScanExec {
-    pub fn new(
-        store: Arc<Store>,
-        table: Arc<TableDef>,
-        projection: Vec<usize>,
-        schema: SchemaRef,
-        limit: Option<usize>,
-    ) -> Self {
+    pub fn new(store: Arc<Store>, spec: ScanSpec, full_schema: SchemaRef) -> Result<Self> {
+        let schema = Arc::new(full_schema.project(&spec.projection)?);
         let props = PlanProperties::new(
             EquivalenceProperties::new(schema),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
-        DiscordScanExec {
+        Ok(DiscordScanExec {
             store,
-            table,
-            projection,
-            limit,
+            spec,
+            full_schema,
             props: Arc::new(props),
             metrics: ExecutionPlanMetricsSet::new(),
-        }
+            fallback: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub fn spec(&self) -> &ScanSpec {
+        &self.spec
     }
 }
 
 impl DisplayAs for DiscordScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let names: Vec<&str> = self
-            .projection
-            .iter()
-            .map(|&i| self.table.columns[i].name.as_str())
-            .collect();
+        let s = &self.spec;
         write!(
             f,
-            "DiscordScanExec: table={}, channel=#table-{} ({}), strategy=full history scan, projection=[{}]",
-            self.table.qualified_name(),
-            self.table.name,
-            self.table.channel_id,
-            names.join(", ")
+            "DiscordScanExec: table={}, {}",
+            s.table.qualified_name(),
+            s.plan
         )?;
-        if let Some(l) = self.limit {
+        if !s.post_filters.is_empty() {
+            write!(f, ", post_filters=[{}]", s.post_filters.join(", "))?;
+        }
+        if !matches!(s.plan.access, crate::store::lookup::Access::FullScan) {
+            match s.freshness {
+                Freshness::Fresh(w) => write!(
+                    f,
+                    ", consistency=fresh (search + last {}s of history)",
+                    w.as_secs()
+                )?,
+                Freshness::Eventual => write!(
+                    f,
+                    ", consistency=eventual (search alone: may miss recent writes)"
+                )?,
+            }
+        }
+        let names: Vec<&str> = s
+            .projection
+            .iter()
+            .map(|&i| s.table.columns[i].name.as_str())
+            .collect();
+        write!(f, ", projection=[{}]", names.join(", "))?;
+        if let Some(l) = s.limit {
             write!(f, ", limit={l}")?;
+        }
+        if let Some(why) = self.fallback.lock().ok().and_then(|g| g.clone()) {
+            write!(f, ", fell back to full scan: {why}")?;
         }
         Ok(())
     }
 }
 
-/// Counters of one scan, shown by `EXPLAIN ANALYZE`.
+/// Counters of one scan, named as `EXPLAIN ANALYZE` shows them.
 #[derive(Clone)]
 struct ScanMetrics {
     discord_requests: Count,
+    search_requests: Count,
     history_requests: Count,
+    get_requests: Count,
     rows_fetched: Count,
-    foreign_messages: Count,
+    rate_limit_wait: Time,
 }
 
 impl ScanMetrics {
@@ -100,52 +142,81 @@ impl ScanMetrics {
         let c = |name: &'static str| MetricBuilder::new(set).counter(name, partition);
         ScanMetrics {
             discord_requests: c("discord_requests"),
+            search_requests: c("search_requests"),
             history_requests: c("history_requests"),
+            get_requests: c("get_requests"),
             rows_fetched: c("rows_fetched"),
-            foreign_messages: c("foreign_messages"),
+            rate_limit_wait: MetricBuilder::new(set).subset_time("rate_limit_wait", partition),
         }
+    }
+
+    /// Add what the source did since `before`.
+    fn record(&self, before: &SourceStats, now: &SourceStats) {
+        let d = |a: u64, b: u64| (a - b) as usize;
+        self.discord_requests
+            .add(d(now.requests(), before.requests()));
+        self.search_requests
+            .add(d(now.search_requests, before.search_requests));
+        self.history_requests
+            .add(d(now.history_requests, before.history_requests));
+        self.get_requests
+            .add(d(now.get_requests, before.get_requests));
+        self.rate_limit_wait
+            .add_duration(now.rate_limit_wait.saturating_sub(before.rate_limit_wait));
     }
 }
 
 /// The state carried from one page to the next.
 struct ScanState {
-    scan: TableScan,
-    table: Arc<TableDef>,
-    projection: Vec<usize>,
-    schema: SchemaRef,
+    source: RowSource,
+    spec: ScanSpec,
+    full_schema: SchemaRef,
     remaining: Option<usize>,
     metrics: ScanMetrics,
+    fallback: Arc<Mutex<Option<String>>>,
 }
 
 impl ScanState {
-    async fn next_batch(mut self) -> Option<(Result<datafusion::arrow::array::RecordBatch>, Self)> {
-        if self.remaining == Some(0) {
-            return None;
-        }
-        let page = match self.scan.next_page().await {
-            Ok(Some(p)) => p,
-            Ok(None) => return None,
-            Err(e) => {
-                self.remaining = Some(0);
-                return Some((Err(DataFusionError::External(Box::new(e))), self));
+    async fn next_batch(mut self) -> Option<(Result<RecordBatch>, Self)> {
+        loop {
+            if self.remaining == Some(0) {
+                return None;
             }
-        };
-        self.metrics.discord_requests.add(1);
-        self.metrics.history_requests.add(1);
-        self.metrics.rows_fetched.add(page.rows.len());
-        self.metrics.foreign_messages.add(page.skipped);
-        let mut rows = page.rows;
-        if let Some(r) = &mut self.remaining {
-            rows.truncate(*r);
-            *r -= rows.len();
+            let before = self.source.stats.clone();
+            let page = self.source.next_page().await;
+            self.metrics.record(&before, &self.source.stats);
+            if let Some(why) = &self.source.stats.fallback {
+                *self.fallback.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+            }
+            let page = match page {
+                Ok(Some(p)) => p,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.remaining = Some(0);
+                    return Some((Err(DataFusionError::External(Box::new(e))), self));
+                }
+            };
+            self.metrics.rows_fetched.add(page.rows.len());
+            match self.page_batch(&page.rows) {
+                Ok(b) if b.num_rows() == 0 => continue,
+                r => return Some((r, self)),
+            }
         }
-        let batch = rows_to_batch(
-            Arc::clone(&self.schema),
-            &self.table,
-            &self.projection,
-            &rows,
-        );
-        Some((batch, self))
+    }
+
+    /// Full rows, then the filters, then the limit, then the projection.
+    fn page_batch(&mut self, rows: &[crate::store::table::StoredRow]) -> Result<RecordBatch> {
+        let all: Vec<usize> = (0..self.spec.table.columns.len()).collect();
+        let mut batch = rows_to_batch(Arc::clone(&self.full_schema), &self.spec.table, &all, rows)?;
+        if let Some(pred) = &self.spec.predicate {
+            let mask = pred.evaluate(&batch)?.into_array(batch.num_rows())?;
+            batch = filter_record_batch(&batch, mask.as_boolean())?;
+        }
+        if let Some(r) = &mut self.remaining {
+            batch = batch.slice(0, batch.num_rows().min(*r));
+            *r -= batch.num_rows();
+        }
+        Ok(batch.project(&self.spec.projection)?)
     }
 }
 
@@ -164,9 +235,12 @@ impl ExecutionPlan for DiscordScanExec {
 
     fn apply_expressions(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
+        match &self.spec.predicate {
+            Some(p) => f(p),
+            None => Ok(TreeNodeRecursion::Continue),
+        }
     }
 
     fn replace_children(
@@ -189,17 +263,26 @@ impl ExecutionPlan for DiscordScanExec {
         partition: usize,
         _ctx: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let schema = self.schema();
+        let source = RowSource::new(
+            Arc::clone(self.store.discord()),
+            Arc::clone(self.store.clock()),
+            Arc::clone(&self.spec.table),
+            &self.spec.plan.access,
+            self.spec.freshness,
+        );
         let state = ScanState {
-            scan: self.store.scan(Arc::clone(&self.table)),
-            table: Arc::clone(&self.table),
-            projection: self.projection.clone(),
-            schema: Arc::clone(&schema),
-            remaining: self.limit,
+            source,
+            spec: self.spec.clone(),
+            full_schema: Arc::clone(&self.full_schema),
+            remaining: self.spec.limit,
             metrics: ScanMetrics::new(&self.metrics, partition),
+            fallback: Arc::clone(&self.fallback),
         };
         let batches = stream::unfold(state, ScanState::next_batch);
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            batches,
+        )))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -23,14 +24,22 @@ pub struct DiscordSink {
     store: Arc<Store>,
     table: Arc<TableDef>,
     schema: SchemaRef,
+    /// How far back the uniqueness check reads history search may not see yet.
+    fresh_window: Duration,
 }
 
 impl DiscordSink {
-    pub fn new(store: Arc<Store>, table: Arc<TableDef>, schema: SchemaRef) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        table: Arc<TableDef>,
+        schema: SchemaRef,
+        fresh_window: Duration,
+    ) -> Self {
         DiscordSink {
             store,
             table,
             schema,
+            fresh_window,
         }
     }
 }
@@ -58,7 +67,7 @@ impl DataSink for DiscordSink {
             rows.extend(batch_to_rows(&self.table, b)?);
         }
         self.store
-            .insert(&self.table, &rows)
+            .insert(&self.table, &rows, self.fresh_window)
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))
     }

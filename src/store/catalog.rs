@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::HistoryPager;
 use super::names;
-use super::schema::TableDef;
+use super::schema::{IndexDef, TableDef};
 use crate::discord::{Channel, Discord, Message, NewMessage, Snowflake, channel_type};
 use crate::error::{Error, Result};
 
@@ -26,6 +26,7 @@ pub const CATALOG_MARKER: &str = "dbcord catalog v1";
 pub enum CatalogEntry {
     Database { name: String },
     Table(TableDef),
+    Index(IndexDef),
 }
 
 impl CatalogEntry {
@@ -50,6 +51,13 @@ pub struct TableEntry {
     pub catalog_message: Snowflake,
 }
 
+/// An index and the catalog message that defines it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexEntry {
+    pub def: Arc<IndexDef>,
+    pub catalog_message: Snowflake,
+}
+
 /// A database as loaded from its category.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Database {
@@ -57,6 +65,14 @@ pub struct Database {
     pub category_id: Snowflake,
     pub catalog_channel: Snowflake,
     pub tables: BTreeMap<String, TableEntry>,
+    pub indexes: BTreeMap<String, IndexEntry>,
+}
+
+impl Database {
+    /// The indexes of one table.
+    pub fn indexes_of(&self, table: &str) -> impl Iterator<Item = &IndexEntry> {
+        self.indexes.values().filter(move |i| i.def.table == table)
+    }
 }
 
 /// Everything dbcord owns in the guild.
@@ -116,6 +132,7 @@ async fn load_database(
         .read_all()
         .await?;
     let mut tables = BTreeMap::new();
+    let mut indexes = BTreeMap::new();
     for m in &messages {
         match CatalogEntry::from_message(m, bot) {
             Some(CatalogEntry::Table(def)) => {
@@ -124,6 +141,13 @@ async fn load_database(
                     catalog_message: m.id,
                 };
                 tables.insert(entry.def.name.clone(), entry);
+            }
+            Some(CatalogEntry::Index(def)) => {
+                let entry = IndexEntry {
+                    def: Arc::new(def),
+                    catalog_message: m.id,
+                };
+                indexes.insert(entry.def.name.clone(), entry);
             }
             Some(CatalogEntry::Database { .. }) => {}
             None => tracing::warn!(
@@ -137,6 +161,7 @@ async fn load_database(
         category_id,
         catalog_channel,
         tables,
+        indexes,
     })
 }
 

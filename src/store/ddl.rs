@@ -62,6 +62,7 @@ impl Store {
             category_id: category.id,
             catalog_channel: cat_chan.id,
             tables: BTreeMap::new(),
+            indexes: BTreeMap::new(),
         };
         self.write().databases.insert(name.to_string(), db);
         Ok(true)
@@ -120,7 +121,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Drop a table: its catalog message (the commit point), then its channel.
+    /// Drop a table: its catalog message (the commit point), then its indexes' catalog
+    /// messages, then the channels.
     pub async fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<bool> {
         let _ddl = self.ddl.lock().await;
         let database = self.read().database(db)?.clone();
@@ -175,7 +177,7 @@ impl Store {
             .id)
     }
 
-    async fn make_channel(
+    pub(super) async fn make_channel(
         &self,
         name: &str,
         kind: u8,

@@ -23,10 +23,15 @@ pub struct HistoryPager {
 
 impl HistoryPager {
     pub fn new(discord: Arc<dyn Discord>, channel: Snowflake) -> Self {
+        Self::after(discord, channel, Snowflake(0))
+    }
+
+    /// Only the messages newer than `after`.
+    pub fn after(discord: Arc<dyn Discord>, channel: Snowflake, after: Snowflake) -> Self {
         HistoryPager {
             discord,
             channel,
-            after: Snowflake(0),
+            after,
             done: false,
             requests: 0,
         }

@@ -4,24 +4,30 @@
 //! Files: `names` (naming rules and ownership markers), `schema` (table
 //! definitions), `row` (the row message format), `catalog` (loading and
 //! the catalog message format), `history` (paging), `ddl` (create and drop),
-//! `table` (insert and scan).
+//! `table` (insert and scan), `tokens` (search words for values), `lookup`
+//! (access paths: search, fresh history, full scan), `index` (secondary
+//! indexes), `unique` (primary key and UNIQUE checks).
 
 pub mod catalog;
 mod ddl;
 pub mod history;
+pub mod index;
+pub mod lookup;
 pub mod names;
 pub mod row;
 pub mod schema;
 pub mod table;
+pub mod tokens;
+mod unique;
 
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex;
 
-use crate::discord::Discord;
+use crate::discord::{Discord, SharedClock};
 use crate::error::Result;
 use catalog::Catalog;
-pub use schema::{Column, ColumnType, NewTable, TableDef};
+pub use schema::{Column, ColumnType, IndexDef, NewTable, TableDef};
 
 /// The database every guild has; created on first open.
 pub const DEFAULT_DATABASE: &str = "main";
@@ -29,6 +35,8 @@ pub const DEFAULT_DATABASE: &str = "main";
 /// dbcord's view of one guild: the catalog in memory, Discord for the rest.
 pub struct Store {
     discord: Arc<dyn Discord>,
+    /// The time the Discord backend lives in: freshness windows are measured on it.
+    clock: SharedClock,
     catalog: RwLock<Catalog>,
     /// DDL runs one statement at a time, so catalog changes never interleave.
     ddl: Mutex<()>,
@@ -42,10 +50,11 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Load the catalog from the guild, creating the default database if missing.
-    pub async fn open(discord: Arc<dyn Discord>) -> Result<Self> {
+    pub async fn open(discord: Arc<dyn Discord>, clock: SharedClock) -> Result<Self> {
         let catalog = Catalog::load(&discord).await?;
         let store = Store {
             discord,
+            clock,
             catalog: RwLock::new(catalog),
             ddl: Mutex::new(()),
         };
@@ -57,6 +66,10 @@ impl Store {
 
     pub fn discord(&self) -> &Arc<dyn Discord> {
         &self.discord
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     pub fn database_names(&self) -> Vec<String> {

@@ -1,12 +1,13 @@
 //! The row message format: how one row is written as one Discord message.
 //!
 //! ```text
-//! dbc1
+//! dbc1 qhxkzpwmfaqrtlb qbnvuzeoyqfcmha qdwlkhjtzrmsxqe
 //! {"id":"u_1","email":"a@example.com","age":31}
 //! ```
 //!
-//! Line 1 is the marker `dbc1` (format version 1); it tells dbcord's rows
-//! apart from anything else posted in the channel. Line 2 is the row as a
+//! Line 1 is the marker `dbc1` (format version 1), which tells dbcord's rows
+//! apart from anything else posted in the channel, followed by one search
+//! token per non-NULL cell (see [`super::tokens`]). Line 2 is the row as a
 //! JSON object keyed by column name, so rows stay readable in Discord and
 //! survive columns being added. A NULL is written as an absent key.
 //! Values: TEXT as a string, BIGINT/INT as integers, DOUBLE/REAL as numbers
@@ -17,6 +18,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::schema::{ColumnType, TableDef};
+use super::tokens::token;
 use crate::discord::discord_len;
 use crate::error::{Error, Result};
 
@@ -35,8 +37,32 @@ pub enum Value {
     Timestamp(i64),
 }
 
+/// A value as SQL would write it, for error messages.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Timestamp(t) => format!("{t} ns"),
+    }
+}
+
 /// Encode a row (values in column order). `row_no` (1-based) names it in errors.
 pub fn encode(def: &TableDef, values: &[Value], row_no: usize) -> Result<String> {
+    let json = row_json(def, values, row_no)?;
+    let tokens = row_tokens(def, values).join(" ");
+    let content = format!("{ROW_MARKER} {tokens}\n{json}");
+    let len = discord_len(&content);
+    if len > MAX_MESSAGE_LEN {
+        return Err(Error::RowTooLarge { row: row_no, len });
+    }
+    Ok(content)
+}
+
+/// The row as a JSON object, after checking arity, types and NOT NULL.
+pub fn row_json(def: &TableDef, values: &[Value], row_no: usize) -> Result<String> {
     if values.len() != def.columns.len() {
         return Err(Error::InvalidRow(format!(
             "row {row_no} has {} values but table {} has {} columns",
@@ -59,12 +85,16 @@ pub fn encode(def: &TableDef, values: &[Value], row_no: usize) -> Result<String>
         }
         obj.insert(col.name.clone(), to_json(col.ty, v, &col.name, row_no)?);
     }
-    let content = format!("{ROW_MARKER}\n{}", Json::Object(obj));
-    let len = discord_len(&content);
-    if len > MAX_MESSAGE_LEN {
-        return Err(Error::RowTooLarge { row: row_no, len });
-    }
-    Ok(content)
+    Ok(Json::Object(obj).to_string())
+}
+
+/// The search tokens of a row: one per non-NULL cell.
+pub fn row_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
+    def.columns
+        .iter()
+        .zip(values)
+        .filter_map(|(c, v)| token(&c.name, v))
+        .collect()
 }
 
 fn to_json(ty: ColumnType, v: &Value, col: &str, row_no: usize) -> Result<Json> {
@@ -107,6 +137,11 @@ pub fn decode(def: &TableDef, content: &str) -> Result<Vec<Value>, NotARow> {
     if marker.split(' ').next() != Some(ROW_MARKER) {
         return Err(NotARow("no row marker".into()));
     }
+    decode_json(def, json)
+}
+
+/// Values in column order from a row's JSON object.
+pub fn decode_json(def: &TableDef, json: &str) -> Result<Vec<Value>, NotARow> {
     let obj: Map<String, Json> =
         serde_json::from_str(json).map_err(|e| NotARow(format!("row JSON unreadable: {e}")))?;
     def.columns
@@ -176,7 +211,12 @@ mod tests {
             Value::Null,
         ];
         let content = encode(&d, &row, 1).unwrap();
-        assert!(content.starts_with("dbc1\n"));
+        assert!(content.starts_with("dbc1 q"));
+        assert_eq!(
+            content.lines().next().unwrap().split(' ').count(),
+            4,
+            "marker + 3 tokens"
+        );
         assert_eq!(decode(&d, &content).unwrap(), row);
     }
 

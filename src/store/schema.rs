@@ -74,3 +74,17 @@ pub struct NewTable {
     pub columns: Vec<Column>,
     pub primary_key: Vec<String>,
 }
+
+/// A secondary index on one column, held in channel `#idx-<table>-<column>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub database: String,
+    pub name: String,
+    pub table: String,
+    pub column: String,
+    pub unique: bool,
+    pub channel_id: Snowflake,
+    /// False while the index is being built (or was left half-built): scans
+    /// must not trust it and fall back to the table.
+    pub ready: bool,
+}

@@ -1,12 +1,14 @@
 //! Writing rows and reading them back.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::Store;
-use super::history::HistoryPager;
+use super::index::encode_entry;
 use super::row::{self, Value};
-use super::schema::TableDef;
+use super::schema::{IndexDef, TableDef};
 use crate::discord::{Message, NewMessage, Snowflake};
 use crate::error::Result;
 
@@ -27,53 +29,85 @@ pub struct RowPage {
 }
 
 impl Store {
-    /// Insert rows. Every row is encoded and checked before the first message
-    /// is sent, so a bad or oversized row writes nothing.
-    pub async fn insert(&self, table: &TableDef, rows: &[Vec<Value>]) -> Result<u64> {
-        let contents = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| row::encode(table, r, i + 1))
-            .collect::<Result<Vec<_>>>()?;
-        for content in contents {
-            let msg = NewMessage {
-                content,
-                files: Vec::new(),
-                nonce: Some(new_nonce()),
-                enforce_nonce: true,
-            };
-            self.discord.create_message(table.channel_id, &msg).await?;
+    /// Insert rows and their index entries. Every row is encoded and every
+    /// key checked before the first message is sent, so a bad row or a
+    /// duplicate writes nothing; if Discord fails midway, what was written is
+    /// deleted again. `fresh_window` is how far back search may not see yet.
+    pub async fn insert(
+        &self,
+        table: &Arc<TableDef>,
+        rows: &[Vec<Value>],
+        fresh_window: Duration,
+    ) -> Result<u64> {
+        let indexes = self.indexes_of(&table.database, &table.name);
+        let mut contents = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            contents.push(row::encode(table, r, i + 1)?);
+            for index in &indexes {
+                // The largest row ID, so an entry that fits now fits later.
+                encode_entry(table, index, r, Snowflake(u64::MAX), i + 1)?;
+            }
+        }
+        self.check_unique(table, rows, fresh_window).await?;
+        let mut written = Vec::new();
+        for (i, content) in contents.into_iter().enumerate() {
+            let step = self
+                .write_row(table, &indexes, &rows[i], content, i + 1, &mut written)
+                .await;
+            if let Err(e) = step {
+                self.roll_back(&written).await;
+                return Err(e);
+            }
         }
         Ok(rows.len() as u64)
     }
 
-    /// A full scan of the table's channel, page by page.
-    pub fn scan(&self, table: Arc<TableDef>) -> TableScan {
-        TableScan {
-            pager: HistoryPager::new(Arc::clone(&self.discord), table.channel_id),
-            bot: self.discord.bot_user_id(),
-            table,
+    /// One row message, then its index entries; every message sent goes into `written`.
+    async fn write_row(
+        &self,
+        table: &TableDef,
+        indexes: &[Arc<IndexDef>],
+        values: &[Value],
+        content: String,
+        row_no: usize,
+        written: &mut Vec<(Snowflake, Snowflake)>,
+    ) -> Result<()> {
+        let msg = self
+            .discord
+            .create_message(table.channel_id, &with_nonce(content))
+            .await?;
+        written.push((table.channel_id, msg.id));
+        for index in indexes {
+            if let Some(entry) = encode_entry(table, index, values, msg.id, row_no)? {
+                let e = self
+                    .discord
+                    .create_message(index.channel_id, &with_nonce(entry))
+                    .await?;
+                written.push((index.channel_id, e.id));
+            }
         }
-    }
-}
-
-/// A full scan in progress: one history request per page, oldest rows first.
-pub struct TableScan {
-    pager: HistoryPager,
-    bot: Snowflake,
-    table: Arc<TableDef>,
-}
-
-impl TableScan {
-    pub async fn next_page(&mut self) -> Result<Option<RowPage>> {
-        let Some(messages) = self.pager.next_page().await? else {
-            return Ok(None);
-        };
-        Ok(Some(decode_page(&self.table, self.bot, &messages)))
+        Ok(())
     }
 
-    pub fn requests(&self) -> u64 {
-        self.pager.requests
+    /// Best effort: delete what a failed insert wrote, a bulk delete per 100.
+    async fn roll_back(&self, written: &[(Snowflake, Snowflake)]) {
+        let mut by_channel: BTreeMap<Snowflake, Vec<Snowflake>> = BTreeMap::new();
+        for (c, m) in written {
+            by_channel.entry(*c).or_default().push(*m);
+        }
+        for (channel, ids) in by_channel {
+            for chunk in ids.chunks(100) {
+                let r = match chunk {
+                    [one] => self.discord.delete_message(channel, *one).await,
+                    many => self.discord.bulk_delete(channel, many).await,
+                };
+                if let Err(e) = r {
+                    tracing::error!(
+                        "could not roll back a failed insert in channel {channel}: {e}"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -103,6 +137,15 @@ pub fn decode_page(table: &TableDef, bot: Snowflake, messages: &[Message]) -> Ro
         }
     }
     page
+}
+
+fn with_nonce(content: String) -> NewMessage {
+    NewMessage {
+        content,
+        files: Vec::new(),
+        nonce: Some(new_nonce()),
+        enforce_nonce: true,
+    }
 }
 
 /// A nonce unique to this process and call, at most 25 characters, so that a

@@ -27,7 +27,9 @@ impl Stack {
         let clock = Arc::new(ManualClock::fixed());
         let emulator = Arc::new(Emulator::open(config, clock.clone()).unwrap());
         let discord = Arc::new(Patient::new(Arc::clone(&emulator), clock.clone()));
-        let store = Store::open(discord as Arc<dyn Discord>).await.unwrap();
+        let store = Store::open(discord as Arc<dyn Discord>, clock.clone())
+            .await
+            .unwrap();
         Stack {
             clock,
             emulator,

@@ -1,0 +1,242 @@
+//! Planning a scan: which filters Discord search can narrow, and which path.
+//!
+//! Pushdown narrows candidates and never decides the answer: the scan
+//! re-checks every filter on every row, so the result is the same with
+//! pushdown on or off. Candidates: `=` and `IN` on a column with literal
+//! values. Everything else (ranges, LIKE, `<>`, IS NULL, functions, OR
+//! across columns) is only a post-filter. Paths, most selective first:
+//! primary key, UNIQUE index, index, tokens in the table channel, full scan.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
+
+use crate::store::lookup::Access;
+use crate::store::row::{Value, show};
+use crate::store::tokens::token;
+use crate::store::{ColumnType, IndexDef, TableDef};
+
+/// At most this many searches for one scan (IN lists multiply); past it, fewer predicates drive.
+const MAX_SEARCHES: usize = 64;
+
+/// `column = v` or `column IN (v, ...)`, with the values as the store has them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Equality {
+    pub column: usize,
+    pub values: Vec<Value>,
+}
+
+/// The chosen path and why, for the scan and for EXPLAIN.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanPlan {
+    pub access: Access,
+    pub strategy: String,
+    /// The predicates that became search words, as SQL.
+    pub searched: Vec<String>,
+    /// Why a cheaper path was not taken, if one could have been.
+    pub note: Option<String>,
+}
+
+impl ScanPlan {
+    pub fn full(note: Option<String>) -> Self {
+        ScanPlan {
+            access: Access::FullScan,
+            strategy: "full history scan".into(),
+            searched: vec![],
+            note,
+        }
+    }
+}
+
+/// The equality a filter expresses, if search can use it.
+pub fn equality(table: &TableDef, expr: &Expr) -> Option<Equality> {
+    let (col, literals) = match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => match (left.as_ref(), right.as_ref()) {
+            (Expr::Column(c), Expr::Literal(v, _)) | (Expr::Literal(v, _), Expr::Column(c)) => {
+                (c, vec![v])
+            }
+            _ => return None,
+        },
+        Expr::InList(list) if !list.negated => match list.expr.as_ref() {
+            Expr::Column(c) => {
+                let lits: Option<Vec<&ScalarValue>> = list
+                    .list
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Literal(v, _) => Some(v),
+                        _ => None,
+                    })
+                    .collect();
+                (c, lits?)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let column = table.column_index(&col.name)?;
+    let ty = table.columns[column].ty;
+    let values: Option<Vec<Value>> = literals.into_iter().map(|v| value_of(ty, v)).collect();
+    let mut values = values?;
+    values.retain(|v| *v != Value::Null); // `= NULL` matches nothing
+    Some(Equality { column, values })
+}
+
+/// A literal as the store's value for a column type, if it is one.
+fn value_of(ty: ColumnType, v: &ScalarValue) -> Option<Value> {
+    if v.is_null() {
+        return Some(Value::Null);
+    }
+    Some(match (ty, v) {
+        (
+            ColumnType::Text,
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+        ) => Value::Text(s.clone()),
+        (ColumnType::BigInt, ScalarValue::Int64(Some(i))) => Value::Int(*i),
+        (ColumnType::Int, ScalarValue::Int32(Some(i))) => Value::Int((*i).into()),
+        (ColumnType::Double, ScalarValue::Float64(Some(f))) => Value::Float(*f),
+        (ColumnType::Real, ScalarValue::Float32(Some(f))) => Value::Float((*f).into()),
+        (ColumnType::Boolean, ScalarValue::Boolean(Some(b))) => Value::Bool(*b),
+        (ColumnType::Timestamp, ScalarValue::TimestampNanosecond(Some(t), None)) => {
+            Value::Timestamp(*t)
+        }
+        _ => return None,
+    })
+}
+
+/// Choose the path for a scan with these equalities and indexes.
+pub fn choose(table: &TableDef, eqs: &[Equality], indexes: &[Arc<IndexDef>]) -> ScanPlan {
+    if eqs.is_empty() {
+        return ScanPlan::full(None);
+    }
+    let mut stale = None;
+    let pk: Vec<usize> = table
+        .primary_key
+        .iter()
+        .filter_map(|k| table.column_index(k))
+        .collect();
+    if pk.iter().all(|c| eqs.iter().any(|e| e.column == *c)) {
+        return table_search(table, eqs, "primary key search");
+    }
+    for unique in [true, false] {
+        for index in indexes.iter().filter(|i| i.unique == unique) {
+            let Some(eq) = eqs
+                .iter()
+                .find(|e| table.columns[e.column].name == index.column)
+            else {
+                continue;
+            };
+            if eq.values.len() > MAX_SEARCHES {
+                continue;
+            }
+            if !index.ready {
+                stale = Some(format!(
+                    "index {} is not ready (being built); not used",
+                    index.name
+                ));
+                continue;
+            }
+            let kind = if unique {
+                "unique index search"
+            } else {
+                "index search"
+            };
+            return index_search(table, index, eq, kind);
+        }
+    }
+    let mut plan = table_search(table, eqs, "token search");
+    plan.note = stale;
+    plan
+}
+
+fn index_search(table: &TableDef, index: &IndexDef, eq: &Equality, kind: &str) -> ScanPlan {
+    let name = &table.columns[eq.column].name;
+    let contents = eq.values.iter().filter_map(|v| token(name, v)).collect();
+    ScanPlan {
+        access: Access::Search {
+            channel: index.channel_id,
+            index: true,
+            contents,
+        },
+        strategy: format!(
+            "{kind} ({}, #idx-{}-{})",
+            index.name, index.table, index.column
+        ),
+        searched: vec![describe(table, eq)],
+        note: None,
+    }
+}
+
+/// One search per combination of values (Discord ANDs words, has no OR);
+/// when IN lists multiply past the cap, only the narrowest lists drive.
+fn table_search(table: &TableDef, eqs: &[Equality], kind: &str) -> ScanPlan {
+    let mut driving: Vec<&Equality> = eqs.iter().collect();
+    driving.sort_by_key(|e| e.values.len());
+    let mut contents = vec![String::new()];
+    let mut used = Vec::new();
+    for eq in driving {
+        if contents.len() * eq.values.len().max(1) > MAX_SEARCHES {
+            continue;
+        }
+        let name = &table.columns[eq.column].name;
+        let words: Vec<String> = eq.values.iter().filter_map(|v| token(name, v)).collect();
+        contents = contents
+            .iter()
+            .flat_map(|c| {
+                words
+                    .iter()
+                    .map(move |w| format!("{c} {w}").trim().to_string())
+            })
+            .collect();
+        used.push(describe(table, eq));
+    }
+    if used.is_empty() {
+        return ScanPlan::full(Some(format!(
+            "IN lists longer than {MAX_SEARCHES} values are not searched"
+        )));
+    }
+    ScanPlan {
+        access: Access::Search {
+            channel: table.channel_id,
+            index: false,
+            contents,
+        },
+        strategy: format!("{kind} (#table-{})", table.name),
+        searched: used,
+        note: None,
+    }
+}
+
+fn describe(table: &TableDef, eq: &Equality) -> String {
+    let name = &table.columns[eq.column].name;
+    let vals: Vec<String> = eq.values.iter().map(show).collect();
+    match vals.as_slice() {
+        [one] => format!("{name} = {one}"),
+        _ => format!("{name} IN ({})", vals.join(", ")),
+    }
+}
+
+impl fmt::Display for ScanPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "strategy={}", self.strategy)?;
+        if !self.searched.is_empty() {
+            write!(f, ", search=[{}]", self.searched.join(", "))?;
+        }
+        if let Some(n) = &self.note {
+            write!(f, ", note={n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the plan's search words came from this equality.
+pub fn plan_uses(table: &TableDef, plan: &ScanPlan, eq: &Equality) -> bool {
+    plan.searched.contains(&describe(table, eq))
+}

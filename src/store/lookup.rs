@@ -1,0 +1,285 @@
+//! Finding rows: the access paths a scan can take, and the source that walks
+//! one of them a page at a time.
+//!
+//! A search path yields candidates only; the SQL layer re-checks every row.
+//! In `Fresh` mode the source also reads the channel's history newer than
+//! the freshness window, because search has not indexed those messages yet;
+//! rows are de-duplicated by message ID. When search answers 202 the source
+//! falls back to a full history scan and says why.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::history::HistoryPager;
+use super::index::decode_entry;
+use super::row;
+use super::schema::TableDef;
+use super::table::{RowPage, StoredRow};
+use crate::discord::{Discord, DiscordError, Message, SearchQuery, SharedClock, Snowflake};
+use crate::error::Result;
+
+/// Hits per search page, and the largest offset Discord accepts.
+pub const SEARCH_PAGE: u32 = 25;
+pub const MAX_SEARCH_OFFSET: u32 = 9975;
+
+/// Where candidate rows come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Access {
+    /// Every message of the table's channel, oldest first.
+    FullScan,
+    /// Guild search in one channel (the table's, or an index's whose entries
+    /// carry the row). Each content string is one search, since Discord has
+    /// no OR; their hits are merged.
+    Search {
+        channel: Snowflake,
+        index: bool,
+        contents: Vec<String>,
+    },
+}
+
+/// Whether a lookup also reads what search has not indexed yet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Freshness {
+    /// Search plus the history newer than this window: reads its own writes.
+    Fresh(Duration),
+    /// Search alone: may miss recent writes.
+    Eventual,
+}
+
+/// What a source has done so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceStats {
+    pub search_requests: u64,
+    pub history_requests: u64,
+    pub get_requests: u64,
+    pub rate_limit_wait: Duration,
+    /// Why the source abandoned its path for a full scan, if it did.
+    pub fallback: Option<String>,
+}
+
+impl SourceStats {
+    pub fn requests(&self) -> u64 {
+        self.search_requests + self.history_requests + self.get_requests
+    }
+}
+
+#[derive(Default)]
+struct SearchCursor {
+    offset: u32,
+    max_id: Option<Snowflake>,
+    oldest: Option<Snowflake>,
+}
+
+enum Phase {
+    Search {
+        channel: Snowflake,
+        index: bool,
+        contents: VecDeque<String>,
+        cursor: SearchCursor,
+    },
+    History {
+        pager: HistoryPager,
+        index: bool,
+    },
+    Done,
+}
+
+/// Rows along one access path, a page per call.
+pub struct RowSource {
+    discord: Arc<dyn Discord>,
+    clock: SharedClock,
+    bot: Snowflake,
+    table: Arc<TableDef>,
+    freshness: Freshness,
+    phase: Phase,
+    seen: HashSet<Snowflake>,
+    pub stats: SourceStats,
+}
+
+impl RowSource {
+    pub fn new(
+        discord: Arc<dyn Discord>,
+        clock: SharedClock,
+        table: Arc<TableDef>,
+        access: &Access,
+        freshness: Freshness,
+    ) -> Self {
+        let phase = match access {
+            Access::FullScan => Phase::History {
+                pager: HistoryPager::new(Arc::clone(&discord), table.channel_id),
+                index: false,
+            },
+            Access::Search {
+                channel,
+                index,
+                contents,
+            } => Phase::Search {
+                channel: *channel,
+                index: *index,
+                contents: contents.iter().cloned().collect(),
+                cursor: SearchCursor::default(),
+            },
+        };
+        RowSource {
+            bot: discord.bot_user_id(),
+            discord,
+            clock,
+            table,
+            freshness,
+            phase,
+            seen: HashSet::new(),
+            stats: SourceStats::default(),
+        }
+    }
+
+    /// The next page of rows not returned before, or `None` at the end.
+    pub async fn next_page(&mut self) -> Result<Option<RowPage>> {
+        loop {
+            let waited = self.discord.rate_limit_waited();
+            let page = match &self.phase {
+                Phase::Search { .. } => self.search_step().await?,
+                Phase::History { .. } => self.history_step().await?,
+                Phase::Done => return Ok(None),
+            };
+            self.stats.rate_limit_wait += self.discord.rate_limit_waited().saturating_sub(waited);
+            if let Some(page) = page {
+                return Ok(Some(page));
+            }
+        }
+    }
+
+    /// One search request; `None` when the phase moved on without rows.
+    async fn search_step(&mut self) -> Result<Option<RowPage>> {
+        let Phase::Search {
+            channel,
+            index,
+            contents,
+            cursor,
+        } = &mut self.phase
+        else {
+            return Ok(None);
+        };
+        let (channel, index) = (*channel, *index);
+        let Some(content) = contents.front().cloned() else {
+            self.after_search(channel, index);
+            return Ok(None);
+        };
+        let query = SearchQuery {
+            content: Some(content),
+            channel_ids: vec![channel],
+            limit: Some(SEARCH_PAGE),
+            offset: Some(cursor.offset),
+            max_id: cursor.max_id,
+            ..Default::default()
+        };
+        let result = match self.discord.search(&query).await {
+            Ok(r) => r,
+            Err(DiscordError::IndexNotReady { .. }) => {
+                self.stats.search_requests += 1;
+                self.fall_back("search answered 202: index not yet available");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.stats.search_requests += 1;
+        let hits: Vec<Message> = result.hits().cloned().collect();
+        advance(contents, cursor, &hits, result.total_results);
+        Ok(Some(self.decode(&hits, index)))
+    }
+
+    fn after_search(&mut self, channel: Snowflake, index: bool) {
+        self.phase = match self.freshness {
+            Freshness::Eventual => Phase::Done,
+            Freshness::Fresh(window) => {
+                let horizon_ms = self
+                    .clock
+                    .now_ms()
+                    .saturating_sub(window.as_millis() as u64);
+                let after = Snowflake::from_unix_ms(horizon_ms);
+                Phase::History {
+                    pager: HistoryPager::after(Arc::clone(&self.discord), channel, after),
+                    index,
+                }
+            }
+        };
+    }
+
+    async fn history_step(&mut self) -> Result<Option<RowPage>> {
+        let Phase::History { pager, index } = &mut self.phase else {
+            return Ok(None);
+        };
+        let index = *index;
+        let page = pager.next_page().await?;
+        self.stats.history_requests += 1;
+        match page {
+            Some(messages) => Ok(Some(self.decode(&messages, index))),
+            None => {
+                self.phase = Phase::Done;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Abandon the search path for a full scan; rows already returned are not repeated.
+    fn fall_back(&mut self, why: &str) {
+        self.stats.fallback = Some(why.to_string());
+        self.phase = Phase::History {
+            pager: HistoryPager::new(Arc::clone(&self.discord), self.table.channel_id),
+            index: false,
+        };
+    }
+
+    pub fn fell_back(&self) -> bool {
+        self.stats.fallback.is_some()
+    }
+
+    /// Rows from dbcord's own messages, each row once.
+    fn decode(&mut self, messages: &[Message], index: bool) -> RowPage {
+        let mut page = RowPage::default();
+        for m in messages {
+            let decoded = if m.author.id != self.bot {
+                None
+            } else if index {
+                decode_entry(&self.table, &m.content)
+            } else {
+                row::decode(&self.table, &m.content).ok().map(|v| (m.id, v))
+            };
+            match decoded {
+                Some((row_id, values)) if self.seen.insert(row_id) => page.rows.push(StoredRow {
+                    channel_id: self.table.channel_id,
+                    message_id: row_id,
+                    values,
+                }),
+                Some(_) => {}
+                None => page.skipped += 1,
+            }
+        }
+        page
+    }
+}
+
+/// Move the search cursor past a page: next offset, a new `max_id` window
+/// past Discord's offset cap, or the next content once this one is done.
+/// A short page is not the end (Discord sends short pages); an empty page,
+/// or having reached `total_results`, is.
+fn advance(
+    contents: &mut VecDeque<String>,
+    cursor: &mut SearchCursor,
+    hits: &[Message],
+    total: u64,
+) {
+    let reached = u64::from(cursor.offset) + hits.len() as u64 >= total;
+    if hits.is_empty() || reached {
+        contents.pop_front();
+        *cursor = SearchCursor::default();
+        return;
+    }
+    cursor.offset += hits.len() as u32;
+    let oldest = hits.iter().map(|m| m.id).min();
+    cursor.oldest = cursor.oldest.min(oldest).or(oldest);
+    if cursor.offset > MAX_SEARCH_OFFSET {
+        cursor.max_id = cursor.oldest;
+        cursor.offset = 0;
+    }
+}
