@@ -84,6 +84,11 @@ impl Engine {
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
             LogicalPlan::Ddl(ddl) => self.run_ddl(ddl, &default_db).await.map(Outcome::Status),
+            LogicalPlan::Statement(ref st) => {
+                let tag = statement_tag(st);
+                self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                Ok(Outcome::Status(tag))
+            }
             LogicalPlan::Dml(_) => {
                 let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
                 Ok(Outcome::Status(format!(
@@ -124,6 +129,14 @@ impl Engine {
                 other.name()
             ))),
         }
+    }
+}
+
+/// The command tag of a SET or transaction statement.
+fn statement_tag(st: &datafusion::logical_expr::Statement) -> String {
+    match st {
+        datafusion::logical_expr::Statement::SetVariable(s) => format!("SET {}", s.variable),
+        other => other.name().to_uppercase(),
     }
 }
 

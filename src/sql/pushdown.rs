@@ -240,3 +240,108 @@ impl fmt::Display for ScanPlan {
 pub fn plan_uses(table: &TableDef, plan: &ScanPlan, eq: &Equality) -> bool {
     plan.searched.contains(&describe(table, eq))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discord::Snowflake;
+    use crate::store::Column;
+
+    fn users() -> TableDef {
+        let col = |n: &str, ty| Column {
+            name: n.into(),
+            ty,
+            nullable: true,
+        };
+        TableDef {
+            database: "main".into(),
+            name: "users".into(),
+            columns: vec![
+                col("id", ColumnType::Text),
+                col("role", ColumnType::Text),
+                col("age", ColumnType::BigInt),
+            ],
+            primary_key: vec!["id".into()],
+            channel_id: Snowflake(10),
+        }
+    }
+
+    fn index(ready: bool, unique: bool) -> Arc<IndexDef> {
+        Arc::new(IndexDef {
+            database: "main".into(),
+            name: "users_role".into(),
+            table: "users".into(),
+            column: "role".into(),
+            unique,
+            channel_id: Snowflake(20),
+            ready,
+        })
+    }
+
+    fn eq(column: usize, values: &[&str]) -> Equality {
+        Equality {
+            column,
+            values: values.iter().map(|v| Value::Text(v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn the_primary_key_wins_over_an_index() {
+        let p = choose(
+            &users(),
+            &[eq(1, &["admin"]), eq(0, &["u1"])],
+            &[index(true, true)],
+        );
+        assert!(p.strategy.starts_with("primary key search"), "{p}");
+        let Access::Search {
+            channel, contents, ..
+        } = &p.access
+        else {
+            panic!()
+        };
+        assert_eq!(*channel, Snowflake(10));
+        assert_eq!(contents.len(), 1);
+        assert_eq!(
+            contents[0].split(' ').count(),
+            2,
+            "both equalities narrow the one search"
+        );
+    }
+
+    #[test]
+    fn a_ready_index_is_used_and_a_stale_one_is_not() {
+        let p = choose(
+            &users(),
+            &[eq(1, &["admin", "editor"])],
+            &[index(true, false)],
+        );
+        assert!(p.strategy.starts_with("index search"), "{p}");
+        let Access::Search {
+            channel,
+            index: true,
+            contents,
+        } = &p.access
+        else {
+            panic!("{p}")
+        };
+        assert_eq!(
+            (*channel, contents.len()),
+            (Snowflake(20), 2),
+            "one search per IN value"
+        );
+        let p = choose(&users(), &[eq(1, &["admin"])], &[index(false, false)]);
+        assert!(p.strategy.starts_with("token search"), "{p}");
+        assert!(
+            p.note.as_deref().unwrap_or_default().contains("not ready"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn no_equality_means_a_full_scan() {
+        assert_eq!(
+            choose(&users(), &[], &[index(true, false)]).access,
+            Access::FullScan
+        );
+    }
+}

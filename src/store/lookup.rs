@@ -210,8 +210,9 @@ impl RowSource {
             return Ok(None);
         };
         let index = *index;
+        let asked = pager.requests;
         let page = pager.next_page().await?;
-        self.stats.history_requests += 1;
+        self.stats.history_requests += pager.requests - asked;
         match page {
             Some(messages) => Ok(Some(self.decode(&messages, index))),
             None => {
