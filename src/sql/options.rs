@@ -1,12 +1,12 @@
 //! dbcord's session settings, as a DataFusion config extension: set with
 //! `SET dbcord.<name> = ...`, shown with `SHOW dbcord.<name>` or `SHOW ALL`.
 
+use std::any::Any;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use datafusion::common::config::{ConfigExtension, ConfigField, Visit};
-use datafusion::common::extensions_options;
+use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::config::ConfigOptions;
 use datafusion::error::DataFusionError;
 
@@ -48,39 +48,107 @@ impl fmt::Display for Consistency {
 #[error("dbcord.consistency must be 'fresh' or 'eventual', not '{0}'")]
 pub struct ConsistencyError(String);
 
-impl ConfigField for Consistency {
-    fn visit<V: Visit>(&self, v: &mut V, key: &str, description: &'static str) {
-        v.some(key, self, description)
-    }
-
-    fn set(&mut self, _key: &str, value: &str) -> datafusion::error::Result<()> {
-        *self = value
-            .parse()
-            .map_err(|e: ConsistencyError| DataFusionError::Configuration(e.to_string()))?;
-        Ok(())
-    }
-
-    fn reset(&mut self, _key: &str) -> datafusion::error::Result<()> {
-        *self = Consistency::default();
-        Ok(())
-    }
+/// dbcord's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbcordOptions {
+    /// Push equality filters down into Discord search (false: always full scans).
+    pub pushdown: bool,
+    /// `fresh` (search plus recent history) or `eventual` (search alone).
+    pub consistency: Consistency,
+    /// Seconds of recent history a fresh scan reads, because search may not
+    /// have indexed it yet; must exceed Discord's indexing lag.
+    pub fresh_window: f64,
 }
 
-extensions_options! {
-    /// dbcord's settings.
-    pub struct DbcordOptions {
-        /// Push equality filters down into Discord search (false: always full scans).
-        pub pushdown: bool, default = true
-        /// 'fresh' (search plus recent history) or 'eventual' (search alone).
-        pub consistency: Consistency, default = Consistency::Fresh
-        /// Seconds of recent history a fresh scan reads, because search may not
-        /// have indexed it yet; must exceed Discord's indexing lag.
-        pub fresh_window: f64, default = 60.0
+impl Default for DbcordOptions {
+    fn default() -> Self {
+        DbcordOptions {
+            pushdown: true,
+            consistency: Consistency::Fresh,
+            fresh_window: 60.0,
+        }
     }
 }
 
 impl ConfigExtension for DbcordOptions {
     const PREFIX: &'static str = "dbcord";
+}
+
+/// Written by hand rather than with DataFusion's macro so that the entries
+/// carry the `dbcord.` prefix, which `SHOW dbcord.<name>` looks for.
+impl ExtensionOptions for DbcordOptions {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> datafusion::error::Result<()> {
+        let bad = |what: &str| {
+            DataFusionError::Configuration(format!("dbcord.{key} must be {what}, not '{value}'"))
+        };
+        match key {
+            "pushdown" => {
+                self.pushdown = value
+                    .trim()
+                    .to_ascii_lowercase()
+                    .parse()
+                    .map_err(|_| bad("true or false"))?
+            }
+            "consistency" => {
+                self.consistency = value
+                    .parse()
+                    .map_err(|e: ConsistencyError| DataFusionError::Configuration(e.to_string()))?
+            }
+            "fresh_window" => {
+                let secs: f64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("a number of seconds"))?;
+                if !(0.0..=604_800.0).contains(&secs) {
+                    return Err(bad("between 0 and 604800 seconds"));
+                }
+                self.fresh_window = secs;
+            }
+            _ => {
+                return Err(DataFusionError::Configuration(format!(
+                    "unknown setting dbcord.{key}; dbcord has pushdown, consistency and fresh_window"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn entries(&self) -> Vec<ConfigEntry> {
+        let entry = |key: &str, value: String, description: &'static str| ConfigEntry {
+            key: format!("dbcord.{key}"),
+            value: Some(value),
+            description,
+        };
+        vec![
+            entry(
+                "pushdown",
+                self.pushdown.to_string(),
+                "Push equality filters down into Discord search",
+            ),
+            entry(
+                "consistency",
+                self.consistency.to_string(),
+                "fresh: search plus recent history; eventual: search alone",
+            ),
+            entry(
+                "fresh_window",
+                self.fresh_window.to_string(),
+                "Seconds of recent history a fresh scan reads",
+            ),
+        ]
+    }
 }
 
 impl DbcordOptions {
@@ -94,7 +162,7 @@ impl DbcordOptions {
     }
 
     pub fn window(&self) -> Duration {
-        Duration::from_secs_f64(self.fresh_window.clamp(0.0, 7.0 * 86_400.0))
+        Duration::from_secs_f64(self.fresh_window)
     }
 
     pub fn freshness(&self) -> Freshness {

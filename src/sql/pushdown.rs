@@ -50,8 +50,31 @@ impl ScanPlan {
     }
 }
 
-/// The equality a filter expresses, if search can use it.
+/// The equality a filter expresses, if search can use it. DataFusion turns
+/// short IN lists into `c = a OR c = b`, so such a disjunction counts too.
 pub fn equality(table: &TableDef, expr: &Expr) -> Option<Equality> {
+    if let Expr::BinaryExpr(BinaryExpr {
+        left,
+        op: Operator::Or,
+        right,
+    }) = expr
+    {
+        let (l, r) = (equality(table, left)?, equality(table, right)?);
+        if l.column != r.column {
+            return None;
+        }
+        let mut values = l.values;
+        values.extend(
+            r.values
+                .into_iter()
+                .filter(|v| !values.contains(v))
+                .collect::<Vec<_>>(),
+        );
+        return Some(Equality {
+            column: l.column,
+            values,
+        });
+    }
     let (col, literals) = match expr {
         Expr::BinaryExpr(BinaryExpr {
             left,
@@ -335,6 +358,17 @@ mod tests {
             p.note.as_deref().unwrap_or_default().contains("not ready"),
             "{p}"
         );
+    }
+
+    #[test]
+    fn an_or_of_equalities_on_one_column_is_an_in_list() {
+        use datafusion::prelude::{col, lit};
+        let e = col("role")
+            .eq(lit("a"))
+            .or(col("role").eq(lit("b")).or(col("role").eq(lit("a"))));
+        assert_eq!(equality(&users(), &e), Some(eq(1, &["a", "b"])));
+        let mixed = col("role").eq(lit("a")).or(col("id").eq(lit("b")));
+        assert_eq!(equality(&users(), &mixed), None);
     }
 
     #[test]

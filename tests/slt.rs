@@ -1,0 +1,142 @@
+//! The `.slt` files under `tests/slt/` are the executable spec of dbcord's
+//! SQL. Each file runs on a fresh emulated guild whose search lags writes by
+//! 30 s, so freshness is always in play. Besides SQL, the harness knows one
+//! statement of its own: `ADVANCE CLOCK <seconds>` moves virtual time.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::Stack;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use dbcord::discord::emulator::EmulatorConfig;
+use dbcord::sql::Outcome;
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SltError(String);
+
+struct SltDb {
+    stack: Stack,
+}
+
+#[async_trait]
+impl AsyncDB for SltDb {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        if let Some(secs) = sql
+            .trim()
+            .trim_end_matches(';')
+            .strip_prefix("ADVANCE CLOCK ")
+        {
+            let secs: f64 = secs
+                .trim()
+                .parse()
+                .map_err(|_| SltError(format!("bad ADVANCE CLOCK: {sql}")))?;
+            self.stack.clock.advance(Duration::from_secs_f64(secs));
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let outcomes = self
+            .stack
+            .engine
+            .execute(sql)
+            .await
+            .map_err(|e| SltError(dbcord::sql::errors::user_message(&e)))?;
+        match outcomes.into_iter().last() {
+            Some(Outcome::Rows { schema, batches }) => Ok(DBOutput::Rows {
+                types: schema
+                    .fields()
+                    .iter()
+                    .map(|f| column_type(f.data_type()))
+                    .collect(),
+                rows: batches.iter().flat_map(rows_of).collect(),
+            }),
+            Some(Outcome::Status(_)) | None => Ok(DBOutput::StatementComplete(0)),
+        }
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "dbcord"
+    }
+
+    async fn sleep(dur: Duration) {
+        tokio::time::sleep(dur).await
+    }
+}
+
+fn column_type(t: &DataType) -> DefaultColumnType {
+    match t {
+        t if t.is_integer() => DefaultColumnType::Integer,
+        t if t.is_floating() => DefaultColumnType::FloatingPoint,
+        _ => DefaultColumnType::Text,
+    }
+}
+
+/// Cells as text: NULL as `NULL`, an empty string as `(empty)`.
+fn rows_of(batch: &RecordBatch) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let formatters: Vec<ArrayFormatter> = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+        .collect();
+    (0..batch.num_rows())
+        .map(|r| {
+            formatters
+                .iter()
+                .map(|f| match f.value(r).to_string() {
+                    s if s.is_empty() => "(empty)".to_string(),
+                    s => s,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn slt_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_suite_on_the_embedded_emulator() {
+    let files = slt_files();
+    assert!(!files.is_empty(), "no .slt files found");
+    let mut failures = Vec::new();
+    for file in &files {
+        let mut runner = Runner::new(|| async {
+            let config = EmulatorConfig {
+                search_lag: Duration::from_secs(30),
+                ..EmulatorConfig::in_memory()
+            };
+            Ok::<_, SltError>(SltDb {
+                stack: Stack::with_config(config).await,
+            })
+        });
+        if let Err(e) = runner.run_file_async(file).await {
+            failures.push(format!("{}:\n{e}", file.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} .slt files failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
