@@ -244,3 +244,43 @@ async fn dropping_an_index_moves_lookups_back_to_the_table() {
             .contains("u_00005")
     );
 }
+
+#[tokio::test]
+async fn hidden_object_ids_appear_when_named_and_fetch_a_row_in_one_request() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql("INSERT INTO t VALUES ('a', 1), ('b', 2)").await;
+    let star = s.text("SELECT * FROM t").await;
+    assert!(!star.contains("_message_id"), "hidden from *:\n{star}");
+    let def = s.engine.store().table("main", "t").unwrap();
+    let ids = s
+        .text("SELECT id, _message_id, _channel_id FROM t ORDER BY id")
+        .await;
+    assert!(ids.contains(&def.channel_id.to_string()), "{ids}");
+    let b_id: String = ids
+        .lines()
+        .find(|l| l.contains("| b "))
+        .unwrap()
+        .split('|')
+        .nth(2)
+        .unwrap()
+        .trim()
+        .to_string();
+    let q = format!("SELECT n FROM t WHERE _message_id = {b_id}");
+    let explain = s.text(&format!("EXPLAIN ANALYZE {q}")).await;
+    assert!(explain.contains("strategy=message-ID fetch"), "{explain}");
+    assert_eq!(metric(&explain, "discord_requests"), 1, "{explain}");
+    assert_eq!(metric(&explain, "get_requests"), 1, "{explain}");
+    assert!(s.text(&q).await.contains("| 2 |"));
+    assert!(
+        !s.text("SELECT n FROM t WHERE _message_id = 12345")
+            .await
+            .contains('|'),
+        "no such message, no row"
+    );
+    let e = s
+        .sql_err("INSERT INTO t (id, n, _message_id) VALUES ('c', 3, 1)")
+        .await;
+    assert!(e.contains("given by Discord"), "{e}");
+}

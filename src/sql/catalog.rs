@@ -1,6 +1,7 @@
 //! The guild as a DataFusion catalog: one schema per dbcord database.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider};
@@ -16,11 +17,16 @@ pub const CATALOG_NAME: &str = "dbcord";
 #[derive(Debug)]
 pub struct GuildCatalog {
     store: Arc<Store>,
+    hidden: HiddenColumns,
 }
 
+/// Whether the statement being planned sees the hidden columns; the engine
+/// sets it per statement, before planning.
+pub type HiddenColumns = Arc<AtomicBool>;
+
 impl GuildCatalog {
-    pub fn new(store: Arc<Store>) -> Self {
-        GuildCatalog { store }
+    pub fn new(store: Arc<Store>, hidden: HiddenColumns) -> Self {
+        GuildCatalog { store, hidden }
     }
 }
 
@@ -34,6 +40,7 @@ impl CatalogProvider for GuildCatalog {
             Arc::new(DatabaseSchema {
                 store: Arc::clone(&self.store),
                 db: name.to_string(),
+                hidden: Arc::clone(&self.hidden),
             }) as Arc<dyn SchemaProvider>
         })
     }
@@ -44,6 +51,7 @@ impl CatalogProvider for GuildCatalog {
 pub struct DatabaseSchema {
     store: Arc<Store>,
     db: String,
+    hidden: HiddenColumns,
 }
 
 #[async_trait]
@@ -54,7 +62,9 @@ impl SchemaProvider for DatabaseSchema {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         Ok(self.store.table(&self.db, name).map(|def| {
-            Arc::new(DiscordTable::new(Arc::clone(&self.store), def)) as Arc<dyn TableProvider>
+            let hidden = self.hidden.load(Ordering::SeqCst);
+            Arc::new(DiscordTable::new(Arc::clone(&self.store), def, hidden))
+                as Arc<dyn TableProvider>
         }))
     }
 

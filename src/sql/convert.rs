@@ -17,16 +17,24 @@ use crate::store::row::Value;
 use crate::store::table::StoredRow;
 use crate::store::{ColumnType, TableDef};
 
-/// Build a batch of the projected columns (`projection` indexes `def.columns`).
+/// Build a batch of the projected columns. `projection` indexes the table's
+/// columns, then the hidden `_message_id` and `_channel_id` after them.
 pub fn rows_to_batch(
     schema: SchemaRef,
     def: &TableDef,
     projection: &[usize],
     rows: &[StoredRow],
 ) -> Result<RecordBatch> {
+    let n = def.columns.len();
+    let id =
+        |f: fn(&StoredRow) -> i64| Arc::new(rows.iter().map(f).collect::<Int64Array>()) as ArrayRef;
     let columns: Vec<ArrayRef> = projection
         .iter()
-        .map(|&i| column_array(def.columns[i].ty, rows.iter().map(|r| &r.values[i])))
+        .map(|&i| match i {
+            i if i < n => column_array(def.columns[i].ty, rows.iter().map(|r| &r.values[i])),
+            i if i == n => id(|r| r.message_id.0 as i64),
+            _ => id(|r| r.channel_id.0 as i64),
+        })
         .collect();
     let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
     Ok(RecordBatch::try_new_with_options(

@@ -11,9 +11,10 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
-use super::catalog::{CATALOG_NAME, GuildCatalog};
+use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
 use super::ddl;
 use super::options::DbcordOptions;
+use super::types::mentions_hidden;
 use crate::store::{DEFAULT_DATABASE, Store};
 
 /// What one statement produced.
@@ -32,6 +33,7 @@ pub enum Outcome {
 pub struct Engine {
     ctx: SessionContext,
     store: Arc<Store>,
+    hidden: HiddenColumns,
 }
 
 impl Engine {
@@ -42,11 +44,10 @@ impl Engine {
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
             .with_option_extension(DbcordOptions::default());
         let ctx = SessionContext::new_with_config(config);
-        ctx.register_catalog(
-            CATALOG_NAME,
-            Arc::new(GuildCatalog::new(Arc::clone(&store))),
-        );
-        Engine { ctx, store }
+        let hidden = HiddenColumns::default();
+        let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
+        ctx.register_catalog(CATALOG_NAME, Arc::new(catalog));
+        Engine { ctx, store, hidden }
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -81,6 +82,9 @@ impl Engine {
                 .await
                 .map(Outcome::Status);
         }
+        let hidden = mentions_hidden(&stmt.to_string());
+        self.hidden
+            .store(hidden, std::sync::atomic::Ordering::SeqCst);
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
             LogicalPlan::Ddl(ddl) => self.run_ddl(ddl, &default_db).await.map(Outcome::Status),

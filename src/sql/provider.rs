@@ -17,10 +17,10 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::Expr;
 
 use super::options::DbcordOptions;
-use super::pushdown::{ScanPlan, choose, equality, plan_uses};
+use super::pushdown::{ScanPlan, choose, equality, message_ids, plan_uses};
 use super::scan::{DiscordScanExec, ScanSpec};
 use super::sink::DiscordSink;
-use super::types::table_schema;
+use super::types::{CHANNEL_ID, MESSAGE_ID, table_schema};
 use crate::store::lookup::Access;
 use crate::store::{Store, TableDef};
 
@@ -31,6 +31,8 @@ pub struct DiscordTable {
     def: Arc<TableDef>,
     schema: SchemaRef,
     constraints: Constraints,
+    /// Whether the schema ends with the hidden `_message_id`, `_channel_id`.
+    hidden: bool,
 }
 
 impl DiscordTable {
@@ -39,6 +41,14 @@ impl DiscordTable {
         if !pushdown {
             let post = filters.iter().map(|f| f.to_string()).collect();
             return (ScanPlan::full(Some("dbcord.pushdown = false".into())), post);
+        }
+        if let Some(ids) = filters.iter().find_map(message_ids) {
+            let post = filters
+                .iter()
+                .filter(|f| message_ids(f).is_none())
+                .map(|f| f.to_string())
+                .collect();
+            return (ScanPlan::fetch(&self.def, ids), post);
         }
         let mut eqs = Vec::new();
         for f in filters {
@@ -60,8 +70,8 @@ impl DiscordTable {
         (plan, post)
     }
 
-    pub fn new(store: Arc<Store>, def: Arc<TableDef>) -> Self {
-        let schema = Arc::new(table_schema(&def));
+    pub fn new(store: Arc<Store>, def: Arc<TableDef>, hidden: bool) -> Self {
+        let schema = Arc::new(table_schema(&def, hidden));
         let key = def
             .primary_key
             .iter()
@@ -72,6 +82,7 @@ impl DiscordTable {
             def,
             schema,
             constraints: Constraints::new_unverified(vec![Constraint::PrimaryKey(key)]),
+            hidden,
         }
     }
 }
@@ -110,7 +121,7 @@ impl TableProvider for DiscordTable {
         let options = DbcordOptions::of(state.config_options());
         let projection: Vec<usize> = match projection {
             Some(p) => p.clone(),
-            None => (0..self.def.columns.len()).collect(),
+            None => (0..self.schema.fields().len()).collect(),
         };
         let filters: Vec<Expr> = filters.iter().cloned().map(unnormalize_col).collect();
         let (plan, post_filters) = self.plan(&filters, options.pushdown);
@@ -143,6 +154,11 @@ impl TableProvider for DiscordTable {
         input: Arc<dyn ExecutionPlan>,
         op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if self.hidden {
+            return not_impl_err!(
+                "{MESSAGE_ID} and {CHANNEL_ID} are given by Discord; an INSERT cannot name them"
+            );
+        }
         if op != InsertOp::Append {
             return not_impl_err!("{op} is not supported by dbcord; use INSERT INTO");
         }

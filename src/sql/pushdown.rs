@@ -13,6 +13,8 @@ use std::sync::Arc;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 
+use super::types::MESSAGE_ID;
+use crate::discord::Snowflake;
 use crate::store::lookup::Access;
 use crate::store::row::{Value, show};
 use crate::store::tokens::token;
@@ -47,6 +49,59 @@ impl ScanPlan {
             searched: vec![],
             note,
         }
+    }
+
+    /// One GET per message ID: the cheapest path there is.
+    pub fn fetch(table: &TableDef, ids: Vec<Snowflake>) -> Self {
+        let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        ScanPlan {
+            access: Access::Fetch {
+                channel: table.channel_id,
+                ids,
+            },
+            strategy: format!("message-ID fetch (#table-{})", table.name),
+            searched: vec![format!("{MESSAGE_ID} IN ({})", shown.join(", "))],
+            note: None,
+        }
+    }
+}
+
+/// The message IDs a filter on `_message_id` names (`=`, `IN`, or an OR of `=`).
+pub fn message_ids(expr: &Expr) -> Option<Vec<Snowflake>> {
+    let lit_id = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Int64(Some(v)), _) if *v >= 0 => Some(Snowflake(*v as u64)),
+        _ => None,
+    };
+    let is_col = |e: &Expr| matches!(e, Expr::Column(c) if c.name == MESSAGE_ID);
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => {
+            let (l, r) = (left.as_ref(), right.as_ref());
+            let v = if is_col(l) {
+                r
+            } else if is_col(r) {
+                l
+            } else {
+                return None;
+            };
+            lit_id(v).map(|id| vec![id])
+        }
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => {
+            let mut ids = message_ids(left)?;
+            ids.extend(message_ids(right)?);
+            Some(ids)
+        }
+        Expr::InList(list) if !list.negated && is_col(&list.expr) => {
+            list.list.iter().map(lit_id).collect()
+        }
+        _ => None,
     }
 }
 
@@ -267,7 +322,6 @@ pub fn plan_uses(table: &TableDef, plan: &ScanPlan, eq: &Equality) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discord::Snowflake;
     use crate::store::Column;
 
     fn users() -> TableDef {

@@ -206,7 +206,7 @@ impl ScanState {
 
     /// Full rows, then the filters, then the limit, then the projection.
     fn page_batch(&mut self, rows: &[crate::store::table::StoredRow]) -> Result<RecordBatch> {
-        let all: Vec<usize> = (0..self.spec.table.columns.len()).collect();
+        let all: Vec<usize> = (0..self.full_schema.fields().len()).collect();
         let mut batch = rows_to_batch(Arc::clone(&self.full_schema), &self.spec.table, &all, rows)?;
         if let Some(pred) = &self.spec.predicate {
             let mask = pred.evaluate(&batch)?.into_array(batch.num_rows())?;

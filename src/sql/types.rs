@@ -30,14 +30,29 @@ pub fn column_type(dt: &DataType) -> Option<ColumnType> {
     })
 }
 
-/// The Arrow schema of a table as SQL sees it.
-pub fn table_schema(def: &TableDef) -> Schema {
-    Schema::new(
-        def.columns
-            .iter()
-            .map(|c| Field::new(&c.name, arrow_type(c.ty), c.nullable))
-            .collect::<Vec<_>>(),
-    )
+/// Storcord's ObjectID of a row: the message and the channel that hold it.
+/// They are hidden: a statement sees them only when it names one of them.
+pub const MESSAGE_ID: &str = "_message_id";
+pub const CHANNEL_ID: &str = "_channel_id";
+
+/// Whether a statement names a hidden column (and so should see them).
+pub fn mentions_hidden(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.contains(MESSAGE_ID) || lower.contains(CHANNEL_ID)
+}
+
+/// The Arrow schema of a table as SQL sees it, with the hidden columns last if asked.
+pub fn table_schema(def: &TableDef, hidden: bool) -> Schema {
+    let mut fields: Vec<Field> = def
+        .columns
+        .iter()
+        .map(|c| Field::new(&c.name, arrow_type(c.ty), c.nullable))
+        .collect();
+    if hidden {
+        fields.push(Field::new(MESSAGE_ID, DataType::Int64, false));
+        fields.push(Field::new(CHANNEL_ID, DataType::Int64, false));
+    }
+    Schema::new(fields)
 }
 
 pub const SUPPORTED_TYPES: &str = "TEXT, VARCHAR, BIGINT, INT, DOUBLE, REAL, BOOLEAN, TIMESTAMP";

@@ -28,6 +28,11 @@ pub const MAX_SEARCH_OFFSET: u32 = 9975;
 pub enum Access {
     /// Every message of the table's channel, oldest first.
     FullScan,
+    /// One GET per message ID (Storcord's ObjectID): exact, no search.
+    Fetch {
+        channel: Snowflake,
+        ids: Vec<Snowflake>,
+    },
     /// Guild search in one channel (the table's, or an index's whose entries
     /// carry the row). Each content string is one search, since Discord has
     /// no OR; their hits are merged.
@@ -82,6 +87,10 @@ enum Phase {
         pager: HistoryPager,
         index: bool,
     },
+    Fetch {
+        channel: Snowflake,
+        ids: VecDeque<Snowflake>,
+    },
     Done,
 }
 
@@ -109,6 +118,10 @@ impl RowSource {
             Access::FullScan => Phase::History {
                 pager: HistoryPager::new(Arc::clone(&discord), table.channel_id),
                 index: false,
+            },
+            Access::Fetch { channel, ids } => Phase::Fetch {
+                channel: *channel,
+                ids: ids.iter().copied().collect(),
             },
             Access::Search {
                 channel,
@@ -140,6 +153,7 @@ impl RowSource {
             let page = match &self.phase {
                 Phase::Search { .. } => self.search_step().await?,
                 Phase::History { .. } => self.history_step().await?,
+                Phase::Fetch { .. } => self.fetch_step().await?,
                 Phase::Done => return Ok(None),
             };
             self.stats.rate_limit_wait += self.discord.rate_limit_waited().saturating_sub(waited);
@@ -219,6 +233,24 @@ impl RowSource {
                 self.phase = Phase::Done;
                 Ok(None)
             }
+        }
+    }
+
+    /// One GET; a message that does not exist (any more) is simply no row.
+    async fn fetch_step(&mut self) -> Result<Option<RowPage>> {
+        let Phase::Fetch { channel, ids } = &mut self.phase else {
+            return Ok(None);
+        };
+        let channel = *channel;
+        let Some(id) = ids.pop_front() else {
+            self.phase = Phase::Done;
+            return Ok(None);
+        };
+        self.stats.get_requests += 1;
+        match self.discord.get_message(channel, id).await {
+            Ok(m) => Ok(Some(self.decode(&[m], false))),
+            Err(DiscordError::NotFound { .. }) => Ok(Some(RowPage::default())),
+            Err(e) => Err(e.into()),
         }
     }
 
