@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// dbcord: a SQL database whose only durable store is a Discord guild.
 ///
@@ -11,6 +11,9 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "dbcord", version, about, long_about = None)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Run this SQL (repeatable; run in order, before any -f).
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     pub commands: Vec<String>,
@@ -51,4 +54,15 @@ pub enum Format {
     Table,
     /// Comma-separated values with a header row per result set.
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure what pushdown saves against a full scan (requests and
+    /// rate-limit waiting on Discord, from the emulator's counters).
+    Bench {
+        /// Rows in the benchmark's users table.
+        #[arg(long, default_value_t = 2000)]
+        rows: usize,
+    },
 }

@@ -1,10 +1,12 @@
 //! The command line: arguments, the shell, scripts, output. It does no
 //! storage work itself. Files: `args` (clap), `backend` (opening a guild),
+//! `bench` (the pushdown benchmark),
 //! `exec` (scripts), `repl` (the shell), `dot` (dot-commands), `output`
 //! (tables and CSV).
 
 pub mod args;
 pub mod backend;
+pub mod bench;
 pub mod dot;
 pub mod exec;
 pub mod output;
@@ -19,6 +21,10 @@ pub use args::{Args, Format};
 
 /// Run dbcord as the arguments say; the exit code is non-zero if any statement failed.
 pub async fn run(args: Args) -> Result<ExitCode> {
+    if let Some(args::Command::Bench { rows }) = args.command {
+        print!("{}", bench::run(rows).await?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let session = backend::open(&args).await?;
     let ok = if !args.commands.is_empty() || !args.files.is_empty() {
         run_scripts(&session, &args).await?

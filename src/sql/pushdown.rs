@@ -307,6 +307,16 @@ impl fmt::Display for ScanPlan {
         if !self.searched.is_empty() {
             write!(f, ", search=[{}]", self.searched.join(", "))?;
         }
+        if let Access::Search { contents, .. } = &self.access {
+            let shown: Vec<&str> = contents.iter().take(3).map(String::as_str).collect();
+            let more = contents.len().saturating_sub(3);
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            write!(f, ", search_content=[{}{tail}]", shown.join(" | "))?;
+        }
         if let Some(n) = &self.note {
             write!(f, ", note={n}")?;
         }

@@ -134,6 +134,7 @@ struct ScanMetrics {
     history_requests: Count,
     get_requests: Count,
     rows_fetched: Count,
+    output_rows: Count,
     rate_limit_wait: Time,
 }
 
@@ -146,6 +147,7 @@ impl ScanMetrics {
             history_requests: c("history_requests"),
             get_requests: c("get_requests"),
             rows_fetched: c("rows_fetched"),
+            output_rows: MetricBuilder::new(set).output_rows(partition),
             rate_limit_wait: MetricBuilder::new(set).subset_time("rate_limit_wait", partition),
         }
     }
@@ -161,8 +163,10 @@ impl ScanMetrics {
             .add(d(now.history_requests, before.history_requests));
         self.get_requests
             .add(d(now.get_requests, before.get_requests));
-        self.rate_limit_wait
-            .add_duration(now.rate_limit_wait.saturating_sub(before.rate_limit_wait));
+        let waited = now.rate_limit_wait.saturating_sub(before.rate_limit_wait);
+        if !waited.is_zero() {
+            self.rate_limit_wait.add_duration(waited);
+        }
     }
 }
 
@@ -199,7 +203,11 @@ impl ScanState {
             self.metrics.rows_fetched.add(page.rows.len());
             match self.page_batch(&page.rows) {
                 Ok(b) if b.num_rows() == 0 => continue,
-                r => return Some((r, self)),
+                Ok(b) => {
+                    self.metrics.output_rows.add(b.num_rows());
+                    return Some((Ok(b), self));
+                }
+                Err(e) => return Some((Err(e), self)),
             }
         }
     }
