@@ -146,3 +146,98 @@ fn stats_report_the_cost_on_discord() {
         "{err}"
     );
 }
+
+/// `dbcord emulator serve` in the background; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    base: String,
+    guild: String,
+}
+
+impl Served {
+    fn start(extra: &[&str]) -> Served {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+            .args([
+                "emulator",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--in-memory",
+                "--time-scale",
+                "20",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut base, mut guild) = (String::new(), String::new());
+        while guild.is_empty() {
+            let line = lines
+                .next()
+                .expect("the server prints its address")
+                .unwrap();
+            if let Some(b) = line.strip_prefix("DISCORD_API_BASE=") {
+                base = b.to_string();
+            }
+            if let Some(g) = line.strip_prefix("DBCORD_GUILD_ID=") {
+                guild = g.to_string();
+            }
+        }
+        Served { child, base, guild }
+    }
+
+    fn client(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_dbcord"))
+            .args(["--backend", "discord"])
+            .args(args)
+            .env("DISCORD_API_BASE", &self.base)
+            .env("DISCORD_BOT_TOKEN", token)
+            .env("DBCORD_GUILD_ID", &self.guild)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn quickstart_over_http_prints_the_same_as_the_embedded_default() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/quickstart.sql");
+    let served = Served::start(&[]);
+    let over_http = served.client("x", &["-f", script]);
+    assert!(over_http.status.success(), "{}", stderr(&over_http));
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = dbcord(dir.path(), &["-f", script]);
+    assert_eq!(stdout(&over_http), stdout(&embedded));
+}
+
+#[test]
+fn the_bot_token_never_appears_in_output_or_logs() {
+    let served = Served::start(&["--token", "the-right-token"]);
+    let secret = "wrong-token-Zx81.secret";
+    let o = served.client(secret, &["-c", "SELECT 1"]);
+    assert!(!o.status.success());
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("refused the bot token"), "{all}");
+    assert!(!all.contains(secret), "the token leaked:\n{all}");
+    let ok = served.client(
+        "the-right-token",
+        &["-c", "SELECT 1 AS one", "--format", "csv"],
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(
+        !stderr(&ok).contains("the-right-token"),
+        "the token leaked into the debug log"
+    );
+    assert_eq!(stdout(&ok), "one\n1\n");
+}

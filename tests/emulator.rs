@@ -410,18 +410,20 @@ async fn attachments_are_limited_and_their_urls_expire() {
         .await
         .unwrap();
     assert_eq!(
-        d.download_attachment(&m.attachments[0]).await.unwrap(),
+        d.download_attachment(ch, m.id, &m.attachments[0])
+            .await
+            .unwrap(),
         vec![7; 3]
     );
     clock.advance(Duration::from_secs(25 * 3600));
     assert_discord_error(
-        d.download_attachment(&m.attachments[0]).await,
+        d.download_attachment(ch, m.id, &m.attachments[0]).await,
         404,
         Some(10046),
     );
     let fresh = d.get_message(ch, m.id).await.unwrap();
     assert_eq!(
-        d.download_attachment(&fresh.attachments[0])
+        d.download_attachment(ch, m.id, &fresh.attachments[0])
             .await
             .unwrap()
             .len(),
@@ -476,7 +478,9 @@ async fn state_survives_a_restart_from_the_data_directory() {
     let again = d.get_message(ch, m.id).await.unwrap();
     assert_eq!(again.content, "kept");
     assert_eq!(
-        d.download_attachment(&again.attachments[0]).await.unwrap(),
+        d.download_attachment(ch, m.id, &again.attachments[0])
+            .await
+            .unwrap(),
         b"blob"
     );
     let newer = d

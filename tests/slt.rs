@@ -1,6 +1,7 @@
 //! The `.slt` files under `tests/slt/` are the executable spec of dbcord's
 //! SQL. Each file runs on a fresh emulated guild whose search lags writes by
-//! 30 s, so freshness is always in play. Besides SQL, the harness knows one
+//! 30 s, so freshness is always in play; the suite runs twice, on the
+//! embedded emulator and over HTTP against the served one. Besides SQL, the harness knows one
 //! statement of its own: `ADVANCE CLOCK <seconds>` moves virtual time.
 
 mod common;
@@ -14,6 +15,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use dbcord::discord::emulator::EmulatorConfig;
+use dbcord::discord::serve::ServeOptions;
 use dbcord::sql::Outcome;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 
@@ -113,20 +115,39 @@ fn slt_files() -> Vec<PathBuf> {
     files
 }
 
+fn config() -> EmulatorConfig {
+    EmulatorConfig {
+        search_lag: Duration::from_secs(30),
+        ..EmulatorConfig::in_memory()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slt_suite_on_the_embedded_emulator() {
+    run_suite(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_suite_over_http_against_the_served_emulator() {
+    run_suite(true).await;
+}
+
+async fn run_suite(http: bool) {
     let files = slt_files();
     assert!(!files.is_empty(), "no .slt files found");
     let mut failures = Vec::new();
     for file in &files {
-        let mut runner = Runner::new(|| async {
-            let config = EmulatorConfig {
-                search_lag: Duration::from_secs(30),
-                ..EmulatorConfig::in_memory()
+        let mut runner = Runner::new(|| async move {
+            let stack = if http {
+                let options = ServeOptions {
+                    time_scale: 1.0,
+                    ..Default::default()
+                };
+                Stack::over_http(config(), options).await
+            } else {
+                Stack::with_config(config()).await
             };
-            Ok::<_, SltError>(SltDb {
-                stack: Stack::with_config(config).await,
-            })
+            Ok::<_, SltError>(SltDb { stack })
         });
         if let Err(e) = runner.run_file_async(file).await {
             failures.push(format!("{}:\n{e}", file.display()));

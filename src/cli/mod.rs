@@ -2,7 +2,7 @@
 //! storage work itself. Files: `args` (clap), `backend` (opening a guild),
 //! `bench` (the pushdown benchmark),
 //! `exec` (scripts), `repl` (the shell), `dot` (dot-commands), `output`
-//! (tables and CSV).
+//! (tables and CSV), `serve` (`dbcord emulator serve`).
 
 pub mod args;
 pub mod backend;
@@ -11,6 +11,7 @@ pub mod dot;
 pub mod exec;
 pub mod output;
 pub mod repl;
+pub mod serve;
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -21,9 +22,18 @@ pub use args::{Args, Format};
 
 /// Run dbcord as the arguments say; the exit code is non-zero if any statement failed.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    if let Some(args::Command::Bench { rows }) = args.command {
-        print!("{}", bench::run(rows).await?);
-        return Ok(ExitCode::SUCCESS);
+    match &args.command {
+        Some(args::Command::Bench { rows }) => {
+            print!("{}", bench::run(*rows).await?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(args::Command::Emulator {
+            command: args::EmulatorCommand::Serve(s),
+        }) => {
+            serve::run(&args, s).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     let session = backend::open(&args).await?;
     let ok = if !args.commands.is_empty() || !args.files.is_empty() {
@@ -35,12 +45,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             .context("reading standard input")?;
         exec::run_script(&session, &text, "standard input", args.format).await
     } else {
-        let history = args
-            .data_dir
-            .clone()
-            .or_else(backend::default_data_dir)
+        let history = backend::data_dir(&args)
+            .ok()
+            .flatten()
             .map(|d| d.join("history.txt"));
-        repl::run(&session, args.format, history.filter(|_| !args.in_memory)).await?;
+        repl::run(&session, args.format, history).await?;
         true
     };
     if args.stats {

@@ -165,8 +165,13 @@ impl<D: Discord> Discord for Patient<D> {
             .await
     }
 
-    async fn download_attachment(&self, attachment: &Attachment) -> DiscordResult<Vec<u8>> {
-        self.retry(|| self.inner.download_attachment(attachment))
+    async fn download_attachment(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
+        self.retry(|| self.inner.download_attachment(channel, message, attachment))
             .await
     }
 }

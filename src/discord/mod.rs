@@ -4,7 +4,9 @@
 pub mod clock;
 pub mod emulator;
 pub mod error;
+pub mod http;
 pub mod limiter;
+pub mod serve;
 pub mod snowflake;
 pub mod types;
 
@@ -12,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use clock::{AccountedClock, Clock, ManualClock, RealClock, SharedClock};
+pub use clock::{AccountedClock, Clock, ManualClock, RealClock, ScaledClock, SharedClock};
 pub use error::{DiscordError, DiscordResult};
 pub use snowflake::Snowflake;
 pub use types::*;
@@ -76,8 +78,14 @@ pub trait Discord: Send + Sync + 'static {
         name: &str,
     ) -> DiscordResult<Channel>;
 
-    /// Fetch an attachment's bytes from its URL.
-    async fn download_attachment(&self, attachment: &Attachment) -> DiscordResult<Vec<u8>>;
+    /// Fetch an attachment's bytes from its URL. The URL may have expired;
+    /// a client then re-reads `message` in `channel` for a fresh one.
+    async fn download_attachment(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>>;
 }
 
 /// A shared backend is a backend: lets one emulator serve a wrapper and its counters' reader.
@@ -128,7 +136,12 @@ impl<D: Discord + ?Sized> Discord for Arc<D> {
     async fn start_thread(&self, c: Snowflake, m: Snowflake, n: &str) -> DiscordResult<Channel> {
         (**self).start_thread(c, m, n).await
     }
-    async fn download_attachment(&self, a: &Attachment) -> DiscordResult<Vec<u8>> {
-        (**self).download_attachment(a).await
+    async fn download_attachment(
+        &self,
+        c: Snowflake,
+        m: Snowflake,
+        a: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
+        (**self).download_attachment(c, m, a).await
     }
 }

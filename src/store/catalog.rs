@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::history::HistoryPager;
 use super::names;
 use super::schema::{IndexDef, TableDef};
-use crate::discord::{Channel, Discord, Message, NewMessage, Snowflake, channel_type};
+use super::table::with_nonce;
+use crate::discord::{Channel, Discord, Message, Snowflake, channel_type};
 use crate::error::{Error, Result};
 
 pub const CATALOG_MARKER: &str = "dbcord catalog v1";
@@ -180,6 +181,6 @@ pub async fn post_entry(
         ));
     }
     Ok(discord
-        .create_message(channel, &NewMessage::text(content))
+        .create_message(channel, &with_nonce(content))
         .await?)
 }

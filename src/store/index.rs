@@ -19,9 +19,10 @@ use super::history::HistoryPager;
 use super::row::{self, Value};
 use super::schema::{IndexDef, TableDef};
 use super::table::decode_page;
+use super::table::with_nonce;
 use super::tokens::token;
 use super::{Store, names};
-use crate::discord::{NewMessage, Snowflake, channel_type, discord_len};
+use crate::discord::{Snowflake, channel_type, discord_len};
 use crate::error::{Error, Result};
 
 pub const ENTRY_MARKER: &str = "dbcx1";
@@ -176,7 +177,7 @@ impl Store {
         for (i, r) in rows.iter().enumerate() {
             if let Some(content) = encode_entry(table, index, &r.values, r.message_id, i + 1)? {
                 self.discord
-                    .create_message(index.channel_id, &NewMessage::text(content))
+                    .create_message(index.channel_id, &with_nonce(content))
                     .await?;
             }
         }

@@ -139,7 +139,8 @@ pub fn decode_page(table: &TableDef, bot: Snowflake, messages: &[Message]) -> Ro
     page
 }
 
-fn with_nonce(content: String) -> NewMessage {
+/// A message create that a retry cannot duplicate.
+pub(super) fn with_nonce(content: String) -> NewMessage {
     NewMessage {
         content,
         files: Vec::new(),

@@ -7,15 +7,30 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use dbcord::discord::emulator::{Counters, Emulator, EmulatorConfig};
+use dbcord::discord::http::{DiscordConfig, HttpDiscord, Secret};
 use dbcord::discord::limiter::Patient;
+use dbcord::discord::serve::{self, AppState, ServeOptions};
 use dbcord::discord::{Discord, ManualClock};
 use dbcord::sql::{Engine, Outcome};
 use dbcord::store::Store;
+
+/// How the tests' HTTP backend reaches a served emulator.
+pub fn http_config(emulator: &Emulator, addr: std::net::SocketAddr) -> DiscordConfig {
+    DiscordConfig {
+        token: Secret::new("test-token"),
+        guild_id: emulator.guild_id(),
+        api_base: format!("http://{addr}"),
+        request_timeout: std::time::Duration::from_secs(5),
+        max_retries: 5,
+    }
+}
 
 pub struct Stack {
     pub clock: Arc<ManualClock>,
     pub emulator: Arc<Emulator>,
     pub engine: Engine,
+    /// Where the emulator is served, for stacks built with `over_http`.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 impl Stack {
@@ -34,6 +49,35 @@ impl Stack {
             clock,
             emulator,
             engine: Engine::new(Arc::new(store)),
+            http_addr: None,
+        }
+    }
+
+    /// The same stack through HTTP: the emulator served on 127.0.0.1 by
+    /// `dbcord emulator serve`'s server, dbcord on its HTTP backend. Both
+    /// share one virtual clock.
+    pub async fn over_http(mut config: EmulatorConfig, options: ServeOptions) -> Stack {
+        let clock = Arc::new(ManualClock::fixed());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.attachment_url_base = format!("http://{addr}");
+        let emulator = Arc::new(Emulator::open(config, clock.clone()).unwrap());
+        let state = AppState {
+            emulator: Arc::clone(&emulator),
+            options: Arc::new(options),
+        };
+        tokio::spawn(serve::serve(listener, state));
+        let http = HttpDiscord::connect(http_config(&emulator, addr), clock.clone())
+            .await
+            .unwrap();
+        let store = Store::open(Arc::new(http) as Arc<dyn Discord>, clock.clone())
+            .await
+            .unwrap();
+        Stack {
+            clock,
+            emulator,
+            engine: Engine::new(Arc::new(store)),
+            http_addr: Some(addr),
         }
     }
 

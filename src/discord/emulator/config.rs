@@ -29,7 +29,15 @@ pub struct EmulatorConfig {
     pub attachment_url_ttl: Duration,
     /// Scheme and host that attachment URLs point at (the emulator itself).
     pub attachment_url_base: String,
+    /// Whether the bot has the privileged Message Content intent; without it
+    /// Discord sends empty content for messages the bot did not write.
+    pub message_content_intent: bool,
+    /// The bot's permission bits in the guild (Discord's numbering).
+    pub bot_permissions: u64,
 }
+
+/// Discord's ADMINISTRATOR permission bit: every permission.
+pub const ADMINISTRATOR: u64 = 1 << 3;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -44,6 +52,8 @@ impl Default for EmulatorConfig {
             fsync: true,
             attachment_url_ttl: Duration::from_secs(24 * 3600),
             attachment_url_base: "emulator://cdn".into(),
+            message_content_intent: true,
+            bot_permissions: ADMINISTRATOR,
         }
     }
 }

@@ -41,6 +41,12 @@ use super::{
     NewMessage, SearchQuery, SearchResults, SharedClock, Snowflake, User,
 };
 
+tokio::task_local! {
+    /// The rate-limit bucket of the last request made on this task. A server
+    /// sets it up around a request to answer with `X-RateLimit-*` headers.
+    pub static LAST_BUCKET: std::cell::RefCell<Option<BucketInfo>>;
+}
+
 /// The emulated guild. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Emulator {
@@ -109,6 +115,16 @@ impl Emulator {
         &self.clock
     }
 
+    /// The bot's user, as `GET /users/@me` returns it.
+    pub fn bot_user(&self) -> User {
+        self.lock().bot()
+    }
+
+    /// The configuration the guild runs with.
+    pub fn config(&self) -> EmulatorConfig {
+        self.lock().config.clone()
+    }
+
     /// What has been asked of the emulator so far.
     pub fn counters(&self) -> Counters {
         self.lock().counters.clone()
@@ -148,7 +164,10 @@ impl Emulator {
         let now = self.clock.now_us();
         let mut inner = self.lock();
         let result = match inner.limits.acquire(route, resource.0, now) {
-            Ok(_) => op(&mut inner, now),
+            Ok(info) => {
+                let _ = LAST_BUCKET.try_with(|b| *b.borrow_mut() = info);
+                op(&mut inner, now)
+            }
             Err(e) => Err(e),
         };
         let outcome = match &result {
@@ -329,7 +348,12 @@ impl Discord for Emulator {
         .await
     }
 
-    async fn download_attachment(&self, attachment: &Attachment) -> DiscordResult<Vec<u8>> {
+    async fn download_attachment(
+        &self,
+        _channel: Snowflake,
+        _message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
         self.request(Route::DownloadAttachment, attachment.id, |i, now| {
             i.download(attachment, now)
         })
