@@ -17,8 +17,17 @@
 //! | [`error`] | the library's error type above the Discord boundary |
 //!
 //! Within [`discord`]: [`discord::emulator`] is the embedded guild (limits,
-//! search, lag, buckets, counters, journal); [`discord::limiter`] waits out
-//! rate limits; [`discord::clock`] supplies virtual or real time.
+//! search, lag, buckets, counters, journal); [`discord::serve`] serves it as
+//! Discord API v10 over HTTP; [`discord::http`] is the real backend
+//! (serenity-built requests, dbcord's own header-driven rate limiter,
+//! retries, the start-up check, the secret token); [`discord::limiter`]
+//! waits out 429s for the embedded backend; [`discord::clock`] supplies
+//! virtual, accounted, scaled or real time.
+//!
+//! Within [`store`]: `row` and `tokens` (the row message and its search
+//! words), `catalog`, `ddl`, `table` (insert), `lookup` (access paths),
+//! `index`, `unique`. Within [`sql`]: `engine`, `ddl`, `catalog`,
+//! `provider`, `pushdown`, `scan`, `sink`, `options`.
 
 pub mod cli;
 pub mod discord;

@@ -321,34 +321,25 @@ async fn history_pages_come_newest_first_even_after_an_anchor() {
                 .id,
         );
     }
-    let q = HistoryQuery {
-        anchor: HistoryAnchor::After(ids[0]),
-        limit: 2,
-    };
-    let page: Vec<_> = d
-        .list_messages(ch, &q)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.id)
-        .collect();
+    let page = page_ids(&d, ch, HistoryAnchor::After(ids[0])).await;
     assert_eq!(
         page,
         vec![ids[2], ids[1]],
         "the oldest two after the anchor, newest first"
     );
-    let q = HistoryQuery {
-        anchor: HistoryAnchor::Before(ids[4]),
-        limit: 2,
-    };
-    let page: Vec<_> = d
-        .list_messages(ch, &q)
+    let page = page_ids(&d, ch, HistoryAnchor::Before(ids[4])).await;
+    assert_eq!(page, vec![ids[3], ids[2]]);
+}
+
+/// The IDs of a two-message history page.
+async fn page_ids(d: &Emulator, ch: Snowflake, anchor: HistoryAnchor) -> Vec<Snowflake> {
+    let q = HistoryQuery { anchor, limit: 2 };
+    d.list_messages(ch, &q)
         .await
         .unwrap()
         .iter()
         .map(|m| m.id)
-        .collect();
-    assert_eq!(page, vec![ids[3], ids[2]]);
+        .collect()
 }
 
 #[tokio::test]

@@ -95,8 +95,8 @@ async fn a_1000_row_insert_waits_for_the_buckets_instead_of_hitting_429s() {
 async fn under_429s_5xx_stalls_and_lost_answers_every_row_is_stored_once() {
     // Discord remembers a nonce for a few minutes; at time scale 25 that is
     // 12 s of real time, far more than a run of retries takes.
-    let faults = "429=0.05,500=0.05,stall=0.03,lose=0.03,stall_ms=600,seed=11";
-    let (emulator, engine) = scaled(25.0, faults, Duration::from_millis(300)).await;
+    let faults = "429=0.05,500=0.05,stall=0.03,lose=0.03,stall_ms=1000,seed=11";
+    let (emulator, engine) = scaled(25.0, faults, Duration::from_millis(500)).await;
     engine
         .execute("CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
         .await
@@ -129,14 +129,7 @@ async fn under_429s_5xx_stalls_and_lost_answers_every_row_is_stored_once() {
 #[tokio::test]
 async fn the_same_sql_gives_the_same_answers_over_http() {
     let embedded = Stack::new().await;
-    let http = Stack::over_http(
-        EmulatorConfig::in_memory(),
-        ServeOptions {
-            time_scale: 1.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let http = Stack::served().await;
     let script = include_str!("../sql/quickstart.sql");
     for s in [&embedded, &http] {
         s.engine.execute(script).await.unwrap();
@@ -220,14 +213,7 @@ async fn the_startup_check_names_each_problem() {
 
 #[tokio::test]
 async fn search_values_are_percent_encoded() {
-    let s = Stack::over_http(
-        EmulatorConfig::in_memory(),
-        ServeOptions {
-            time_scale: 1.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let s = Stack::served().await;
     let new = dbcord::discord::NewChannel {
         name: "t".into(),
         kind: 0,
@@ -260,5 +246,55 @@ async fn search_values_are_percent_encoded() {
         http.search(&q).await.unwrap().total_results,
         0,
         "both words must match"
+    );
+}
+
+#[tokio::test]
+async fn files_upload_as_multipart_and_expired_urls_are_refreshed() {
+    let s = Stack::served().await;
+    let http = HttpDiscord::connect(
+        http_config(&s.emulator, s.http_addr.unwrap()),
+        s.clock.clone(),
+    )
+    .await
+    .unwrap();
+    let new = dbcord::discord::NewChannel {
+        name: "files".into(),
+        kind: 0,
+        topic: None,
+        parent_id: None,
+    };
+    let ch = http.create_channel(&new).await.unwrap();
+    let file = dbcord::discord::NewFile {
+        filename: "a.bin".into(),
+        bytes: vec![1, 2, 3],
+    };
+    let msg = dbcord::discord::NewMessage {
+        content: "blob".into(),
+        files: vec![file],
+        ..Default::default()
+    };
+    let m = http.create_message(ch.id, &msg).await.unwrap();
+    let a = &m.attachments[0];
+    assert!(
+        a.url
+            .starts_with(&format!("http://{}/", s.http_addr.unwrap())),
+        "the URL points at the server: {}",
+        a.url
+    );
+    assert_eq!(
+        http.download_attachment(ch.id, m.id, a).await.unwrap(),
+        vec![1, 2, 3]
+    );
+    s.clock.advance(Duration::from_secs(25 * 3600));
+    assert_eq!(
+        reqwest::get(&a.url).await.unwrap().status().as_u16(),
+        404,
+        "the old URL has expired"
+    );
+    assert_eq!(
+        http.download_attachment(ch.id, m.id, a).await.unwrap(),
+        vec![1, 2, 3],
+        "re-read for a fresh URL"
     );
 }

@@ -58,14 +58,7 @@ async fn every_route_answers_in_discords_shapes() {
         search_warmup: std::time::Duration::from_secs(60),
         ..EmulatorConfig::in_memory()
     };
-    let s = Stack::over_http(
-        config,
-        ServeOptions {
-            time_scale: 1.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let s = Stack::over_http(config, ServeOptions::default()).await;
     let api = Api {
         base: format!("http://{}/api/v10", s.http_addr.unwrap()),
         guild: s.emulator.guild_id().to_string(),
@@ -198,14 +191,7 @@ async fn every_route_answers_in_discords_shapes() {
 
 #[tokio::test]
 async fn no_bot_token_is_401_and_headers_carry_the_buckets() {
-    let s = Stack::over_http(
-        EmulatorConfig::in_memory(),
-        ServeOptions {
-            time_scale: 1.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let s = Stack::served().await;
     let url = format!(
         "http://{}/api/v10/guilds/{}/channels",
         s.http_addr.unwrap(),

@@ -45,6 +45,11 @@ pub struct Args {
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub search_lag: f64,
 
+    /// Embedded emulator: sleep rate-limit waits for real instead of
+    /// accounting them on its clock (for demonstrations).
+    #[arg(long)]
+    pub real_time: bool,
+
     /// After running, print what the work cost on Discord (requests, rate-limit waits) to stderr.
     #[arg(long)]
     pub stats: bool,

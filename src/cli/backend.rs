@@ -73,7 +73,11 @@ fn open_embedded(args: &Args) -> Result<(Arc<dyn Discord>, SharedClock, Backend)
         search_lag: Duration::from_secs_f64(args.search_lag),
         ..Default::default()
     };
-    let clock: SharedClock = Arc::new(AccountedClock::new());
+    let clock: SharedClock = if args.real_time {
+        Arc::new(RealClock)
+    } else {
+        Arc::new(AccountedClock::new())
+    };
     let emulator = Emulator::open(config, Arc::clone(&clock)).with_context(|| match &data_dir {
         Some(d) => format!("opening the emulated guild in {}", d.display()),
         None => "opening the in-memory guild".to_string(),

@@ -81,6 +81,11 @@ impl Stack {
         }
     }
 
+    /// An in-memory emulator served over HTTP on real-time settings.
+    pub async fn served() -> Stack {
+        Self::over_http(EmulatorConfig::in_memory(), ServeOptions::default()).await
+    }
+
     /// Run SQL, panicking on error; returns the last outcome.
     pub async fn sql(&self, sql: &str) -> Outcome {
         match self.engine.execute(sql).await {

@@ -52,6 +52,10 @@ impl HttpDiscord {
                     self.buckets
                         .blocked(key, wait, *global, self.clock.now_us());
                     tracing::debug!("429 on {}: waiting {wait:?}", key.route);
+                    // Wait here too: a 429 may come before the route's bucket is known.
+                    self.waited_us
+                        .fetch_add(wait.as_micros() as u64, Ordering::Relaxed);
+                    self.clock.sleep(wait).await;
                 }
                 DiscordError::Server { .. } | DiscordError::Transport(_)
                     if failures < max_retries =>
