@@ -24,6 +24,10 @@ pub enum Error {
     NoSuchTable(String),
     #[error("table \"{0}\" already exists")]
     TableExists(String),
+    #[error("index \"{0}\" does not exist")]
+    NoSuchIndex(String),
+    #[error("index \"{0}\" already exists")]
+    IndexExists(String),
     #[error("{0}")]
     InvalidRow(String),
     #[error(

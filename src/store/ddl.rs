@@ -136,10 +136,20 @@ impl Store {
         self.discord
             .delete_message(database.catalog_channel, entry.catalog_message)
             .await?;
+        let indexes: Vec<_> = database.indexes_of(name).cloned().collect();
         if let Some(d) = self.write().databases.get_mut(db) {
             d.tables.remove(name);
+            d.indexes.retain(|_, i| i.def.table != name);
+        }
+        for index in &indexes {
+            self.discord
+                .delete_message(database.catalog_channel, index.catalog_message)
+                .await?;
         }
         self.discord.delete_channel(entry.def.channel_id).await?;
+        for index in &indexes {
+            self.discord.delete_channel(index.def.channel_id).await?;
+        }
         Ok(true)
     }
 

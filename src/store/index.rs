@@ -15,10 +15,8 @@
 use std::sync::Arc;
 
 use super::catalog::{self, CatalogEntry, IndexEntry};
-use super::history::HistoryPager;
 use super::row::{self, Value};
 use super::schema::{IndexDef, TableDef};
-use super::table::decode_page;
 use super::table::with_nonce;
 use super::tokens::token;
 use super::{Store, names};
@@ -95,7 +93,7 @@ impl Store {
             return if if_not_exists {
                 Ok(false)
             } else {
-                Err(Error::TableExists(format!("index {db}.{}", new.name)))
+                Err(Error::IndexExists(format!("{db}.{}", new.name)))
             };
         }
         let table = database
@@ -184,17 +182,6 @@ impl Store {
         Ok(())
     }
 
-    /// Every row of a table, by full history scan.
-    pub async fn all_rows(&self, table: &Arc<TableDef>) -> Result<Vec<super::table::StoredRow>> {
-        let bot = self.discord.bot_user_id();
-        let mut pager = HistoryPager::new(Arc::clone(&self.discord), table.channel_id);
-        let mut rows = Vec::new();
-        while let Some(page) = pager.next_page().await? {
-            rows.extend(decode_page(table, bot, &page).rows);
-        }
-        Ok(rows)
-    }
-
     /// Drop an index: its catalog message (the commit point), then its channel.
     pub async fn drop_index(&self, db: &str, name: &str, if_exists: bool) -> Result<bool> {
         let _ddl = self.ddl.lock().await;
@@ -203,7 +190,7 @@ impl Store {
             return if if_exists {
                 Ok(false)
             } else {
-                Err(Error::NoSuchTable(format!("index {db}.{name}")))
+                Err(Error::NoSuchIndex(format!("{db}.{name}")))
             };
         };
         self.discord

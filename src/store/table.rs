@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::Store;
+use super::history::HistoryPager;
 use super::index::encode_entry;
 use super::row::{self, Value};
 use super::schema::{IndexDef, TableDef};
@@ -108,6 +109,28 @@ impl Store {
                 }
             }
         }
+    }
+}
+
+impl Store {
+    /// Every row of a table, by full history scan.
+    pub async fn all_rows(&self, table: &Arc<TableDef>) -> Result<Vec<StoredRow>> {
+        self.rows_after(table, Snowflake(0)).await
+    }
+
+    /// The rows in messages newer than `after`, oldest first.
+    pub async fn rows_after(
+        &self,
+        table: &Arc<TableDef>,
+        after: Snowflake,
+    ) -> Result<Vec<StoredRow>> {
+        let bot = self.discord.bot_user_id();
+        let mut pager = HistoryPager::after(Arc::clone(&self.discord), table.channel_id, after);
+        let mut rows = Vec::new();
+        while let Some(page) = pager.next_page().await? {
+            rows.extend(decode_page(table, bot, &page).rows);
+        }
+        Ok(rows)
     }
 }
 

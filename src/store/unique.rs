@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Store;
-use super::history::HistoryPager;
 use super::lookup::{Access, Freshness, RowSource};
 use super::row::{Value, show};
 use super::schema::TableDef;
-use super::table::{StoredRow, decode_page};
+use super::table::StoredRow;
 use super::tokens::{canonical, token};
 use crate::discord::Snowflake;
 use crate::error::{Error, Result};
@@ -135,17 +134,8 @@ impl Store {
             .clock
             .now_ms()
             .saturating_sub(window.as_millis() as u64);
-        let mut pager = HistoryPager::after(
-            Arc::clone(&self.discord),
-            table.channel_id,
-            Snowflake::from_unix_ms(horizon),
-        );
-        let bot = self.discord.bot_user_id();
-        let mut rows = Vec::new();
-        while let Some(page) = pager.next_page().await? {
-            rows.extend(decode_page(table, bot, &page).rows);
-        }
-        Ok(rows)
+        self.rows_after(table, Snowflake::from_unix_ms(horizon))
+            .await
     }
 }
 
