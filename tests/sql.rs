@@ -249,3 +249,29 @@ async fn a_new_session_sees_the_catalog_written_by_an_earlier_one() {
             .contains("| 42 |")
     );
 }
+
+#[tokio::test]
+async fn an_insert_that_fails_midway_is_rolled_back() {
+    use dbcord::discord::Discord;
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, tag TEXT)")
+        .await;
+    s.sql("CREATE INDEX t_tag ON t (tag)").await;
+    // Someone deletes the index channel: the first index entry cannot be written.
+    let index = s.engine.store().indexes_of("main", "t")[0].clone();
+    s.emulator.delete_channel(index.channel_id).await.unwrap();
+    let e = s
+        .sql_err("INSERT INTO t VALUES ('a', 'x'), ('b', 'y')")
+        .await;
+    assert!(e.contains("Unknown Channel"), "{e}");
+    let def = s.engine.store().table("main", "t").unwrap();
+    let q = dbcord::discord::HistoryQuery {
+        anchor: dbcord::discord::HistoryAnchor::Latest,
+        limit: 100,
+    };
+    let left = s.emulator.list_messages(def.channel_id, &q).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "the row written before the failure was deleted again: {left:?}"
+    );
+}
