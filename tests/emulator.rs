@@ -480,3 +480,29 @@ async fn state_survives_a_restart_from_the_data_directory() {
         .unwrap();
     assert!(newer.id > m.id, "IDs keep growing across restarts");
 }
+
+#[tokio::test]
+async fn a_search_page_may_be_short_although_more_hits_follow() {
+    let (_, d) = emulator(unlimited());
+    let ch = text_channel(&d, "t", None).await.unwrap();
+    for i in 0..30 {
+        d.create_message(ch, &NewMessage::text(format!("word {i}")))
+            .await
+            .unwrap();
+    }
+    let q = SearchQuery {
+        content: Some("word".into()),
+        ..Default::default()
+    };
+    let page = d.search(&q).await.unwrap();
+    assert_eq!(page.total_results, 30);
+    assert_eq!(page.messages.len(), 24, "one short, with 6 more to come");
+    let last = d
+        .search(&SearchQuery {
+            offset: Some(24),
+            ..q
+        })
+        .await
+        .unwrap();
+    assert_eq!(last.messages.len(), 6);
+}

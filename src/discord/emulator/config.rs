@@ -13,6 +13,9 @@ pub struct EmulatorConfig {
     pub guild_id: Snowflake,
     /// How long a new, edited or deleted message takes to show in search.
     pub search_lag: Duration,
+    /// Send a full search page one hit short when more hits follow, as
+    /// Discord sometimes does: a client must never stop on a short page.
+    pub search_short_pages: bool,
     /// How long after start search answers 202 "index not yet available".
     pub search_warmup: Duration,
     /// Time each request takes, accounted on the clock.
@@ -44,6 +47,7 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             guild_id: Snowflake(1_300_000_000_000_000_000),
             search_lag: Duration::from_secs(5),
+            search_short_pages: true,
             search_warmup: Duration::ZERO,
             latency: Duration::ZERO,
             buckets: default_buckets(),

@@ -42,7 +42,10 @@ impl Inner {
             hits.reverse();
         }
         let offset = q.offset.unwrap_or(0) as usize;
-        let limit = q.limit.unwrap_or(MAX_LIMIT) as usize;
+        let mut limit = q.limit.unwrap_or(MAX_LIMIT) as usize;
+        if self.config.search_short_pages && offset + limit < hits.len() && limit > 1 {
+            limit -= 1; // a short page although more hits follow
+        }
         let messages = hits
             .iter()
             .skip(offset)
