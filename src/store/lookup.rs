@@ -295,7 +295,9 @@ impl RowSource {
 /// Move the search cursor past a page: next offset, a new `max_id` window
 /// past Discord's offset cap, or the next content once this one is done.
 /// A short page is not the end (Discord sends short pages); an empty page,
-/// or having reached `total_results`, is.
+/// or having reached `total_results`, is. `total_results` may undercount
+/// only while messages are being written, and those recent messages are
+/// what the fresh phase reads from history.
 fn advance(
     contents: &mut VecDeque<String>,
     cursor: &mut SearchCursor,
