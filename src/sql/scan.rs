@@ -94,6 +94,13 @@ impl DisplayAs for DiscordScanExec {
             s.table.qualified_name(),
             s.plan
         )?;
+        if s.plan.access == crate::store::lookup::Access::FullScan {
+            write!(
+                f,
+                ", channel=#table-{} ({})",
+                s.table.name, s.table.channel_id
+            )?;
+        }
         if !s.post_filters.is_empty() {
             write!(f, ", post_filters=[{}]", s.post_filters.join(", "))?;
         }
