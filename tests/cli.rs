@@ -156,17 +156,15 @@ struct Served {
 
 impl Served {
     fn start(extra: &[&str]) -> Served {
+        Self::start_with(&["--in-memory"], extra)
+    }
+
+    fn start_with(storage: &[&str], extra: &[&str]) -> Served {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_dbcord"))
-            .args([
-                "emulator",
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--in-memory",
-                "--time-scale",
-                "20",
-            ])
+            .args(["emulator", "serve", "--addr", "127.0.0.1:0"])
+            .args(["--time-scale", "20"])
+            .args(storage)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -240,4 +238,31 @@ fn the_bot_token_never_appears_in_output_or_logs() {
         "the token leaked into the debug log"
     );
     assert_eq!(stdout(&ok), "one\n1\n");
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_of_the_served_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut served = Served::start_with(&["--data-dir", data], &[]);
+    let o = served.client(
+        "x",
+        &[
+            "-c",
+            "CREATE TABLE t (id TEXT PRIMARY KEY)",
+            "-c",
+            "INSERT INTO t VALUES ('a'), ('b')",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    served.child.kill().unwrap(); // SIGKILL: no chance to flush anything
+    served.child.wait().unwrap();
+    let again = Served::start_with(&["--data-dir", data], &[]);
+    assert_eq!(again.guild, served.guild, "the guild keeps its ID");
+    let o = again.client(
+        "x",
+        &["-c", "SELECT count(*) AS n FROM t", "--format", "csv"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n\n2\n");
 }
