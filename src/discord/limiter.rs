@@ -46,10 +46,6 @@ impl<D: Discord> Patient<D> {
         }
     }
 
-    pub fn inner(&self) -> &D {
-        &self.inner
-    }
-
     pub fn wait_stats(&self) -> WaitStats {
         WaitStats {
             waits: self.waits.load(Ordering::Relaxed),

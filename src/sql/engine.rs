@@ -54,10 +54,6 @@ impl Engine {
         &self.store
     }
 
-    pub fn context(&self) -> &SessionContext {
-        &self.ctx
-    }
-
     /// Split text into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
         Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?.into())

@@ -79,10 +79,6 @@ impl DiscordScanExec {
             fallback: Arc::new(Mutex::new(None)),
         })
     }
-
-    pub fn spec(&self) -> &ScanSpec {
-        &self.spec
-    }
 }
 
 impl DisplayAs for DiscordScanExec {

@@ -22,7 +22,7 @@ mod search;
 pub mod state;
 pub mod text;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -360,6 +360,3 @@ impl Discord for Emulator {
         .await
     }
 }
-
-/// Shared handle type used by the layers above.
-pub type SharedEmulator = Arc<Emulator>;
