@@ -35,38 +35,42 @@ pub struct DiscordTable {
     hidden: bool,
 }
 
+/// The filters for which `keep(position)` holds, as SQL.
+fn shown(filters: &[Expr], keep: impl Fn(usize) -> bool) -> Vec<String> {
+    filters
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, f)| f.to_string())
+        .collect()
+}
+
 impl DiscordTable {
     /// The access path for these filters, and the filters it leaves to re-checking alone.
     fn plan(&self, filters: &[Expr], pushdown: bool) -> (ScanPlan, Vec<String>) {
         if !pushdown {
-            let post = filters.iter().map(|f| f.to_string()).collect();
+            let post = shown(filters, |_| true);
             return (ScanPlan::full(Some("dbcord.pushdown = false".into())), post);
         }
-        if let Some(ids) = filters.iter().find_map(message_ids) {
-            let post = filters
-                .iter()
-                .filter(|f| message_ids(f).is_none())
-                .map(|f| f.to_string())
-                .collect();
-            return (ScanPlan::fetch(&self.def, ids), post);
+        let ids: Vec<Option<_>> = filters.iter().map(message_ids).collect();
+        if let Some(first) = ids.iter().flatten().next() {
+            let post = shown(filters, |i| ids[i].is_none());
+            return (ScanPlan::fetch(&self.def, first.clone()), post);
         }
-        let mut eqs = Vec::new();
-        for f in filters {
-            if let Some(eq) = equality(&self.def, f) {
-                eqs.push(eq);
-            }
-        }
+        let eqs: Vec<Option<_>> = filters.iter().map(|f| equality(&self.def, f)).collect();
         let indexes = self.store.indexes_of(&self.def.database, &self.def.name);
-        let plan = choose(&self.def, &eqs, &indexes);
-        let post = filters
-            .iter()
-            .filter(|f| {
-                let eq = equality(&self.def, f);
-                !matches!(plan.access, Access::Search { .. })
-                    || eq.is_none_or(|e| !plan_uses(&self.def, &plan, &e))
-            })
-            .map(|f| f.to_string())
-            .collect();
+        let plan = choose(
+            &self.def,
+            &eqs.iter().flatten().cloned().collect::<Vec<_>>(),
+            &indexes,
+        );
+        let searched = |i: usize| {
+            matches!(plan.access, Access::Search { .. })
+                && eqs[i]
+                    .as_ref()
+                    .is_some_and(|e| plan_uses(&self.def, &plan, e))
+        };
+        let post = shown(filters, |i| !searched(i));
         (plan, post)
     }
 

@@ -12,10 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::history::HistoryPager;
-use super::index::decode_entry;
-use super::row;
 use super::schema::TableDef;
-use super::table::{RowPage, StoredRow};
+use super::table::{RowPage, row_of};
 use crate::discord::{Discord, DiscordError, Message, SearchQuery, SharedClock, Snowflake};
 use crate::error::Result;
 
@@ -271,21 +269,10 @@ impl RowSource {
     fn decode(&mut self, messages: &[Message], index: bool) -> RowPage {
         let mut page = RowPage::default();
         for m in messages {
-            let decoded = if m.author.id != self.bot {
-                None
-            } else if index {
-                decode_entry(&self.table, &m.content)
-            } else {
-                row::decode(&self.table, &m.content).ok().map(|v| (m.id, v))
-            };
-            match decoded {
-                Some((row_id, values)) if self.seen.insert(row_id) => page.rows.push(StoredRow {
-                    channel_id: self.table.channel_id,
-                    message_id: row_id,
-                    values,
-                }),
-                Some(_) => {}
-                None => page.skipped += 1,
+            match row_of(&self.table, self.bot, m, index) {
+                Ok(row) if self.seen.insert(row.message_id) => page.rows.push(row),
+                Ok(_) => {}
+                Err(_) => page.skipped += 1,
             }
         }
         page

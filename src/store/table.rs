@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::Store;
 use super::history::HistoryPager;
-use super::index::encode_entry;
-use super::row::{self, Value};
+use super::index::{decode_entry, encode_entry};
+use super::row::{self, NotARow, Value};
 use super::schema::{IndexDef, TableDef};
 use crate::discord::{Message, NewMessage, Snowflake};
 use crate::error::Result;
@@ -138,17 +138,8 @@ impl Store {
 pub fn decode_page(table: &TableDef, bot: Snowflake, messages: &[Message]) -> RowPage {
     let mut page = RowPage::default();
     for m in messages {
-        let decoded = if m.author.id == bot {
-            row::decode(table, &m.content)
-        } else {
-            Err(row::NotARow("not written by dbcord".into()))
-        };
-        match decoded {
-            Ok(values) => page.rows.push(StoredRow {
-                channel_id: m.channel_id,
-                message_id: m.id,
-                values,
-            }),
+        match row_of(table, bot, m, false) {
+            Ok(row) => page.rows.push(row),
             Err(why) => {
                 tracing::debug!(
                     "skipping message {} in {}: {why}",
@@ -160,6 +151,29 @@ pub fn decode_page(table: &TableDef, bot: Snowflake, messages: &[Message]) -> Ro
         }
     }
     page
+}
+
+/// The row a message holds: a row message in the table's channel, or (with
+/// `index`) an index entry, which carries its row and the row's message ID.
+/// Only the bot's own messages count.
+pub fn row_of(
+    table: &TableDef,
+    bot: Snowflake,
+    m: &Message,
+    index: bool,
+) -> Result<StoredRow, NotARow> {
+    let (message_id, values) = if m.author.id != bot {
+        return Err(NotARow("not written by dbcord".into()));
+    } else if index {
+        decode_entry(table, &m.content).ok_or_else(|| NotARow("not an index entry".into()))?
+    } else {
+        (m.id, row::decode(table, &m.content)?)
+    };
+    Ok(StoredRow {
+        channel_id: table.channel_id,
+        message_id,
+        values,
+    })
 }
 
 /// A message create that a retry cannot duplicate.
