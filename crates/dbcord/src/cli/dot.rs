@@ -1,0 +1,162 @@
+//! The shell's dot-commands. One table, [`COMMANDS`], lists them with
+//! their arguments and help; parsing and `.help` both read it, so the help
+//! cannot drift from what the shell accepts.
+
+use std::str::FromStr;
+
+use super::args::Format;
+
+/// A line starting with '.'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DotCommand {
+    Help,
+    Databases,
+    Tables(Option<String>),
+    Stats,
+    Format(Format),
+    Quit,
+}
+
+/// Which command a [`DotSpec`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Help,
+    Databases,
+    Tables,
+    Stats,
+    Format,
+    Quit,
+}
+
+/// One dot-command: its names (the first is the one shown), its arguments
+/// as help writes them, and what it does.
+#[derive(Debug)]
+pub struct DotSpec {
+    pub names: &'static [&'static str],
+    pub args: &'static str,
+    pub help: &'static str,
+    kind: Kind,
+}
+
+pub const COMMANDS: [DotSpec; 6] = [
+    DotSpec {
+        names: &[".help", ".h", ".?"],
+        args: "",
+        help: "this text",
+        kind: Kind::Help,
+    },
+    DotSpec {
+        names: &[".databases"],
+        args: "",
+        help: "list databases (Discord categories)",
+        kind: Kind::Databases,
+    },
+    DotSpec {
+        names: &[".tables"],
+        args: "[db]",
+        help: "list the tables (Discord channels) of a database",
+        kind: Kind::Tables,
+    },
+    DotSpec {
+        names: &[".stats"],
+        args: "",
+        help: "what this session has cost on Discord so far",
+        kind: Kind::Stats,
+    },
+    DotSpec {
+        names: &[".format"],
+        args: "table|csv",
+        help: "how result sets are printed",
+        kind: Kind::Format,
+    },
+    DotSpec {
+        names: &[".quit", ".exit", ".q"],
+        args: "",
+        help: "leave (Ctrl-D works too; Ctrl-C cancels a running statement)",
+        kind: Kind::Quit,
+    },
+];
+
+const INTRO: &str = "\
+Statements end with ';' and may span lines. SQL: CREATE DATABASE, CREATE TABLE
+(with a PRIMARY KEY), DROP TABLE, CREATE [UNIQUE] INDEX, DROP INDEX,
+INSERT INTO ... VALUES / SELECT, SELECT, SHOW TABLES, EXPLAIN [ANALYZE], SET.
+Tables are named [database.]table; the default database is main.";
+
+/// The text `.help` prints, made from [`COMMANDS`].
+pub fn help_text() -> String {
+    let mut out = format!("{INTRO}\n\nDot-commands:\n");
+    for spec in &COMMANDS {
+        let usage = format!("{} {}", spec.names[0], spec.args);
+        let aliases = match &spec.names[1..] {
+            [] => String::new(),
+            more => format!(" (also {})", more.join(", ")),
+        };
+        out.push_str(&format!("  {:<20} {}{aliases}\n", usage.trim(), spec.help));
+    }
+    out.trim_end().to_string()
+}
+
+impl FromStr for DotCommand {
+    type Err = String;
+
+    fn from_str(line: &str) -> Result<Self, String> {
+        let mut words = line.trim().trim_end_matches(';').split_whitespace();
+        let name = words.next().unwrap_or_default();
+        let arg = words.next().map(str::to_string);
+        let spec = COMMANDS
+            .iter()
+            .find(|s| s.names.contains(&name))
+            .ok_or_else(|| format!("unknown command {name}; .help lists them"))?;
+        Ok(match spec.kind {
+            Kind::Help => DotCommand::Help,
+            Kind::Databases => DotCommand::Databases,
+            Kind::Tables => DotCommand::Tables(arg),
+            Kind::Stats => DotCommand::Stats,
+            Kind::Quit => DotCommand::Quit,
+            Kind::Format => match arg.as_deref() {
+                Some("table") => DotCommand::Format(Format::Table),
+                Some("csv") => DotCommand::Format(Format::Csv),
+                _ => return Err(format!(".format takes {}", spec.args)),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        assert_eq!(
+            ".tables shop".parse(),
+            Ok(DotCommand::Tables(Some("shop".into())))
+        );
+        assert_eq!(".format csv".parse(), Ok(DotCommand::Format(Format::Csv)));
+        assert!(".format xml".parse::<DotCommand>().is_err());
+        assert!(".bogus".parse::<DotCommand>().is_err());
+    }
+
+    /// Regression: the help was a hand-written string that had drifted from
+    /// what the shell accepted.
+    #[test]
+    fn dot_command_help_lists_exactly_the_commands_the_shell_accepts() {
+        let help = help_text();
+        for spec in &COMMANDS {
+            for name in spec.names {
+                assert!(help.contains(name), "{name} missing from the help");
+                let line = match spec.kind {
+                    Kind::Format => format!("{name} table"),
+                    _ => name.to_string(),
+                };
+                assert!(line.parse::<DotCommand>().is_ok(), "{line} is refused");
+            }
+        }
+        let shown: Vec<&str> = help
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix('.'))
+            .collect();
+        assert_eq!(shown.len(), COMMANDS.len(), "{help}");
+    }
+}

@@ -1,0 +1,152 @@
+//! The library's one error type above the Discord boundary.
+//!
+//! Each variant is one kind of failure, carrying what a user needs to act
+//! on it: the table, the column, the row and the value. None of them can
+//! contain the bot token: it never leaves the HTTP backend.
+
+use discord_api::DiscordError;
+
+/// What a name is the name of, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Database,
+    Table,
+    Column,
+    Index,
+}
+
+impl std::fmt::Display for NameKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NameKind::Database => "database",
+            NameKind::Table => "table",
+            NameKind::Column => "column",
+            NameKind::Index => "index",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Discord refused the request: {0}")]
+    Discord(#[from] DiscordError),
+
+    // Names and definitions.
+    #[error(
+        "invalid {kind} name \"{name}\": use 1 to {max} characters of a-z, 0-9 and _, starting \
+         with a letter{underscore} (Discord channel names are lower-case)",
+        underscore = if *kind == NameKind::Column { "" } else { " or _" }
+    )]
+    InvalidName {
+        kind: NameKind,
+        name: String,
+        max: usize,
+    },
+    #[error(
+        "column name \"{0}\" is reserved: names starting with _ belong to dbcord \
+         (_message_id and _channel_id are the hidden ObjectID columns)"
+    )]
+    ReservedColumnName(String),
+    #[error("table {table} names column \"{column}\" twice")]
+    DuplicateColumn { table: String, column: String },
+    #[error("table {0} needs at least one column")]
+    NoColumns(String),
+    #[error("table {0} needs a PRIMARY KEY: dbcord finds rows by their key")]
+    NoPrimaryKey(String),
+    #[error("table {table} has no column \"{column}\"")]
+    NoSuchColumn { table: String, column: String },
+    #[error("column {table}.{column} already has index {index}")]
+    ColumnAlreadyIndexed {
+        table: String,
+        column: String,
+        index: String,
+    },
+    #[error(
+        "the definition of {0} does not fit in one catalog message ({max} characters); use fewer \
+         or shorter columns",
+        max = discord_api::limits::MAX_CONTENT_LEN
+    )]
+    DefinitionTooLarge(String),
+
+    // Catalog objects.
+    #[error("database \"{0}\" does not exist")]
+    NoSuchDatabase(String),
+    #[error("database \"{0}\" already exists")]
+    DatabaseExists(String),
+    #[error("database \"{0}\" still has tables; drop them first")]
+    DatabaseNotEmpty(String),
+    #[error("table \"{0}\" does not exist")]
+    NoSuchTable(String),
+    #[error("table \"{0}\" already exists")]
+    TableExists(String),
+    #[error("index \"{0}\" does not exist")]
+    NoSuchIndex(String),
+    #[error("index \"{0}\" already exists")]
+    IndexExists(String),
+
+    // Rows. `row` counts from 1 within the statement.
+    #[error("row {row} has {got} values but table {table} has {want} columns; nothing was written")]
+    WrongArity {
+        table: String,
+        row: usize,
+        got: usize,
+        want: usize,
+    },
+    #[error("row {row}: column \"{column}\" of {table} may not be NULL; nothing was written")]
+    NullValue {
+        table: String,
+        column: String,
+        row: usize,
+    },
+    #[error(
+        "row {row}: column \"{column}\" of {table} is {expected} but the value is {value}; \
+         nothing was written"
+    )]
+    TypeMismatch {
+        table: String,
+        column: String,
+        row: usize,
+        expected: &'static str,
+        value: String,
+    },
+    #[error(
+        "row {row} of {table} does not fit in one Discord message: it encodes to {len} \
+         characters and the limit is {max}{what}; nothing was written",
+        max = discord_api::limits::MAX_CONTENT_LEN
+    )]
+    RowTooLarge {
+        table: String,
+        row: usize,
+        len: usize,
+        /// What had to fit, if not the row message itself (an index entry).
+        what: String,
+    },
+    #[error("duplicate key: {table} {whence} {key} ({constraint}); nothing was written")]
+    Duplicate {
+        table: String,
+        /// `primary key` or `UNIQUE index <name>`.
+        constraint: String,
+        /// The key as `column = value, ...`.
+        key: String,
+        /// "already has a row with" or "would get two rows with".
+        whence: &'static str,
+    },
+    #[error("cannot create UNIQUE index {index}: {table}.{column} holds {value} more than once")]
+    NotUnique {
+        index: String,
+        table: String,
+        column: String,
+        value: String,
+    },
+
+    // The guild's own state.
+    #[error(
+        "channel #{0} holds messages but no table refers to it; move or delete it before \
+         creating this table"
+    )]
+    ChannelInUse(String),
+    #[error("the catalog is damaged: {0}")]
+    CatalogDamaged(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,65 @@
+//! dbcord: a SQL database whose only durable store is a Discord guild.
+//!
+//! A guild is the catalog, a category `dbcord-<db>` is a database, a text
+//! channel `#table-<t>` is a table, a message is a row. Apache DataFusion
+//! plans and runs the SQL; table providers turn channels into scans.
+//!
+//! Two terms come from the designs dbcord grew out of. The *Python
+//! dbcord* was a Discord bot that kept a database in a guild through slash
+//! commands (rows as messages, indexes as channels, history in threads).
+//! *Storcord* was a specification for a JSON document store on Discord;
+//! its *ObjectID* names a stored document by the pair (channel ID, message
+//! ID), which dbcord shows as the hidden columns `_channel_id` and
+//! `_message_id`. A *snowflake* is Discord's 64-bit ID, which encodes the
+//! time it was made, so IDs double as timestamps.
+//!
+//! # Module map
+//!
+//! Data flows down; each layer knows only the one beneath it. Discord
+//! itself is in other crates: `discord-api` (the trait and every Discord
+//! fact), `discord-emulator` and `discord-http` (the two backends).
+//!
+//! | module | its one job |
+//! | --- | --- |
+//! | [`cli`] | the REPL, `-c` / `-f` scripts, output formats: no storage work |
+//! | [`session`] | wiring a backend, the store and the engine together |
+//! | [`sql`] | DataFusion: catalog, schema and table providers, scans, inserts, DDL |
+//! | [`store`] | the Discord-native data model: catalog, tables, the message formats |
+//! | [`error`] | the library's error type above the Discord boundary |
+//!
+//! Within [`store`]: `codec` (the message formats as pure functions:
+//! values, tokens, rows, index entries, catalog entries), `catalog`, `ddl`,
+//! `table` (insert), `lookup` (access paths), `index`, `unique`. Within
+//! [`sql`]: `engine`, `ddl`, `catalog`, `provider`, `pushdown`, `scan`,
+//! `sink`, `options`.
+//!
+//! # The life of a query
+//!
+//! `SELECT email FROM users WHERE id = 'u_1'` typed at the prompt goes
+//! through every layer once:
+//!
+//! 1. [`cli::repl`] reads the line (rustyline) and hands the statement to
+//!    [`sql::Engine::run`].
+//! 2. DataFusion parses and plans it. The catalog ([`sql::catalog`]) names
+//!    the table; its [`sql::provider::DiscordTable`] accepts the filter
+//!    `id = 'u_1'` and [`sql::pushdown`] chooses the access path: the
+//!    primary key is known, so a search of `#table-users` for the token of
+//!    `id = 'u_1'` ([`store::codec::token`]).
+//! 3. The physical plan's [`sql::scan::DiscordScanExec`] streams: it asks a
+//!    [`store::lookup::RowSource`] for pages, the source sends the search
+//!    through the [`discord_api::Discord`] trait, and, in fresh mode, also
+//!    reads the history newer than search's lag.
+//! 4. The trait's backend answers: the embedded emulator applies its rate
+//!    limits, looks the word up in its lagging search index and returns the
+//!    matching messages; over HTTP the same request goes to Discord.
+//! 5. Each message is decoded into a row ([`store::codec::row`]), every
+//!    row is re-checked against every filter, the survivors become an Arrow
+//!    batch, and DataFusion projects `email` and prints it.
+
+pub mod cli;
+pub mod error;
+pub mod session;
+pub mod sql;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,251 @@
+//! DDL that DataFusion plans but dbcord carries out: tables and databases
+//! are channels and catalog messages, not in-memory objects.
+
+use datafusion::common::{Constraint, TableReference};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{CreateIndex, CreateMemoryTable, Expr, LogicalPlan};
+use datafusion::sql::parser::Statement;
+use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
+
+use super::catalog::CATALOG_NAME;
+use super::types::{SUPPORTED_TYPES, column_type};
+use crate::store::{Column, NewIndex, NewTable, Store};
+
+fn unsupported(msg: impl Into<String>) -> DataFusionError {
+    DataFusionError::NotImplemented(msg.into())
+}
+
+fn external(e: crate::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// (database, table) of a reference, with the session's default database.
+pub fn resolve(name: &TableReference, default_db: &str) -> Result<(String, String)> {
+    if let Some(c) = name.catalog()
+        && c != CATALOG_NAME
+    {
+        return Err(DataFusionError::Plan(format!(
+            "catalog \"{c}\" does not exist; the guild's catalog is \"{CATALOG_NAME}\""
+        )));
+    }
+    let db = name.schema().unwrap_or(default_db).to_string();
+    Ok((db, name.table().to_string()))
+}
+
+/// `CREATE TABLE name (...)`: a channel plus its catalog entry.
+pub async fn create_table(
+    store: &Store,
+    cmd: &CreateMemoryTable,
+    default_db: &str,
+) -> Result<String> {
+    let (db, table) = resolve(&cmd.name, default_db)?;
+    if cmd.or_replace {
+        return Err(unsupported(
+            "CREATE OR REPLACE TABLE is not supported; DROP TABLE first",
+        ));
+    }
+    if cmd.temporary {
+        return Err(unsupported(
+            "temporary tables are not supported: every dbcord table lives in Discord",
+        ));
+    }
+    if !matches!(cmd.input.as_ref(), LogicalPlan::EmptyRelation(_)) {
+        return Err(unsupported(
+            "CREATE TABLE ... AS SELECT is not supported yet; CREATE TABLE, then INSERT INTO ... SELECT",
+        ));
+    }
+    if !cmd.column_defaults.is_empty() {
+        return Err(unsupported("column DEFAULT values are not supported yet"));
+    }
+    let new = new_table(cmd, &table)?;
+    let created = store
+        .create_table(&db, new, cmd.if_not_exists)
+        .await
+        .map_err(external)?;
+    Ok(if created {
+        format!("CREATE TABLE {db}.{table}")
+    } else {
+        format!("table {db}.{table} already exists, skipped")
+    })
+}
+
+fn new_table(cmd: &CreateMemoryTable, table: &str) -> Result<NewTable> {
+    let schema = cmd.input.schema();
+    let mut primary_key = Vec::new();
+    for c in cmd.constraints.iter() {
+        match c {
+            Constraint::PrimaryKey(idx) => {
+                primary_key.extend(idx.iter().map(|&i| schema.field(i).name().clone()));
+            }
+            Constraint::Unique(_) => {
+                return Err(unsupported(
+                    "UNIQUE constraints are not supported yet; only PRIMARY KEY",
+                ));
+            }
+        }
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let ty = column_type(f.data_type()).ok_or_else(|| {
+                DataFusionError::Plan(format!(
+                    "column \"{}\" of {table}: type {} is not supported; use one of {SUPPORTED_TYPES}",
+                    f.name(),
+                    f.data_type()
+                ))
+            })?;
+            let nullable = f.is_nullable() && !primary_key.contains(f.name());
+            Ok(Column { name: f.name().clone(), ty, nullable })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(NewTable {
+        name: table.to_string(),
+        columns,
+        primary_key,
+    })
+}
+
+pub async fn drop_table(
+    store: &Store,
+    name: &TableReference,
+    if_exists: bool,
+    default_db: &str,
+) -> Result<String> {
+    let (db, table) = resolve(name, default_db)?;
+    let dropped = store
+        .drop_table(&db, &table, if_exists)
+        .await
+        .map_err(external)?;
+    Ok(if dropped {
+        format!("DROP TABLE {db}.{table}")
+    } else {
+        format!("table {db}.{table} does not exist, skipped")
+    })
+}
+
+/// `CREATE DATABASE x` and `CREATE SCHEMA x` both make a dbcord database.
+pub async fn create_database(store: &Store, name: &str, if_not_exists: bool) -> Result<String> {
+    let name = name.rsplit('.').next().unwrap_or(name);
+    let created = store
+        .create_database(name, if_not_exists)
+        .await
+        .map_err(external)?;
+    Ok(if created {
+        format!("CREATE DATABASE {name}")
+    } else {
+        format!("database {name} already exists, skipped")
+    })
+}
+
+pub async fn drop_database(
+    store: &Store,
+    name: &str,
+    if_exists: bool,
+    cascade: bool,
+) -> Result<String> {
+    if cascade {
+        return Err(unsupported(
+            "DROP SCHEMA ... CASCADE is not supported; drop the tables first",
+        ));
+    }
+    let dropped = store
+        .drop_database(name, if_exists)
+        .await
+        .map_err(external)?;
+    Ok(if dropped {
+        format!("DROP DATABASE {name}")
+    } else {
+        format!("database {name} does not exist, skipped")
+    })
+}
+
+/// `CREATE [UNIQUE] INDEX name ON [db.]table (column)`: one column, dbcord's own kind.
+pub async fn create_index(store: &Store, cmd: &CreateIndex, default_db: &str) -> Result<String> {
+    let (db, table) = resolve(&cmd.table, default_db)?;
+    if let Some(using) = &cmd.using {
+        return Err(unsupported(format!(
+            "index method USING {using} is not supported; dbcord indexes are channels"
+        )));
+    }
+    let column = match cmd.columns.as_slice() {
+        [sort] => match &sort.expr {
+            Expr::Column(c) => c.name.clone(),
+            other => {
+                return Err(unsupported(format!(
+                    "an index must name a column, not {other}"
+                )));
+            }
+        },
+        _ => return Err(unsupported("an index covers exactly one column")),
+    };
+    let name = cmd
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{table}_{column}_idx"));
+    let new = NewIndex {
+        name: name.clone(),
+        table: table.clone(),
+        column: column.clone(),
+        unique: cmd.unique,
+    };
+    let created = store
+        .create_index(&db, new, cmd.if_not_exists)
+        .await
+        .map_err(external)?;
+    let kind = if cmd.unique { "UNIQUE INDEX" } else { "INDEX" };
+    Ok(if created {
+        format!("CREATE {kind} {name} ON {db}.{table} ({column})")
+    } else {
+        format!("index {name} already exists, skipped")
+    })
+}
+
+/// `DROP INDEX [IF EXISTS] [db.]name`, which DataFusion does not plan.
+pub struct DropIndex {
+    name: Vec<String>,
+    if_exists: bool,
+}
+
+impl DropIndex {
+    pub fn from_statement(stmt: &Statement) -> Option<DropIndex> {
+        let Statement::Statement(s) = stmt else {
+            return None;
+        };
+        let SqlStatement::Drop {
+            object_type: ObjectType::Index,
+            if_exists,
+            names,
+            ..
+        } = s.as_ref()
+        else {
+            return None;
+        };
+        let name = names.first()?.0.iter().map(|p| p.to_string()).collect();
+        Some(DropIndex {
+            name,
+            if_exists: *if_exists,
+        })
+    }
+
+    pub async fn run(&self, store: &Store, default_db: &str) -> Result<String> {
+        let (db, name) = match self.name.as_slice() {
+            [name] => (default_db.to_string(), name.clone()),
+            [db, name] => (db.clone(), name.clone()),
+            _ => {
+                return Err(DataFusionError::Plan(
+                    "DROP INDEX takes [database.]index".into(),
+                ));
+            }
+        };
+        let dropped = store
+            .drop_index(&db, &name, self.if_exists)
+            .await
+            .map_err(external)?;
+        Ok(if dropped {
+            format!("DROP INDEX {db}.{name}")
+        } else {
+            format!("index {db}.{name} does not exist, skipped")
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! Running SQL: parse with DataFusion's parser, plan with DataFusion, carry
+//! out DDL on the store, hand everything else to DataFusion's executor.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+
+use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
+use super::ddl;
+use super::options::DbcordOptions;
+use super::types::names_hidden;
+use crate::store::{DEFAULT_DATABASE, Store};
+
+/// What one statement produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A result set (queries, SHOW, EXPLAIN).
+    Rows {
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    },
+    /// A command tag such as `CREATE TABLE main.t` or `INSERT 2`.
+    Status(String),
+}
+
+/// A SQL session over one guild.
+pub struct Engine {
+    ctx: SessionContext,
+    store: Arc<Store>,
+    hidden: HiddenColumns,
+}
+
+impl Engine {
+    pub fn new(store: Arc<Store>) -> Self {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
+            .with_option_extension(DbcordOptions::default());
+        let ctx = SessionContext::new_with_config(config);
+        let hidden = HiddenColumns::default();
+        let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
+        ctx.register_catalog(CATALOG_NAME, Arc::new(catalog));
+        Engine { ctx, store, hidden }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Split text into statements.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?.into())
+    }
+
+    /// Run every statement in `sql`, stopping at the first error.
+    pub async fn execute(&self, sql: &str) -> Result<Vec<Outcome>> {
+        let mut out = Vec::new();
+        for stmt in self.parse(sql)? {
+            out.push(self.run(stmt).await?);
+        }
+        Ok(out)
+    }
+
+    /// Run one statement.
+    pub async fn run(&self, stmt: Statement) -> Result<Outcome> {
+        let state = self.ctx.state();
+        let default_db = state.config_options().catalog.default_schema.clone();
+        if let Some(drop) = ddl::DropIndex::from_statement(&stmt) {
+            return drop
+                .run(&self.store, &default_db)
+                .await
+                .map(Outcome::Status);
+        }
+        let hidden = names_hidden(&stmt);
+        self.hidden
+            .store(hidden, std::sync::atomic::Ordering::SeqCst);
+        let plan = state.statement_to_plan(stmt).await?;
+        match plan {
+            LogicalPlan::Ddl(ddl) => self.run_ddl(ddl, &default_db).await.map(Outcome::Status),
+            LogicalPlan::Statement(ref st) => {
+                let tag = statement_tag(st);
+                self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                Ok(Outcome::Status(tag))
+            }
+            LogicalPlan::Dml(_) => {
+                let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                Ok(Outcome::Status(format!(
+                    "INSERT {}",
+                    inserted_count(&batches)
+                )))
+            }
+            plan => {
+                let df = self.ctx.execute_logical_plan(plan).await?;
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                Ok(Outcome::Rows { schema, batches })
+            }
+        }
+    }
+
+    async fn run_ddl(&self, ddl: DdlStatement, default_db: &str) -> Result<String> {
+        let store = &self.store;
+        match ddl {
+            DdlStatement::CreateMemoryTable(cmd) => {
+                ddl::create_table(store, &cmd, default_db).await
+            }
+            DdlStatement::DropTable(cmd) => {
+                ddl::drop_table(store, &cmd.name, cmd.if_exists, default_db).await
+            }
+            DdlStatement::CreateCatalogSchema(cmd) => {
+                ddl::create_database(store, &cmd.schema_name, cmd.if_not_exists).await
+            }
+            DdlStatement::CreateCatalog(cmd) => {
+                ddl::create_database(store, &cmd.catalog_name, cmd.if_not_exists).await
+            }
+            DdlStatement::CreateIndex(cmd) => ddl::create_index(store, &cmd, default_db).await,
+            DdlStatement::DropCatalogSchema(cmd) => {
+                ddl::drop_database(store, cmd.name.schema_name(), cmd.if_exists, cmd.cascade).await
+            }
+            other => Err(DataFusionError::NotImplemented(format!(
+                "{} is not supported by dbcord",
+                other.name()
+            ))),
+        }
+    }
+}
+
+/// The command tag of a SET or transaction statement.
+fn statement_tag(st: &datafusion::logical_expr::Statement) -> String {
+    match st {
+        datafusion::logical_expr::Statement::SetVariable(s) => format!("SET {}", s.variable),
+        other => other.name().to_uppercase(),
+    }
+}
+
+/// The row count DataFusion's insert returns.
+fn inserted_count(batches: &[RecordBatch]) -> u64 {
+    use datafusion::arrow::array::{Array, UInt64Array};
+    batches
+        .iter()
+        .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
+        .map(|a| (0..a.len()).map(|i| a.value(i)).sum::<u64>())
+        .sum()
+}

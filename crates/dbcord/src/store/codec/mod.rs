@@ -1,0 +1,11 @@
+//! The message formats of the store, as pure functions: values, search
+//! tokens, row messages, index entries and catalog entries. Nothing here
+//! talks to Discord or holds state, so every format is tested on its own.
+
+pub mod catalog_entry;
+pub mod index_entry;
+pub mod row;
+pub mod token;
+pub mod value;
+
+pub use value::Value;

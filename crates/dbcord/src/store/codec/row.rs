@@ -1,0 +1,222 @@
+//! The row message format: how one row is written as one Discord message.
+//!
+//! ```text
+//! dbc1 qhxkzpwmfaqrtlb qbnvuzeoyqfcmha qdwlkhjtzrmsxqe
+//! {"id":"u_1","email":"a@example.com","age":31}
+//! ```
+//!
+//! Line 1 is the marker `dbc1` (format version 1), which tells dbcord's rows
+//! apart from anything else posted in the channel, followed by one search
+//! token per non-NULL cell (see [`super::token`]). Line 2 is the row as a
+//! JSON object keyed by column name (see [`super::value`] for each type's
+//! form), so rows stay readable in Discord and survive columns being added.
+//! The whole content must fit in Discord's 2000 characters (UTF-16 units).
+
+use discord_api::discord_len;
+use discord_api::limits::MAX_CONTENT_LEN;
+use serde_json::{Map, Value as Json};
+
+use super::token::token;
+use super::value::Value;
+use crate::error::{Error, Result};
+use crate::store::schema::TableDef;
+
+pub const ROW_MARKER: &str = "dbc1";
+
+/// A row ready to be sent: its message content and its values exactly as
+/// they will read back, from which keys and tokens are computed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncodedRow {
+    pub content: String,
+    pub values: Vec<Value>,
+}
+
+/// Encode a row (values in column order). `row_no` (1-based) names it in errors.
+pub fn encode(def: &TableDef, values: &[Value], row_no: usize) -> Result<EncodedRow> {
+    let json = row_json(def, values, row_no)?;
+    // Keys and tokens are computed from the values as they will read back.
+    let stored = decode_json(def, &json).expect("a row's own JSON decodes");
+    let tokens = row_tokens(def, &stored).join(" ");
+    let content = format!("{ROW_MARKER} {tokens}\n{json}");
+    let len = discord_len(&content);
+    if len > MAX_CONTENT_LEN {
+        return Err(Error::RowTooLarge {
+            table: def.qualified_name(),
+            row: row_no,
+            len,
+            what: String::new(),
+        });
+    }
+    Ok(EncodedRow {
+        content,
+        values: stored,
+    })
+}
+
+/// The row as a JSON object, after checking arity, types and NOT NULL.
+pub fn row_json(def: &TableDef, values: &[Value], row_no: usize) -> Result<String> {
+    if values.len() != def.columns.len() {
+        return Err(Error::WrongArity {
+            table: def.qualified_name(),
+            row: row_no,
+            got: values.len(),
+            want: def.columns.len(),
+        });
+    }
+    let mut obj = Map::new();
+    for (col, v) in def.columns.iter().zip(values) {
+        if *v == Value::Null {
+            if !col.nullable || def.primary_key.contains(&col.name) {
+                return Err(Error::NullValue {
+                    table: def.qualified_name(),
+                    column: col.name.clone(),
+                    row: row_no,
+                });
+            }
+            continue;
+        }
+        let json = v.to_json(col.ty).ok_or_else(|| Error::TypeMismatch {
+            table: def.qualified_name(),
+            column: col.name.clone(),
+            row: row_no,
+            expected: col.ty.sql_name(),
+            value: v.show(),
+        })?;
+        obj.insert(col.name.clone(), json);
+    }
+    Ok(Json::Object(obj).to_string())
+}
+
+/// The search tokens of a row: one per non-NULL cell.
+pub fn row_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
+    def.columns
+        .iter()
+        .zip(values)
+        .filter_map(|(c, v)| token(&c.name, v))
+        .collect()
+}
+
+/// Why a message is not a readable row.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotARow(pub String);
+
+/// Decode a message's content into values in column order.
+pub fn decode(def: &TableDef, content: &str) -> Result<Vec<Value>, NotARow> {
+    let (marker, json) = content
+        .split_once('\n')
+        .ok_or_else(|| NotARow("no row marker".into()))?;
+    if marker.split(' ').next() != Some(ROW_MARKER) {
+        return Err(NotARow("no row marker".into()));
+    }
+    decode_json(def, json)
+}
+
+/// Values in column order from a row's JSON object.
+pub fn decode_json(def: &TableDef, json: &str) -> Result<Vec<Value>, NotARow> {
+    let obj: Map<String, Json> =
+        serde_json::from_str(json).map_err(|e| NotARow(format!("row JSON unreadable: {e}")))?;
+    def.columns
+        .iter()
+        .map(|c| match obj.get(&c.name) {
+            None | Some(Json::Null) => Ok(Value::Null),
+            Some(j) => Value::from_json(c.ty, j).ok_or_else(|| {
+                NotARow(format!(
+                    "column {} holds {j}, not {}",
+                    c.name,
+                    c.ty.sql_name()
+                ))
+            }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use discord_api::Snowflake;
+
+    use super::*;
+    use crate::store::schema::{Column, ColumnType};
+
+    fn def() -> TableDef {
+        let col = |name: &str, ty, nullable| Column {
+            name: name.into(),
+            ty,
+            nullable,
+        };
+        TableDef {
+            database: "main".into(),
+            name: "t".into(),
+            columns: vec![
+                col("id", ColumnType::Text, false),
+                col("n", ColumnType::BigInt, true),
+                col("x", ColumnType::Double, true),
+                col("b", ColumnType::Boolean, true),
+            ],
+            primary_key: vec!["id".into()],
+            channel_id: Snowflake(1),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let d = def();
+        let row = vec![
+            Value::Text("a \"quoted\" @everyone\nline".into()),
+            Value::Int(-5),
+            Value::Float(f64::INFINITY),
+            Value::Null,
+        ];
+        let encoded = encode(&d, &row, 1).unwrap();
+        assert!(encoded.content.starts_with("dbc1 q"));
+        assert_eq!(
+            encoded.content.lines().next().unwrap().split(' ').count(),
+            4,
+            "marker + 3 tokens"
+        );
+        assert_eq!(encoded.values, row);
+        assert_eq!(decode(&d, &encoded.content).unwrap(), row);
+    }
+
+    #[test]
+    fn null_key_wrong_type_and_size_are_refused_by_name() {
+        let d = def();
+        let err = encode(&d, &[Value::Null, Value::Null, Value::Null, Value::Null], 2).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 2: column \"id\" of main.t may not be NULL; nothing was written"
+        );
+        let err = encode(
+            &d,
+            &[
+                Value::Text("a".into()),
+                Value::Bool(true),
+                Value::Null,
+                Value::Null,
+            ],
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("column \"n\" of main.t is BIGINT but the value is true"),
+            "{err}"
+        );
+        let big = vec![
+            Value::Text("x".repeat(2000)),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ];
+        assert!(matches!(
+            encode(&d, &big, 3),
+            Err(Error::RowTooLarge { row: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn foreign_text_is_not_a_row() {
+        assert!(decode(&def(), "hello from a person").is_err());
+        assert!(decode(&def(), "dbc1\n{\"n\":\"five\"}").is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! Creating and dropping databases and tables.
+//!
+//! Order matters for crash safety: channels are made before the catalog
+//! message that commits them, and the catalog message is deleted before the
+//! channel it names. An interrupted CREATE leaves at most an empty channel
+//! that a retry reuses; an interrupted DROP leaves an orphan channel that no
+//! table refers to.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
+
+use super::catalog::{self, Database, TableEntry};
+use super::codec::catalog_entry::CatalogEntry;
+use super::schema::{NewTable, TableDef};
+use super::{Store, names};
+use crate::error::{Error, NameKind, Result};
+
+impl Store {
+    /// Create database `name`. Returns false if it existed and `if_not_exists`.
+    pub async fn create_database(&self, name: &str, if_not_exists: bool) -> Result<bool> {
+        names::check(NameKind::Database, name)?;
+        let _ddl = self.ddl.lock().await;
+        if self.has_database(name) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(Error::DatabaseExists(name.into()))
+            };
+        }
+        let channels = self.discord.list_channels().await?;
+        let category = match catalog::database_categories(&channels).find(|(db, _)| *db == name) {
+            Some((_, c)) => c.clone(), // left by an interrupted CREATE: finish it
+            None => {
+                self.make_channel(
+                    &names::category_name(name),
+                    channel_type::CATEGORY,
+                    None,
+                    None,
+                )
+                .await?
+            }
+        };
+        let cat_chan = match catalog::catalog_channel_of(&channels, category.id) {
+            Some(c) => c.clone(),
+            None => {
+                let topic = names::catalog_topic(name);
+                self.make_channel(
+                    names::CATALOG_CHANNEL,
+                    channel_type::TEXT,
+                    Some(topic),
+                    Some(category.id),
+                )
+                .await?
+            }
+        };
+        let marker = CatalogEntry::Database {
+            name: name.to_string(),
+        };
+        catalog::post_entry(&self.discord, cat_chan.id, &marker).await?;
+        let db = Database {
+            name: name.to_string(),
+            category_id: category.id,
+            catalog_channel: cat_chan.id,
+            tables: BTreeMap::new(),
+            indexes: BTreeMap::new(),
+        };
+        self.write().databases.insert(name.to_string(), db);
+        Ok(true)
+    }
+
+    /// Drop an empty database: its catalog channel, then its category.
+    pub async fn drop_database(&self, name: &str, if_exists: bool) -> Result<bool> {
+        let _ddl = self.ddl.lock().await;
+        let db = match self.read().databases.get(name) {
+            Some(db) => db.clone(),
+            None if if_exists => return Ok(false),
+            None => return Err(Error::NoSuchDatabase(name.into())),
+        };
+        if !db.tables.is_empty() {
+            return Err(Error::DatabaseNotEmpty(name.into()));
+        }
+        self.discord.delete_channel(db.catalog_channel).await?;
+        self.write().databases.remove(name);
+        self.discord.delete_channel(db.category_id).await?;
+        Ok(true)
+    }
+
+    /// Create a table. Returns false if it existed and `if_not_exists`.
+    pub async fn create_table(&self, db: &str, new: NewTable, if_not_exists: bool) -> Result<bool> {
+        check_new_table(db, &new)?;
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(db)?.clone();
+        if database.tables.contains_key(&new.name) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(Error::TableExists(format!("{db}.{}", new.name)))
+            };
+        }
+        let channel = self.table_channel(&database, &new.name).await?;
+        let def = TableDef {
+            database: db.to_string(),
+            name: new.name,
+            columns: new.columns,
+            primary_key: new.primary_key,
+            channel_id: channel,
+        };
+        let msg = catalog::post_entry(
+            &self.discord,
+            database.catalog_channel,
+            &CatalogEntry::Table(def.clone()),
+        )
+        .await?;
+        let entry = TableEntry {
+            def: Arc::new(def),
+            catalog_message: msg.id,
+        };
+        if let Some(d) = self.write().databases.get_mut(db) {
+            d.tables.insert(entry.def.name.clone(), entry);
+        }
+        Ok(true)
+    }
+
+    /// Drop a table: its catalog message (the commit point), then its indexes' catalog
+    /// messages, then the channels.
+    pub async fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<bool> {
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(db)?.clone();
+        let Some(entry) = database.tables.get(name) else {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(Error::NoSuchTable(format!("{db}.{name}")))
+            };
+        };
+        self.discord
+            .delete_message(database.catalog_channel, entry.catalog_message)
+            .await?;
+        let indexes: Vec<_> = database.indexes_of(name).cloned().collect();
+        if let Some(d) = self.write().databases.get_mut(db) {
+            d.tables.remove(name);
+            d.indexes.retain(|_, i| i.def.table != name);
+        }
+        for index in &indexes {
+            self.discord
+                .delete_message(database.catalog_channel, index.catalog_message)
+                .await?;
+        }
+        self.discord.delete_channel(entry.def.channel_id).await?;
+        for index in &indexes {
+            self.discord.delete_channel(index.def.channel_id).await?;
+        }
+        Ok(true)
+    }
+
+    /// The table's channel: an empty one left by an interrupted CREATE, or a new one.
+    async fn table_channel(&self, db: &Database, table: &str) -> Result<Snowflake> {
+        let name = names::table_channel_name(table);
+        let channels = self.discord.list_channels().await?;
+        let leftover = channels.iter().find(|c| {
+            c.parent_id == Some(db.category_id)
+                && c.name == name
+                && names::is_dbcord_topic(c.topic.as_deref())
+        });
+        if let Some(c) = leftover {
+            let page = self
+                .discord
+                .list_messages(
+                    c.id,
+                    &HistoryQuery {
+                        anchor: HistoryAnchor::Latest,
+                        limit: 1,
+                    },
+                )
+                .await?;
+            if page.is_empty() {
+                return Ok(c.id);
+            }
+            return Err(Error::ChannelInUse(name));
+        }
+        let topic = names::table_topic(&db.name, table);
+        Ok(self
+            .make_channel(&name, channel_type::TEXT, Some(topic), Some(db.category_id))
+            .await?
+            .id)
+    }
+
+    pub(super) async fn make_channel(
+        &self,
+        name: &str,
+        kind: u8,
+        topic: Option<String>,
+        parent: Option<Snowflake>,
+    ) -> Result<Channel> {
+        let req = NewChannel {
+            name: name.to_string(),
+            kind,
+            topic,
+            parent_id: parent,
+        };
+        Ok(self.discord.create_channel(&req).await?)
+    }
+}
+
+fn check_new_table(db: &str, new: &NewTable) -> Result<()> {
+    names::check(NameKind::Table, &new.name)?;
+    let table = format!("{db}.{}", new.name);
+    if new.columns.is_empty() {
+        return Err(Error::NoColumns(table));
+    }
+    let mut seen = HashSet::new();
+    for c in &new.columns {
+        names::check(NameKind::Column, &c.name)?;
+        if !seen.insert(&c.name) {
+            return Err(Error::DuplicateColumn {
+                table,
+                column: c.name.clone(),
+            });
+        }
+    }
+    if new.primary_key.is_empty() {
+        return Err(Error::NoPrimaryKey(table));
+    }
+    if let Some(k) = new.primary_key.iter().find(|k| !seen.contains(k)) {
+        return Err(Error::NoSuchColumn {
+            table,
+            column: k.clone(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Names of databases and tables, and of the Discord channels that hold them.
+//!
+//! Discord lower-cases text channel names, so dbcord accepts only names that
+//! survive that unchanged: `[a-z_][a-z0-9_]*`. Hyphens are kept out so that
+//! channel names like `idx-<table>-<column>` split unambiguously.
+
+use crate::error::{Error, NameKind, Result};
+
+/// Longest database, table or column name (channel names stop at 100 characters).
+pub const MAX_NAME_LEN: usize = 40;
+
+/// The category that holds database `db`.
+pub fn category_name(db: &str) -> String {
+    format!("dbcord-{db}")
+}
+
+/// The database a category holds, if it is one of dbcord's.
+pub fn database_of_category(name: &str) -> Option<&str> {
+    name.strip_prefix("dbcord-").filter(|n| valid(n))
+}
+
+pub const CATALOG_CHANNEL: &str = "dbc-catalog";
+
+pub fn table_channel_name(table: &str) -> String {
+    format!("table-{table}")
+}
+
+/// Topics mark the channels dbcord owns; it touches no other channel.
+pub fn catalog_topic(db: &str) -> String {
+    format!("dbcord catalog of database {db}. Managed by dbcord: do not post here.")
+}
+
+pub fn table_topic(db: &str, table: &str) -> String {
+    format!("dbcord table {db}.{table}. Managed by dbcord: do not post here.")
+}
+
+pub fn is_dbcord_topic(topic: Option<&str>) -> bool {
+    topic.is_some_and(|t| t.starts_with("dbcord "))
+}
+
+fn valid(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= MAX_NAME_LEN
+}
+
+/// Check a database, table, column or index name. A column may not start
+/// with `_`: such names are dbcord's (the hidden ObjectID columns).
+pub fn check(kind: NameKind, name: &str) -> Result<()> {
+    if !valid(name) {
+        return Err(Error::InvalidName {
+            kind,
+            name: name.to_string(),
+            max: MAX_NAME_LEN,
+        });
+    }
+    if kind == NameKind::Column && name.starts_with('_') {
+        return Err(Error::ReservedColumnName(name.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check(NameKind::Table, "users_2").is_ok());
+        assert!(check(NameKind::Table, "_staging").is_ok());
+        assert!(check(NameKind::Table, "Users").is_err());
+        assert!(check(NameKind::Table, "2users").is_err());
+        assert!(check(NameKind::Table, "a-b").is_err());
+        assert!(check(NameKind::Table, &"x".repeat(41)).is_err());
+        assert!(matches!(
+            check(NameKind::Column, "_message_id"),
+            Err(Error::ReservedColumnName(_))
+        ));
+        assert_eq!(database_of_category("dbcord-shop"), Some("shop"));
+        assert_eq!(database_of_category("general"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! A whole dbcord stack on an emulator and virtual time, opened the way the
+//! binary opens it (`Session`), plus helpers that read results as values.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use dbcord::session::Session;
+use dbcord::sql::{Engine, Outcome};
+use discord_api::ManualClock;
+use discord_emulator::serve::{self, AppState, ServeOptions};
+use discord_emulator::{Counters, Emulator, EmulatorConfig};
+use discord_http::{DiscordConfig, Secret};
+
+/// How the tests' HTTP backend reaches a served emulator.
+pub fn http_config(emulator: &Emulator, addr: std::net::SocketAddr) -> DiscordConfig {
+    DiscordConfig {
+        token: Secret::new("test-token"),
+        guild_id: discord_api::Discord::guild_id(emulator),
+        api_base: format!("http://{addr}"),
+        request_timeout: std::time::Duration::from_secs(5),
+        max_retries: 5,
+        rate_limit: Default::default(),
+    }
+}
+
+/// Serve `emulator` on 127.0.0.1 in the background; returns the address.
+pub async fn serve(emulator: &Arc<Emulator>, options: ServeOptions) -> std::net::SocketAddr {
+    let state = AppState {
+        emulator: Arc::clone(emulator),
+        options: Arc::new(options),
+    };
+    serve::spawn("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap()
+}
+
+pub struct Stack {
+    pub clock: Arc<ManualClock>,
+    pub emulator: Arc<Emulator>,
+    pub session: Session,
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        Self::with_config(EmulatorConfig::in_memory()).await
+    }
+
+    pub async fn with_config(config: EmulatorConfig) -> Stack {
+        let clock = Arc::new(ManualClock::fixed());
+        let session = Session::embedded(config, clock.clone()).await.unwrap();
+        Stack {
+            clock,
+            emulator: Arc::clone(session.emulator().unwrap()),
+            session,
+        }
+    }
+
+    /// The same stack through HTTP: the emulator served on 127.0.0.1 by
+    /// `dbcord emulator serve`'s server, dbcord on its HTTP backend. Both
+    /// share one virtual clock.
+    pub async fn over_http(config: EmulatorConfig, options: ServeOptions) -> Stack {
+        let clock = Arc::new(ManualClock::fixed());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = EmulatorConfig {
+            attachment_url_base: format!("http://{addr}"),
+            ..config
+        };
+        let emulator = Arc::new(Emulator::open(config, clock.clone()).unwrap());
+        let state = AppState {
+            emulator: Arc::clone(&emulator),
+            options: Arc::new(options),
+        };
+        tokio::spawn(serve::serve(listener, state));
+        let session = Session::over_http(http_config(&emulator, addr), clock.clone())
+            .await
+            .unwrap();
+        Stack {
+            clock,
+            emulator,
+            session,
+        }
+    }
+
+    /// An in-memory emulator served over HTTP on real-time settings.
+    pub async fn served() -> Stack {
+        Self::over_http(EmulatorConfig::in_memory(), ServeOptions::default()).await
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.session.engine
+    }
+
+    /// Run SQL, panicking on error; returns the last outcome.
+    pub async fn sql(&self, sql: &str) -> Outcome {
+        match self.engine().execute(sql).await {
+            Ok(mut v) => v.pop().expect("at least one statement"),
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+
+    /// Run SQL expecting an error; returns its text for people.
+    pub async fn sql_err(&self, sql: &str) -> String {
+        match self.engine().execute(sql).await {
+            Ok(_) => panic!("{sql}: expected an error"),
+            Err(e) => dbcord::sql::errors::user_message(&e),
+        }
+    }
+
+    /// A query's result as pretty text, for output that people read (EXPLAIN).
+    pub async fn text(&self, sql: &str) -> String {
+        match self.sql(sql).await {
+            Outcome::Rows { batches, .. } => {
+                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string()
+            }
+            Outcome::Status(s) => s,
+        }
+    }
+
+    pub async fn rows(&self, sql: &str) -> Vec<RecordBatch> {
+        match self.sql(sql).await {
+            Outcome::Rows { batches, .. } => batches,
+            Outcome::Status(s) => panic!("{sql}: expected rows, got {s}"),
+        }
+    }
+
+    /// A query's rows, each cell as text (NULL as `NULL`), for comparing.
+    pub async fn values(&self, sql: &str) -> Vec<Vec<String>> {
+        cells(&self.rows(sql).await)
+    }
+
+    /// A query that returns one cell, as text.
+    pub async fn value(&self, sql: &str) -> String {
+        let rows = self.values(sql).await;
+        assert_eq!(rows.len(), 1, "{sql}: expected one row, got {rows:?}");
+        assert_eq!(rows[0].len(), 1, "{sql}: expected one column");
+        rows[0][0].clone()
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.emulator.counters()
+    }
+}
+
+/// The cells of batches as text, row by row.
+pub fn cells(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for batch in batches {
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for r in 0..batch.num_rows() {
+            out.push(formatters.iter().map(|f| f.value(r).to_string()).collect());
+        }
+    }
+    out
+}
+
+/// `[["a", "1"], ...]` as owned rows, for comparing with [`Stack::values`].
+pub fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// `INSERT INTO table VALUES ...` for rows `from..to` of a simple (id, n) table.
+pub fn insert_numbers(table: &str, from: usize, to: usize) -> String {
+    let values: Vec<String> = (from..to).map(|i| format!("('k{i:05}', {i})")).collect();
+    format!("INSERT INTO {table} VALUES {}", values.join(", "))
+}

@@ -1,0 +1,13 @@
+//! dbcord's integration tests, in one binary so that DataFusion is linked
+//! once. `common` builds stacks and reads results; each other module tests
+//! one side of dbcord.
+
+mod cli;
+mod common;
+mod http;
+mod live;
+mod properties;
+mod pushdown;
+mod regressions;
+mod slt;
+mod sql;

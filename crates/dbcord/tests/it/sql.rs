@@ -1,0 +1,271 @@
+//! SQL through the whole stack: DataFusion, the store, the emulator.
+
+use discord_api::{Discord, HistoryAnchor, HistoryQuery, Route};
+use discord_emulator::EmulatorConfig;
+
+use crate::common::{Stack, insert_numbers, table};
+
+#[tokio::test]
+async fn create_insert_and_aggregate() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql("INSERT INTO t VALUES ('a', 1), ('b', 2)").await;
+    assert_eq!(s.value("SELECT sum(n) AS s FROM t").await, "3");
+}
+
+#[tokio::test]
+async fn a_250_row_table_is_scanned_in_exactly_3_history_requests() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql(&insert_numbers("t", 0, 250)).await;
+    let before = s.counters();
+    let out = s
+        .values("SELECT count(*) AS c, sum(n) AS total FROM t")
+        .await;
+    assert_eq!(out, table(&[&["250", "31125"]]));
+    let cost = s.counters().since(&before);
+    assert_eq!(cost.route(Route::ListMessages).requests, 3);
+    assert_eq!(cost.total_requests(), 3, "{cost:?}");
+}
+
+#[tokio::test]
+async fn limit_stops_requests_once_met() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql(&insert_numbers("t", 0, 250)).await;
+    let before = s.counters();
+    let batches = s.rows("SELECT id FROM t LIMIT 5").await;
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 5);
+    assert_eq!(
+        s.counters()
+            .since(&before)
+            .route(Route::ListMessages)
+            .requests,
+        1
+    );
+}
+
+#[tokio::test]
+async fn rows_come_back_in_insertion_order() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
+        .await;
+    s.sql(&insert_numbers("t", 0, 150)).await;
+    let out = s.values("SELECT n FROM t LIMIT 3 OFFSET 99").await;
+    assert_eq!(out, table(&[&["99"], &["100"], &["101"]]));
+}
+
+#[tokio::test]
+async fn an_oversized_row_is_refused_and_nothing_is_written() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT)")
+        .await;
+    let before = s.counters();
+    let big = "x".repeat(2100);
+    let err = s
+        .sql_err(&format!(
+            "INSERT INTO t VALUES ('ok', 'small'), ('big', '{big}')"
+        ))
+        .await;
+    assert!(
+        err.contains("row 2 of main.t does not fit in one Discord message"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(
+        s.counters()
+            .since(&before)
+            .route(Route::CreateMessage)
+            .requests,
+        0
+    );
+    assert_eq!(s.value("SELECT count(*) AS c FROM t").await, "0");
+}
+
+#[tokio::test]
+async fn all_types_round_trip() {
+    let s = Stack::new().await;
+    s.sql(
+        "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR, big BIGINT, x DOUBLE, r REAL, \
+         ok BOOLEAN, at TIMESTAMP)",
+    )
+    .await;
+    s.sql(
+        "INSERT INTO t VALUES (1, 'Zoë \"q\" @everyone', 9007199254740993, 1.5, 2.25, true, \
+         TIMESTAMP '2026-11-21T08:00:00'), (2, NULL, NULL, NULL, NULL, NULL, NULL)",
+    )
+    .await;
+    let out = s.values("SELECT * FROM t ORDER BY id").await;
+    assert_eq!(
+        out,
+        table(&[
+            &[
+                "1",
+                "Zoë \"q\" @everyone",
+                "9007199254740993",
+                "1.5",
+                "2.25",
+                "true",
+                "2026-11-21T08:00:00"
+            ],
+            &["2", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"],
+        ])
+    );
+    assert_eq!(
+        s.value("SELECT count(*) AS c FROM t WHERE name IS NULL")
+            .await,
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn joins_groups_subqueries_and_insert_select() {
+    let s = Stack::new().await;
+    s.sql("CREATE DATABASE shop").await;
+    s.sql("CREATE TABLE shop.c (id TEXT PRIMARY KEY, city TEXT)")
+        .await;
+    s.sql("CREATE TABLE shop.o (id BIGINT PRIMARY KEY, c TEXT, amount DOUBLE)")
+        .await;
+    s.sql("INSERT INTO shop.c VALUES ('a', 'Oslo'), ('b', 'Lima')")
+        .await;
+    s.sql("INSERT INTO shop.o VALUES (1, 'a', 10), (2, 'a', 5), (3, 'b', 7)")
+        .await;
+    let out = s
+        .values(
+            "SELECT c.city, sum(o.amount) AS total FROM shop.o o JOIN shop.c c ON o.c = c.id \
+             GROUP BY c.city ORDER BY total DESC",
+        )
+        .await;
+    assert_eq!(out, table(&[&["Oslo", "15.0"], &["Lima", "7.0"]]));
+    s.sql("CREATE TABLE shop.big (id BIGINT PRIMARY KEY)").await;
+    s.sql("INSERT INTO shop.big SELECT id FROM shop.o WHERE amount > (SELECT avg(amount) FROM shop.o)").await;
+    assert_eq!(s.values("SELECT id FROM shop.big").await, table(&[&["1"]]));
+}
+
+#[tokio::test]
+async fn ddl_errors_name_the_problem() {
+    let s = Stack::new().await;
+    let e = s.sql_err("CREATE TABLE t (id TEXT, n BIGINT)").await;
+    assert_eq!(
+        e,
+        "table main.t needs a PRIMARY KEY: dbcord finds rows by their key"
+    );
+    let e = s
+        .sql_err("CREATE TABLE t (id TEXT PRIMARY KEY, d DECIMAL(10,2))")
+        .await;
+    assert!(
+        e.contains("column \"d\"") && e.contains("not supported"),
+        "{e}"
+    );
+    let e = s
+        .sql_err("CREATE TABLE \"Bad\" (id TEXT PRIMARY KEY)")
+        .await;
+    assert!(e.contains("invalid table name \"Bad\""), "{e}");
+    let e = s
+        .sql_err("CREATE TABLE t (id TEXT PRIMARY KEY, \"_secret\" TEXT)")
+        .await;
+    assert!(e.contains("column name \"_secret\" is reserved"), "{e}");
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    let e = s.sql_err("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    assert_eq!(e, "table \"main.t\" already exists");
+    s.sql("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY)")
+        .await;
+    let e = s
+        .sql_err("CREATE TABLE nowhere.t (id TEXT PRIMARY KEY)")
+        .await;
+    assert_eq!(e, "database \"nowhere\" does not exist");
+}
+
+#[tokio::test]
+async fn drop_table_removes_channel_and_catalog_entry() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    s.sql("INSERT INTO t VALUES ('a')").await;
+    let channel = s.engine().store().table("main", "t").unwrap().channel_id;
+    s.sql("DROP TABLE t").await;
+    let e = s.sql_err("SELECT * FROM t").await;
+    assert!(e.contains("table 'dbcord.main.t' not found"), "{e}");
+    assert!(
+        s.emulator.get_channel(channel).await.is_err(),
+        "the table's channel is gone"
+    );
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    assert_eq!(s.value("SELECT count(*) AS c FROM t").await, "0");
+    s.sql("DROP TABLE IF EXISTS gone").await;
+}
+
+#[tokio::test]
+async fn messages_from_people_in_a_table_channel_are_skipped() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY)").await;
+    s.sql("INSERT INTO t VALUES ('a')").await;
+    let def = s.engine().store().table("main", "t").unwrap();
+    s.emulator
+        .post_as_person(def.channel_id, "dbc1\n{\"id\":\"forged\"}")
+        .unwrap();
+    s.emulator
+        .post_as_person(def.channel_id, "hello from a human")
+        .unwrap();
+    assert_eq!(s.values("SELECT id FROM t").await, table(&[&["a"]]));
+}
+
+#[tokio::test]
+async fn show_tables_lists_dbcord_tables() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE users (id TEXT PRIMARY KEY)").await;
+    let out = s
+        .values("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
+        .await;
+    assert_eq!(out, table(&[&["users"]]));
+    let shown = s.values("SHOW TABLES").await;
+    assert!(
+        shown.iter().any(|r| r.contains(&"users".to_string())),
+        "{shown:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_session_sees_the_catalog_written_by_an_earlier_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig {
+        data_dir: Some(dir.path().into()),
+        ..EmulatorConfig::in_memory()
+    };
+    {
+        let s = Stack::with_config(config.clone()).await;
+        s.sql("CREATE DATABASE shop").await;
+        s.sql("CREATE TABLE shop.t (id TEXT PRIMARY KEY, n BIGINT)")
+            .await;
+        s.sql("INSERT INTO shop.t VALUES ('a', 41), ('b', 1)").await;
+    }
+    let s = Stack::with_config(config).await;
+    assert_eq!(s.value("SELECT sum(n) AS s FROM shop.t").await, "42");
+}
+
+#[tokio::test]
+async fn an_insert_that_fails_midway_is_rolled_back() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, tag TEXT)")
+        .await;
+    s.sql("CREATE INDEX t_tag ON t (tag)").await;
+    // Someone deletes the index channel: the first index entry cannot be written.
+    let index = s.engine().store().indexes_of("main", "t")[0].clone();
+    s.emulator.delete_channel(index.channel_id).await.unwrap();
+    let e = s
+        .sql_err("INSERT INTO t VALUES ('a', 'x'), ('b', 'y')")
+        .await;
+    assert!(e.contains("Unknown Channel"), "{e}");
+    let def = s.engine().store().table("main", "t").unwrap();
+    let q = HistoryQuery {
+        anchor: HistoryAnchor::Latest,
+        limit: 100,
+    };
+    let left = s.emulator.list_messages(def.channel_id, &q).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "the row written before the failure was deleted again: {left:?}"
+    );
+}

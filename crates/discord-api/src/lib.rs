@@ -1,0 +1,165 @@
+//! The Discord REST operations a bot needs, as one async trait.
+//!
+//! This crate is the boundary between a program and Discord: the
+//! [`Discord`] trait, the objects it exchanges ([`types`]), typed errors
+//! ([`DiscordError`]), snowflake IDs, time ([`clock`]), every Discord fact
+//! in one place ([`limits`]), the routes that key rate-limit buckets and
+//! request counters ([`Route`]), the one rate-limit policy
+//! ([`waiter`]), and nonces for creates that a retry must not repeat.
+//!
+//! Backends live in their own crates: `discord-emulator` (an in-process
+//! guild, also served over HTTP) and `discord-http` (the real Discord).
+
+pub mod clock;
+pub mod error;
+pub mod limits;
+pub mod nonce;
+pub mod route;
+pub mod snowflake;
+pub mod types;
+pub mod waiter;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use clock::{AccountedClock, Clock, ManualClock, RealClock, ScaledClock, SharedClock};
+pub use error::{DiscordError, DiscordResult};
+pub use limits::channel_type;
+pub use route::Route;
+pub use snowflake::Snowflake;
+pub use types::*;
+pub use waiter::{RateLimitPolicy, RateLimitWaiter, WaitStats, Waiting};
+
+/// Every Discord REST operation dbcord needs. One guild per instance.
+///
+/// Implemented by the embedded emulator and the HTTP backend; the layers
+/// above see only this trait, so they run unchanged on either.
+#[async_trait]
+pub trait Discord: Send + Sync + 'static {
+    /// The guild this instance works in.
+    fn guild_id(&self) -> Snowflake;
+    /// The bot's own user: dbcord trusts only messages it authored.
+    fn bot_user_id(&self) -> Snowflake;
+
+    /// Total time spent waiting out rate limits so far (zero for backends
+    /// that do not wait); scans report the difference as `rate_limit_wait`.
+    fn rate_limit_waited(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
+    /// `GET /guilds/{guild}/channels` (threads are not listed).
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>>;
+    /// `POST /guilds/{guild}/channels`.
+    async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel>;
+    /// `GET /channels/{id}`: its `last_message_id` tells whether anything
+    /// was posted since a reader last looked.
+    async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel>;
+    /// `PATCH /channels/{id}` with a new topic.
+    async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel>;
+    /// `DELETE /channels/{id}`.
+    async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel>;
+
+    /// `POST /channels/{id}/messages`, mentions disabled.
+    async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message>;
+    /// `GET /channels/{id}/messages/{mid}`.
+    async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message>;
+    /// `GET /channels/{id}/messages`: one history page, newest first.
+    async fn list_messages(
+        &self,
+        channel: Snowflake,
+        query: &HistoryQuery,
+    ) -> DiscordResult<Vec<Message>>;
+    /// `PATCH /channels/{id}/messages/{mid}` with new content.
+    async fn edit_message(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        content: &str,
+    ) -> DiscordResult<Message>;
+    /// `DELETE /channels/{id}/messages/{mid}`.
+    async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()>;
+    /// `POST /channels/{id}/messages/bulk-delete`: 2 to 100 messages younger than 14 days.
+    async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()>;
+
+    /// `GET /guilds/{guild}/messages/search`.
+    async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults>;
+
+    /// `POST /channels/{id}/messages/{mid}/threads`: the thread's ID is the message's.
+    async fn start_thread(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        name: &str,
+    ) -> DiscordResult<Channel>;
+
+    /// Fetch an attachment's bytes from its URL. The URL may have expired;
+    /// a client then re-reads `message` in `channel` for a fresh one.
+    async fn download_attachment(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>>;
+}
+
+/// A shared backend is a backend: lets one emulator serve a wrapper and its counters' reader.
+#[async_trait]
+impl<D: Discord + ?Sized> Discord for Arc<D> {
+    fn guild_id(&self) -> Snowflake {
+        (**self).guild_id()
+    }
+    fn bot_user_id(&self) -> Snowflake {
+        (**self).bot_user_id()
+    }
+    fn rate_limit_waited(&self) -> std::time::Duration {
+        (**self).rate_limit_waited()
+    }
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
+        (**self).list_channels().await
+    }
+    async fn create_channel(&self, c: &NewChannel) -> DiscordResult<Channel> {
+        (**self).create_channel(c).await
+    }
+    async fn get_channel(&self, c: Snowflake) -> DiscordResult<Channel> {
+        (**self).get_channel(c).await
+    }
+    async fn edit_channel_topic(&self, c: Snowflake, t: &str) -> DiscordResult<Channel> {
+        (**self).edit_channel_topic(c, t).await
+    }
+    async fn delete_channel(&self, c: Snowflake) -> DiscordResult<Channel> {
+        (**self).delete_channel(c).await
+    }
+    async fn create_message(&self, c: Snowflake, m: &NewMessage) -> DiscordResult<Message> {
+        (**self).create_message(c, m).await
+    }
+    async fn get_message(&self, c: Snowflake, m: Snowflake) -> DiscordResult<Message> {
+        (**self).get_message(c, m).await
+    }
+    async fn list_messages(&self, c: Snowflake, q: &HistoryQuery) -> DiscordResult<Vec<Message>> {
+        (**self).list_messages(c, q).await
+    }
+    async fn edit_message(&self, c: Snowflake, m: Snowflake, s: &str) -> DiscordResult<Message> {
+        (**self).edit_message(c, m, s).await
+    }
+    async fn delete_message(&self, c: Snowflake, m: Snowflake) -> DiscordResult<()> {
+        (**self).delete_message(c, m).await
+    }
+    async fn bulk_delete(&self, c: Snowflake, m: &[Snowflake]) -> DiscordResult<()> {
+        (**self).bulk_delete(c, m).await
+    }
+    async fn search(&self, q: &SearchQuery) -> DiscordResult<SearchResults> {
+        (**self).search(q).await
+    }
+    async fn start_thread(&self, c: Snowflake, m: Snowflake, n: &str) -> DiscordResult<Channel> {
+        (**self).start_thread(c, m, n).await
+    }
+    async fn download_attachment(
+        &self,
+        c: Snowflake,
+        m: Snowflake,
+        a: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
+        (**self).download_attachment(c, m, a).await
+    }
+}

@@ -1,0 +1,262 @@
+//! The Discord objects and request shapes dbcord exchanges, as Discord's JSON has them.
+//!
+//! These read and write the API v10 wire format directly (field names, string
+//! snowflakes, ISO-8601 timestamps), so an HTTP backend can decode responses
+//! into them and the emulator can serve them without translation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::snowflake::Snowflake;
+
+/// Discord counts text length as JavaScript does: in UTF-16 code units
+/// (an emoji outside the BMP counts twice against the 2000).
+pub fn discord_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// A guild channel, category or thread.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<Snowflake>,
+    #[serde(default)]
+    pub position: i64,
+    /// The newest message posted in the channel (it may since have been
+    /// deleted); `None` for a channel nobody has posted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_id: Option<Snowflake>,
+}
+
+/// A message author.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Snowflake,
+    pub username: String,
+    #[serde(default)]
+    pub discriminator: String,
+    #[serde(default)]
+    pub bot: bool,
+}
+
+/// A file attached to a message. `url` is signed and expires on Discord:
+/// keep the IDs and re-read the message for a fresh URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: Snowflake,
+    pub filename: String,
+    pub size: u64,
+    pub url: String,
+    #[serde(default)]
+    pub proxy_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+/// A message. `hit` is set on the matching message of a search result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: Snowflake,
+    pub channel_id: Snowflake,
+    pub author: User,
+    pub content: String,
+    /// ISO-8601 creation time.
+    pub timestamp: String,
+    #[serde(default)]
+    pub edited_timestamp: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default, rename = "type")]
+    pub kind: u8,
+    #[serde(default)]
+    pub pinned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit: Option<bool>,
+}
+
+/// What to create: a category or text channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewChannel {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Snowflake>,
+}
+
+/// A file to upload with a message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewFile {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A message to create. Every backend sends it with mentions disabled
+/// (`allowed_mentions: {"parse": []}`) so that data never pings anyone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewMessage {
+    pub content: String,
+    pub files: Vec<NewFile>,
+    /// Up to 25 characters; with `enforce_nonce` a repeat returns the first message.
+    pub nonce: Option<String>,
+    pub enforce_nonce: bool,
+}
+
+impl NewMessage {
+    pub fn text(content: impl Into<String>) -> Self {
+        NewMessage {
+            content: content.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A create that a retry cannot duplicate: a fresh nonce, enforced.
+    pub fn idempotent(content: impl Into<String>) -> Self {
+        NewMessage {
+            content: content.into(),
+            files: Vec::new(),
+            nonce: Some(crate::nonce::new_nonce()),
+            enforce_nonce: true,
+        }
+    }
+}
+
+/// Where a history page starts. The three anchors are mutually exclusive on
+/// Discord, which the enum makes impossible to get wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryAnchor {
+    /// The newest messages.
+    Latest,
+    Before(Snowflake),
+    After(Snowflake),
+    Around(Snowflake),
+}
+
+/// `GET /channels/{id}/messages`: at most 100 messages a page, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub anchor: HistoryAnchor,
+    pub limit: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortBy {
+    Timestamp,
+    Relevance,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// `GET /guilds/{guild}/messages/search`. Unset fields take Discord's defaults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchQuery {
+    pub content: Option<String>,
+    pub channel_ids: Vec<Snowflake>,
+    pub author_id: Option<Snowflake>,
+    pub has: Vec<String>,
+    pub min_id: Option<Snowflake>,
+    pub max_id: Option<Snowflake>,
+    /// 1 to 25; default 25.
+    pub limit: Option<u32>,
+    /// 0 to 9975; default 0.
+    pub offset: Option<u32>,
+    pub sort_by: Option<SortBy>,
+    pub sort_order: Option<SortOrder>,
+    /// 0 to 100; default 2.
+    pub slop: Option<u32>,
+}
+
+impl SearchQuery {
+    /// The query as URL query pairs, arrays repeated per value (`channel_id=1&channel_id=2`).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        let mut push = |k: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                pairs.push((k, v));
+            }
+        };
+        push("content", self.content.clone());
+        push("author_id", self.author_id.map(|v| v.to_string()));
+        push("min_id", self.min_id.map(|v| v.to_string()));
+        push("max_id", self.max_id.map(|v| v.to_string()));
+        push("limit", self.limit.map(|v| v.to_string()));
+        push("offset", self.offset.map(|v| v.to_string()));
+        push("slop", self.slop.map(|v| v.to_string()));
+        push("sort_by", self.sort_by.map(|v| enum_word(&v)));
+        push("sort_order", self.sort_order.map(|v| enum_word(&v)));
+        for c in &self.channel_ids {
+            pairs.push(("channel_id", c.to_string()));
+        }
+        for h in &self.has {
+            pairs.push(("has", h.clone()));
+        }
+        pairs
+    }
+}
+
+fn enum_word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A search answer: each inner array holds one hit (Discord used to send context messages too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub total_results: u64,
+    pub messages: Vec<Vec<Message>>,
+    #[serde(default)]
+    pub doing_deep_historical_index: bool,
+}
+
+impl SearchResults {
+    /// The hit of each result group.
+    pub fn hits(&self) -> impl Iterator<Item = &Message> {
+        self.messages
+            .iter()
+            .filter_map(|group| group.iter().find(|m| m.hit == Some(true)).or(group.first()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_length() {
+        assert_eq!(discord_len("é"), 1);
+        assert_eq!(discord_len("😀"), 2);
+    }
+
+    #[test]
+    fn search_pairs_repeat_arrays() {
+        let q = SearchQuery {
+            content: Some("a&b".into()),
+            channel_ids: vec![Snowflake(1), Snowflake(2)],
+            sort_order: Some(SortOrder::Asc),
+            ..Default::default()
+        };
+        let pairs = q.to_pairs();
+        assert!(pairs.contains(&("sort_order", "asc".to_string())));
+        assert_eq!(pairs.iter().filter(|(k, _)| *k == "channel_id").count(), 2);
+    }
+}

@@ -1,0 +1,351 @@
+//! The client's one rate-limit policy: how a 429 is waited out, and when a
+//! wait is too long to be worth it. Both backends use it: the HTTP client
+//! inside its send loop, the embedded emulator through [`Waiting`].
+//!
+//! Waiting happens on the shared [`Clock`](crate::Clock), so on the embedded
+//! emulator it is accounted rather than slept, and the time a workload would
+//! have spent waiting on Discord is still known.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{
+    Attachment, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message, NewChannel,
+    NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake,
+};
+
+/// When to stop waiting.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimitPolicy {
+    /// 429s in a row one call waits out before it gives up.
+    pub max_in_a_row: u32,
+    /// The longest single wait; a longer `retry_after` fails the call with
+    /// [`DiscordError::WaitTooLong`]. `None` waits however long Discord asks
+    /// (for long-running jobs that opt in).
+    pub max_wait: Option<Duration>,
+}
+
+impl Default for RateLimitPolicy {
+    fn default() -> Self {
+        RateLimitPolicy {
+            max_in_a_row: 50,
+            max_wait: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Rate-limit waiting done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WaitStats {
+    /// 429 answers waited out.
+    pub waits: u64,
+    /// Total time waited, after 429s and before requests a bucket had no room for.
+    pub waited: Duration,
+}
+
+/// Applies a [`RateLimitPolicy`] on a clock and counts what it waited.
+#[derive(Debug)]
+pub struct RateLimitWaiter {
+    clock: SharedClock,
+    policy: RateLimitPolicy,
+    waits: AtomicU64,
+    waited_us: AtomicU64,
+}
+
+impl RateLimitWaiter {
+    pub fn new(clock: SharedClock, policy: RateLimitPolicy) -> Self {
+        RateLimitWaiter {
+            clock,
+            policy,
+            waits: AtomicU64::new(0),
+            waited_us: AtomicU64::new(0),
+        }
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    pub fn stats(&self) -> WaitStats {
+        WaitStats {
+            waits: self.waits.load(Ordering::Relaxed),
+            waited: Duration::from_micros(self.waited_us.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// After `err` on `route` (the `attempt`-th 429 in a row): wait it out
+    /// and return Ok to try again, or return the error to give up.
+    pub async fn wait_out(
+        &self,
+        route: Route,
+        attempt: u32,
+        err: DiscordError,
+    ) -> DiscordResult<()> {
+        let DiscordError::RateLimited { retry_after, .. } = &err else {
+            return Err(err);
+        };
+        if attempt > self.policy.max_in_a_row {
+            return Err(err);
+        }
+        let wait = Duration::from_secs_f64(retry_after.max(0.001));
+        if let Some(limit) = self.policy.max_wait
+            && wait > limit
+        {
+            return Err(DiscordError::WaitTooLong {
+                route: route.to_string(),
+                retry_after: *retry_after,
+                limit: limit.as_secs_f64(),
+            });
+        }
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("429 on {route}: waiting {wait:?}");
+        self.sleep(wait).await;
+        Ok(())
+    }
+
+    /// Wait before a request that a known bucket has no room for; counted as waiting.
+    pub async fn sleep(&self, wait: Duration) {
+        self.waited_us
+            .fetch_add(wait.as_micros() as u64, Ordering::Relaxed);
+        self.clock.sleep(wait).await;
+    }
+
+    /// Make `call` until it is not answered 429, within the policy.
+    pub async fn retry<T, F, Fut>(&self, route: Route, mut call: F) -> DiscordResult<T>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: Future<Output = DiscordResult<T>> + Send,
+        T: Send,
+    {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Err(e @ DiscordError::RateLimited { .. }) => {
+                    attempt += 1;
+                    self.wait_out(route, attempt, e).await?;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A [`Discord`] that waits out the 429s of a backend that answers them
+/// without waiting itself (the embedded emulator).
+#[derive(Debug)]
+pub struct Waiting<D> {
+    inner: D,
+    waiter: RateLimitWaiter,
+}
+
+impl<D: Discord> Waiting<D> {
+    pub fn new(inner: D, clock: SharedClock, policy: RateLimitPolicy) -> Self {
+        Waiting {
+            inner,
+            waiter: RateLimitWaiter::new(clock, policy),
+        }
+    }
+
+    pub fn wait_stats(&self) -> WaitStats {
+        self.waiter.stats()
+    }
+}
+
+#[async_trait]
+impl<D: Discord> Discord for Waiting<D> {
+    fn guild_id(&self) -> Snowflake {
+        self.inner.guild_id()
+    }
+
+    fn bot_user_id(&self) -> Snowflake {
+        self.inner.bot_user_id()
+    }
+
+    fn rate_limit_waited(&self) -> Duration {
+        self.waiter.stats().waited + self.inner.rate_limit_waited()
+    }
+
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
+        let w = &self.waiter;
+        w.retry(Route::ListChannels, || self.inner.list_channels())
+            .await
+    }
+
+    async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel> {
+        let w = &self.waiter;
+        w.retry(Route::CreateChannel, || self.inner.create_channel(channel))
+            .await
+    }
+
+    async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
+        let w = &self.waiter;
+        w.retry(Route::GetChannel, || self.inner.get_channel(channel))
+            .await
+    }
+
+    async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel> {
+        let w = &self.waiter;
+        w.retry(Route::EditChannel, || {
+            self.inner.edit_channel_topic(channel, topic)
+        })
+        .await
+    }
+
+    async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
+        let w = &self.waiter;
+        w.retry(Route::DeleteChannel, || self.inner.delete_channel(channel))
+            .await
+    }
+
+    async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message> {
+        let w = &self.waiter;
+        w.retry(Route::CreateMessage, || {
+            self.inner.create_message(channel, msg)
+        })
+        .await
+    }
+
+    async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message> {
+        let w = &self.waiter;
+        w.retry(Route::GetMessage, || {
+            self.inner.get_message(channel, message)
+        })
+        .await
+    }
+
+    async fn list_messages(
+        &self,
+        channel: Snowflake,
+        query: &HistoryQuery,
+    ) -> DiscordResult<Vec<Message>> {
+        let w = &self.waiter;
+        w.retry(Route::ListMessages, || {
+            self.inner.list_messages(channel, query)
+        })
+        .await
+    }
+
+    async fn edit_message(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        content: &str,
+    ) -> DiscordResult<Message> {
+        let w = &self.waiter;
+        w.retry(Route::EditMessage, || {
+            self.inner.edit_message(channel, message, content)
+        })
+        .await
+    }
+
+    async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()> {
+        let w = &self.waiter;
+        w.retry(Route::DeleteMessage, || {
+            self.inner.delete_message(channel, message)
+        })
+        .await
+    }
+
+    async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()> {
+        let w = &self.waiter;
+        w.retry(Route::BulkDelete, || {
+            self.inner.bulk_delete(channel, messages)
+        })
+        .await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
+        let w = &self.waiter;
+        w.retry(Route::Search, || self.inner.search(query)).await
+    }
+
+    async fn start_thread(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        name: &str,
+    ) -> DiscordResult<Channel> {
+        let w = &self.waiter;
+        w.retry(Route::StartThread, || {
+            self.inner.start_thread(channel, message, name)
+        })
+        .await
+    }
+
+    async fn download_attachment(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
+        let w = &self.waiter;
+        w.retry(Route::DownloadAttachment, || {
+            self.inner.download_attachment(channel, message, attachment)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Clock, ManualClock};
+
+    fn limited(secs: f64) -> DiscordError {
+        DiscordError::RateLimited {
+            retry_after: secs,
+            global: false,
+            bucket: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wait_within_the_cap_is_slept_on_the_clock() {
+        let clock = Arc::new(ManualClock::fixed());
+        let w = RateLimitWaiter::new(clock.clone(), RateLimitPolicy::default());
+        let t0 = clock.now_us();
+        w.wait_out(Route::Search, 1, limited(2.5)).await.unwrap();
+        assert_eq!(clock.now_us() - t0, 2_500_000);
+        assert_eq!(w.stats().waits, 1);
+    }
+
+    #[tokio::test]
+    async fn a_wait_over_the_cap_fails_and_names_the_route() {
+        let clock = Arc::new(ManualClock::fixed());
+        let w = RateLimitWaiter::new(clock.clone(), RateLimitPolicy::default());
+        let e = w
+            .wait_out(Route::StartThread, 1, limited(600.0))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Discord asks to wait 600 s on start_thread; longer than the 60 s dbcord waits \
+             for one rate limit (raise it for long jobs)"
+        );
+        assert_eq!(w.stats().waited, Duration::ZERO, "nothing was waited");
+    }
+
+    #[tokio::test]
+    async fn too_many_429s_in_a_row_give_up() {
+        let clock = Arc::new(ManualClock::fixed());
+        let policy = RateLimitPolicy {
+            max_in_a_row: 2,
+            max_wait: None,
+        };
+        let w = RateLimitWaiter::new(clock, policy);
+        let calls = AtomicU64::new(0);
+        let r: DiscordResult<()> = w
+            .retry(Route::Search, || {
+                calls.fetch_add(1, Ordering::Relaxed);
+                async { Err(limited(1.0)) }
+            })
+            .await;
+        assert!(matches!(r, Err(DiscordError::RateLimited { .. })));
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+    }
+}

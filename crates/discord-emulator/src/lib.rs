@@ -1,0 +1,373 @@
+//! The embedded Discord: an in-process guild as strict as the real one.
+//!
+//! It enforces Discord's documented limits with Discord's status codes and
+//! error codes, answers search with the same fuzziness and lag, applies
+//! rate-limit buckets, counts every request by route, and keeps its state in
+//! a data directory. If it were kinder than Discord, dbcord would break on
+//! the real thing, so where in doubt it is the stricter of the two.
+//!
+//! It is a product of its own: any Discord bot can test against it, in
+//! process through the [`Discord`] trait, or over HTTP as Discord API v10
+//! with the `serve` feature ([`serve`]).
+//!
+//! Files: `config` (knobs), `state` (the guild, changed by events),
+//! `journal` (durability), `ratelimit` (buckets), `counters` (cost),
+//! `text` (search's reading of words), `channels`, `messages`, `search`
+//! (the operations), `attachments` (file bytes and signed URLs).
+
+mod attachments;
+mod channels;
+mod config;
+mod counters;
+mod journal;
+mod messages;
+mod ratelimit;
+mod search;
+#[cfg(feature = "serve")]
+pub mod serve;
+mod state;
+mod text;
+
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use discord_api::{
+    Attachment, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message, NewChannel,
+    NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake, User,
+};
+
+pub use config::{EmulatorConfig, default_buckets};
+pub use counters::{Counters, RouteCount};
+pub use journal::JournalError;
+pub use ratelimit::{BucketInfo, BucketRule};
+
+use self::attachments::AttachmentStore;
+use self::counters::Outcome;
+use self::journal::Journal;
+use self::ratelimit::RateLimits;
+use self::state::{Event, GuildState, Record};
+
+tokio::task_local! {
+    /// The rate-limit bucket of the last request made on this task. A server
+    /// sets it up around a request to answer with `X-RateLimit-*` headers.
+    pub(crate) static LAST_BUCKET: std::cell::RefCell<Option<BucketInfo>>;
+}
+
+/// The emulated guild. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Emulator {
+    clock: SharedClock,
+    inner: Mutex<Inner>,
+}
+
+/// Everything behind the lock. No lock is held across an `await`.
+#[derive(Debug)]
+struct Inner {
+    config: EmulatorConfig,
+    started_us: u64,
+    state: GuildState,
+    limits: RateLimits,
+    counters: Counters,
+    journal: Option<Journal>,
+    files: AttachmentStore,
+}
+
+impl Emulator {
+    /// Open the guild in `config.data_dir` (or in memory), replaying its journal.
+    pub fn open(config: EmulatorConfig, clock: SharedClock) -> Result<Self, JournalError> {
+        let (journal, records) = match &config.data_dir {
+            Some(dir) => {
+                let (j, r) = Journal::open(dir, config.fsync)?;
+                (Some(j), r)
+            }
+            None => (None, Vec::new()),
+        };
+        let lag_us = config.search_lag.as_micros() as u64;
+        let mut state = GuildState::default();
+        for rec in &records {
+            state.apply(rec, lag_us);
+        }
+        if let Some(last) = records.last() {
+            clock.advance_to(last.at_us.max(Snowflake(state.last_id).unix_ms() * 1000));
+        }
+        let mut inner = Inner {
+            limits: RateLimits::new(&config.buckets, config.global_per_second),
+            started_us: clock.now_us(),
+            counters: Counters::default(),
+            files: AttachmentStore::default(),
+            journal,
+            state,
+            config,
+        };
+        if inner.state.bot.is_none() {
+            inner.genesis(clock.now_us())?;
+        }
+        Ok(Emulator {
+            clock,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// An in-memory guild on the given clock.
+    pub fn in_memory(config: EmulatorConfig, clock: SharedClock) -> Self {
+        let config = EmulatorConfig {
+            data_dir: None,
+            ..config
+        };
+        Self::open(config, clock).expect("an in-memory emulator needs no storage")
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The bot's user, as `GET /users/@me` returns it.
+    pub fn bot_user(&self) -> User {
+        self.lock().bot()
+    }
+
+    /// The configuration the guild runs with.
+    pub fn config(&self) -> EmulatorConfig {
+        self.lock().config.clone()
+    }
+
+    /// What has been asked of the emulator so far.
+    pub fn counters(&self) -> Counters {
+        self.lock().counters.clone()
+    }
+
+    /// Post a message as a person (not the bot), as someone typing into a
+    /// dbcord channel would. Not a bot request, so it is not counted.
+    pub fn post_as_person(&self, channel: Snowflake, content: &str) -> DiscordResult<Message> {
+        let now = self.clock.now_us();
+        let mut inner = self.lock();
+        let author = User {
+            id: Snowflake(inner.state.guild_id.0 + 7),
+            username: "a-person".into(),
+            discriminator: "0".into(),
+            bot: false,
+        };
+        inner.create_message_as(channel, &NewMessage::text(content), author, now)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Run one request: latency, rate limits, the operation, counting.
+    async fn request<T>(
+        &self,
+        route: Route,
+        resource: Snowflake,
+        op: impl FnOnce(&mut Inner, u64) -> DiscordResult<T>,
+    ) -> DiscordResult<T> {
+        let latency = self.lock().config.latency;
+        if !latency.is_zero() {
+            self.clock.sleep(latency).await;
+        }
+        let now = self.clock.now_us();
+        let mut inner = self.lock();
+        let result = match inner.limits.acquire(route, resource.0, now) {
+            Ok(info) => {
+                let _ = LAST_BUCKET.try_with(|b| *b.borrow_mut() = info);
+                op(&mut inner, now)
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(DiscordError::RateLimited { retry_after, .. }) => {
+                Outcome::RateLimited(*retry_after)
+            }
+            Err(_) => Outcome::Error,
+        };
+        inner.counters.record(route, outcome);
+        result
+    }
+}
+
+impl Inner {
+    fn genesis(&mut self, now_us: u64) -> Result<(), JournalError> {
+        let bot = User {
+            id: self.mint(now_us),
+            username: "dbcord".into(),
+            discriminator: "0".into(),
+            bot: true,
+        };
+        let guild_id = self.config.guild_id;
+        self.commit(now_us, Event::Genesis { guild_id, bot })
+    }
+
+    /// A new snowflake for `now_us`, always larger than any before it.
+    fn mint(&mut self, now_us: u64) -> Snowflake {
+        let ms = now_us / 1000;
+        let base = Snowflake::from_unix_ms(ms).0 | (1 << 17);
+        let id = base.max(self.state.last_id + 1);
+        self.state.last_id = id;
+        Snowflake(id)
+    }
+
+    /// Make a change durable, then apply it.
+    fn commit(&mut self, now_us: u64, event: Event) -> Result<(), JournalError> {
+        let rec = Record {
+            at_us: now_us,
+            event,
+        };
+        if let Some(j) = &mut self.journal {
+            j.append(&rec)?;
+        }
+        let lag = self.config.search_lag.as_micros() as u64;
+        self.state.apply(&rec, lag);
+        Ok(())
+    }
+
+    /// `commit` for request handlers: a storage failure is a 500.
+    fn commit_or_500(&mut self, now_us: u64, event: Event) -> DiscordResult<()> {
+        self.commit(now_us, event).map_err(|e| {
+            tracing::error!("emulator could not store a change: {e}");
+            DiscordError::Server {
+                status: 500,
+                message: "emulator storage failure".into(),
+            }
+        })
+    }
+
+    fn bot(&self) -> User {
+        self.state.bot.clone().expect("genesis sets the bot")
+    }
+}
+
+/// ISO-8601 as Discord writes it: `2017-07-11T17:27:07.299000+00:00`.
+fn iso8601(unix_us: u64) -> String {
+    chrono::DateTime::from_timestamp_micros(unix_us as i64)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl Discord for Emulator {
+    fn guild_id(&self) -> Snowflake {
+        self.lock().state.guild_id
+    }
+
+    fn bot_user_id(&self) -> Snowflake {
+        self.lock().bot().id
+    }
+
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
+        let guild = self.guild_id();
+        self.request(Route::ListChannels, guild, |i, _| Ok(i.list_channels()))
+            .await
+    }
+
+    async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel> {
+        let guild = self.guild_id();
+        self.request(Route::CreateChannel, guild, |i, now| {
+            i.create_channel(channel, now)
+        })
+        .await
+    }
+
+    async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
+        self.request(Route::GetChannel, channel, |i, _| i.get_channel(channel))
+            .await
+    }
+
+    async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel> {
+        self.request(Route::EditChannel, channel, |i, now| {
+            i.edit_topic(channel, topic, now)
+        })
+        .await
+    }
+
+    async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
+        self.request(Route::DeleteChannel, channel, |i, now| {
+            i.delete_channel(channel, now)
+        })
+        .await
+    }
+
+    async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message> {
+        self.request(Route::CreateMessage, channel, |i, now| {
+            let bot = i.bot();
+            i.create_message_as(channel, msg, bot, now)
+        })
+        .await
+    }
+
+    async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message> {
+        self.request(Route::GetMessage, channel, |i, now| {
+            i.get_message(channel, message, now)
+        })
+        .await
+    }
+
+    async fn list_messages(
+        &self,
+        channel: Snowflake,
+        q: &HistoryQuery,
+    ) -> DiscordResult<Vec<Message>> {
+        self.request(Route::ListMessages, channel, |i, now| {
+            i.list_messages(channel, q, now)
+        })
+        .await
+    }
+
+    async fn edit_message(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        content: &str,
+    ) -> DiscordResult<Message> {
+        self.request(Route::EditMessage, channel, |i, now| {
+            i.edit_message(channel, message, content, now)
+        })
+        .await
+    }
+
+    async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()> {
+        self.request(Route::DeleteMessage, channel, |i, now| {
+            i.delete_message(channel, message, now)
+        })
+        .await
+    }
+
+    async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()> {
+        self.request(Route::BulkDelete, channel, |i, now| {
+            i.bulk_delete(channel, messages, now)
+        })
+        .await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
+        let guild = self.guild_id();
+        self.request(Route::Search, guild, |i, now| i.search(query, now))
+            .await
+    }
+
+    async fn start_thread(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        name: &str,
+    ) -> DiscordResult<Channel> {
+        self.request(Route::StartThread, channel, |i, now| {
+            i.start_thread(channel, message, name, now)
+        })
+        .await
+    }
+
+    async fn download_attachment(
+        &self,
+        _channel: Snowflake,
+        _message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
+        self.request(Route::DownloadAttachment, attachment.id, |i, now| {
+            i.download(attachment, now)
+        })
+        .await
+    }
+}

@@ -1,0 +1,208 @@
+//! `dbcord emulator serve`: the emulator as Discord API v10 over HTTP, so the
+//! very code path dbcord uses against Discord runs in tests.
+//!
+//! Real status codes, Discord's JSON bodies (see `wire`), rate-limit headers
+//! (integer Limit and Remaining, decimal Reset and Reset-After, Bucket; on a
+//! 429 also Retry-After, Global and Scope), 202 while search warms up,
+//! multipart uploads, attachment URLs that point back at the server and
+//! expire, and 401 without `Authorization: Bot <token>`. With a time scale
+//! the emulator's clock runs faster than real time and every duration the
+//! server sends is given in real seconds. Two routes that Discord does not
+//! have serve tests: `POST /_emulator/advance` and `GET /_emulator/counters`.
+
+mod faults;
+mod handlers;
+pub mod wire;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+pub use faults::{Fault, FaultPlan};
+
+use discord_api::DiscordError;
+
+use crate::{BucketInfo, Emulator, LAST_BUCKET};
+
+/// How the server behaves beyond the emulator itself.
+#[derive(Debug, Default)]
+pub struct ServeOptions {
+    /// The only token accepted; `None` accepts any `Bot <token>`.
+    pub token: Option<String>,
+    /// Emulator seconds per real second (1 = real time).
+    pub time_scale: f64,
+    pub faults: FaultPlan,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub emulator: Arc<Emulator>,
+    pub options: Arc<ServeOptions>,
+}
+
+/// A successful answer: status and JSON body (none for 204).
+pub type Reply = Result<(StatusCode, Option<Value>), DiscordError>;
+
+/// Serve on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, handlers::router(state)).await
+}
+
+/// Bind `addr` and serve in a background task; returns the bound address.
+pub async fn spawn(addr: SocketAddr, state: AppState) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = serve(listener, state).await {
+            tracing::error!("emulator server stopped: {e}");
+        }
+    });
+    Ok(bound)
+}
+
+/// The router, for embedding.
+pub fn router(state: AppState) -> Router {
+    handlers::router(state)
+}
+
+impl AppState {
+    fn scale(&self) -> f64 {
+        if self.options.time_scale > 0.0 {
+            self.options.time_scale
+        } else {
+            1.0
+        }
+    }
+
+    /// Run one request with faults, bucket headers and Discord's error shapes.
+    pub async fn answer(&self, work: impl Future<Output = Reply>) -> Response {
+        match self.options.faults.draw() {
+            Fault::RateLimit => {
+                let e = DiscordError::RateLimited {
+                    retry_after: 0.25,
+                    global: false,
+                    bucket: None,
+                };
+                return self.error_response(&e, None, "shared");
+            }
+            Fault::ServerError => {
+                let e = DiscordError::Server {
+                    status: 500,
+                    message: "500: Internal Server Error".into(),
+                };
+                return self.error_response(&e, None, "user");
+            }
+            Fault::Stall(d) => tokio::time::sleep(d).await,
+            Fault::Lose => {
+                let _ = LAST_BUCKET.scope(RefCell::new(None), work).await;
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                return StatusCode::GATEWAY_TIMEOUT.into_response();
+            }
+            Fault::None => {}
+        }
+        let (reply, bucket) = LAST_BUCKET
+            .scope(RefCell::new(None), async {
+                let reply = work.await;
+                (reply, LAST_BUCKET.with(|b| b.borrow().clone()))
+            })
+            .await;
+        match reply {
+            Ok((status, body)) => {
+                let mut resp = match body {
+                    Some(json) => (status, axum::Json(json)).into_response(),
+                    None => status.into_response(),
+                };
+                if let Some(b) = &bucket {
+                    self.bucket_headers(resp.headers_mut(), b);
+                }
+                resp
+            }
+            Err(e) => self.error_response(&e, bucket.as_ref(), "user"),
+        }
+    }
+
+    fn error_response(
+        &self,
+        e: &DiscordError,
+        bucket: Option<&BucketInfo>,
+        scope: &str,
+    ) -> Response {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(wire::error(e, self.scale()))).into_response();
+        let headers = resp.headers_mut();
+        if let Some(b) = bucket {
+            self.bucket_headers(headers, b);
+        }
+        if let DiscordError::RateLimited {
+            retry_after,
+            global,
+            bucket,
+        } = e
+        {
+            let real = wire::real_seconds(*retry_after, self.scale());
+            set(
+                headers,
+                "retry-after",
+                format!("{}", real.ceil().max(1.0) as u64),
+            );
+            set(
+                headers,
+                "x-ratelimit-scope",
+                if *global { "global" } else { scope }.to_string(),
+            );
+            if *global {
+                set(headers, "x-ratelimit-global", "true".into());
+            } else {
+                set(headers, "x-ratelimit-remaining", "0".into());
+                set(headers, "x-ratelimit-reset-after", format!("{real:.3}"));
+                set(
+                    headers,
+                    "x-ratelimit-reset",
+                    format!("{:.3}", wall_secs() + real),
+                );
+                if let Some(name) = bucket {
+                    set(headers, "x-ratelimit-bucket", name.clone());
+                }
+            }
+        }
+        resp
+    }
+
+    fn bucket_headers(&self, headers: &mut HeaderMap, b: &BucketInfo) {
+        let reset_after = wire::real_seconds(b.reset_after, self.scale());
+        set(headers, "x-ratelimit-limit", b.limit.to_string());
+        set(headers, "x-ratelimit-remaining", b.remaining.to_string());
+        set(
+            headers,
+            "x-ratelimit-reset-after",
+            format!("{reset_after:.3}"),
+        );
+        set(
+            headers,
+            "x-ratelimit-reset",
+            format!("{:.3}", wall_secs() + reset_after),
+        );
+        set(headers, "x-ratelimit-bucket", b.bucket.clone());
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(name, v);
+    }
+}
+
+fn wall_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

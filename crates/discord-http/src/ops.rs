@@ -1,0 +1,359 @@
+//! The Discord trait over HTTP: one method per REST operation.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+use serenity::http::{LightMethod, Route};
+
+use discord_api::limits::code;
+use discord_api::{
+    Attachment, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message, NewChannel,
+    NewMessage, Route as ApiRoute, SearchQuery, SearchResults, Snowflake, channel_type,
+};
+
+use crate::send::{error_of, parse};
+use crate::{HttpDiscord, cid, expired, history_params, message_payload, mid};
+
+#[async_trait]
+impl Discord for HttpDiscord {
+    fn guild_id(&self) -> Snowflake {
+        self.config.guild_id
+    }
+
+    fn bot_user_id(&self) -> Snowflake {
+        self.bot.id
+    }
+
+    fn rate_limit_waited(&self) -> Duration {
+        self.waiter.stats().waited
+    }
+
+    async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
+        let key = self.key(ApiRoute::ListChannels, self.config.guild_id);
+        let route = || Route::GuildChannels {
+            guild_id: self.gid(),
+        };
+        parse(
+            &self
+                .call(key, || self.build(route(), LightMethod::Get, None, vec![]))
+                .await?,
+        )
+    }
+
+    /// A retried create could make a second channel; before repeating one
+    /// whose answer was lost, look for the channel it may have made.
+    async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel> {
+        let key = self.key(ApiRoute::CreateChannel, self.config.guild_id);
+        let body = serde_json::to_value(channel).expect("channels serialise");
+        let build = || {
+            self.build(
+                Route::GuildChannels {
+                    guild_id: self.gid(),
+                },
+                LightMethod::Post,
+                Some(&body),
+                vec![],
+            )
+        };
+        match self.send_unretried(key, build).await {
+            Ok(bytes) => parse(&bytes),
+            Err(e) if e.is_retryable() => match self.find_channel(channel).await? {
+                Some(found) => Ok(found),
+                None => parse(&self.call(key, build).await?),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
+        let key = self.key(ApiRoute::GetChannel, channel);
+        let route = || Route::Channel {
+            channel_id: cid(channel),
+        };
+        parse(
+            &self
+                .call(key, || self.build(route(), LightMethod::Get, None, vec![]))
+                .await?,
+        )
+    }
+
+    async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel> {
+        let key = self.key(ApiRoute::EditChannel, channel);
+        let body = json!({ "topic": topic });
+        let route = || Route::Channel {
+            channel_id: cid(channel),
+        };
+        parse(
+            &self
+                .call(key, || {
+                    self.build(route(), LightMethod::Patch, Some(&body), vec![])
+                })
+                .await?,
+        )
+    }
+
+    async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
+        let key = self.key(ApiRoute::DeleteChannel, channel);
+        let route = || Route::Channel {
+            channel_id: cid(channel),
+        };
+        parse(
+            &self
+                .call(key, || {
+                    self.build(route(), LightMethod::Delete, None, vec![])
+                })
+                .await?,
+        )
+    }
+
+    async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message> {
+        let key = self.key(ApiRoute::CreateMessage, channel);
+        let payload = message_payload(msg);
+        if msg.files.is_empty() {
+            let route = || Route::ChannelMessages {
+                channel_id: cid(channel),
+            };
+            return parse(
+                &self
+                    .call(key, || {
+                        self.build(route(), LightMethod::Post, Some(&payload), vec![])
+                    })
+                    .await?,
+            );
+        }
+        let url = format!(
+            "{}/api/v10/channels/{channel}/messages",
+            self.config.api_base
+        );
+        let build = || {
+            let mut form =
+                reqwest::multipart::Form::new().text("payload_json", payload.to_string());
+            for (i, f) in msg.files.iter().enumerate() {
+                let part =
+                    reqwest::multipart::Part::bytes(f.bytes.clone()).file_name(f.filename.clone());
+                form = form.part(format!("files[{i}]"), part);
+            }
+            Ok(self
+                .client
+                .post(&url)
+                .header("authorization", self.auth())
+                .multipart(form))
+        };
+        parse(&self.call(key, build).await?)
+    }
+
+    async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message> {
+        let key = self.key(ApiRoute::GetMessage, channel);
+        let route = || Route::ChannelMessage {
+            channel_id: cid(channel),
+            message_id: mid(message),
+        };
+        parse(
+            &self
+                .call(key, || self.build(route(), LightMethod::Get, None, vec![]))
+                .await?,
+        )
+    }
+
+    async fn list_messages(
+        &self,
+        channel: Snowflake,
+        query: &HistoryQuery,
+    ) -> DiscordResult<Vec<Message>> {
+        let key = self.key(ApiRoute::ListMessages, channel);
+        let route = || Route::ChannelMessages {
+            channel_id: cid(channel),
+        };
+        parse(
+            &self
+                .call(key, || {
+                    self.build(route(), LightMethod::Get, None, history_params(query))
+                })
+                .await?,
+        )
+    }
+
+    async fn edit_message(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        content: &str,
+    ) -> DiscordResult<Message> {
+        let key = self.key(ApiRoute::EditMessage, channel);
+        let body = json!({ "content": content, "allowed_mentions": {"parse": []} });
+        let route = || Route::ChannelMessage {
+            channel_id: cid(channel),
+            message_id: mid(message),
+        };
+        parse(
+            &self
+                .call(key, || {
+                    self.build(route(), LightMethod::Patch, Some(&body), vec![])
+                })
+                .await?,
+        )
+    }
+
+    /// A delete repeated after a lost answer finds nothing to delete: done.
+    async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()> {
+        let key = self.key(ApiRoute::DeleteMessage, channel);
+        let route = || Route::ChannelMessage {
+            channel_id: cid(channel),
+            message_id: mid(message),
+        };
+        let build = || self.build(route(), LightMethod::Delete, None, vec![]);
+        match self.send_unretried(key, build).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_retryable() => match self.call(key, build).await {
+                Err(DiscordError::NotFound { .. }) => Ok(()),
+                other => other.map(|_| ()),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()> {
+        let key = self.key(ApiRoute::BulkDelete, channel);
+        let body = json!({ "messages": messages });
+        let route = || Route::ChannelMessagesBulkDelete {
+            channel_id: cid(channel),
+        };
+        self.call(key, || {
+            self.build(route(), LightMethod::Post, Some(&body), vec![])
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Not in serenity: our own request, its values percent-encoded.
+    async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
+        let key = self.key(ApiRoute::Search, self.config.guild_id);
+        let url = format!(
+            "{}/api/v10/guilds/{}/messages/search",
+            self.config.api_base, self.config.guild_id
+        );
+        let pairs = query.to_pairs();
+        parse(
+            &self
+                .call(key, || {
+                    Ok(self
+                        .client
+                        .get(&url)
+                        .header("authorization", self.auth())
+                        .query(&pairs))
+                })
+                .await?,
+        )
+    }
+
+    /// A thread repeated after a lost answer already exists: its ID is the message's.
+    async fn start_thread(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        name: &str,
+    ) -> DiscordResult<Channel> {
+        let key = self.key(ApiRoute::StartThread, channel);
+        let body = json!({ "name": name, "auto_archive_duration": 10080 });
+        let route = || Route::ChannelMessageThreads {
+            channel_id: cid(channel),
+            message_id: mid(message),
+        };
+        let build = || self.build(route(), LightMethod::Post, Some(&body), vec![]);
+        match self.send_unretried(key, build).await {
+            Ok(bytes) => parse(&bytes),
+            Err(e) if e.is_retryable() => match self.call(key, build).await {
+                Err(DiscordError::Invalid { code: 160004, .. }) => {
+                    Ok(existing_thread(channel, message, name))
+                }
+                other => parse(&other?),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Attachment URLs expire: on a refusal, re-read the message for a fresh one.
+    async fn download_attachment(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        attachment: &Attachment,
+    ) -> DiscordResult<Vec<u8>> {
+        match self.fetch_url(&attachment.url).await {
+            Err(e) if expired(&e) => {
+                let fresh = self.get_message(channel, message).await?;
+                let a = fresh
+                    .attachments
+                    .iter()
+                    .find(|a| a.id == attachment.id)
+                    .ok_or_else(|| DiscordError::NotFound {
+                        code: code::UNKNOWN_ATTACHMENT,
+                        message: "the message no longer has this attachment".into(),
+                    })?;
+                self.fetch_url(&a.url).await
+            }
+            other => other,
+        }
+    }
+}
+
+impl HttpDiscord {
+    fn auth(&self) -> String {
+        format!("Bot {}", self.config.token.expose())
+    }
+
+    /// One try, for writes whose retry needs a check first (it still waits for 429s).
+    async fn send_unretried(
+        &self,
+        key: crate::buckets::RouteKey,
+        build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,
+    ) -> DiscordResult<Vec<u8>> {
+        self.call_with(key, build, 0).await
+    }
+
+    async fn find_channel(&self, want: &NewChannel) -> DiscordResult<Option<Channel>> {
+        let name = if want.kind == channel_type::TEXT {
+            want.name.to_lowercase()
+        } else {
+            want.name.clone()
+        };
+        Ok(self
+            .list_channels()
+            .await?
+            .into_iter()
+            .find(|c| c.name == name && c.kind == want.kind && c.parent_id == want.parent_id))
+    }
+
+    async fn fetch_url(&self, url: &str) -> DiscordResult<Vec<u8>> {
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| DiscordError::Transport(self.config.token.scrub(&e.to_string())))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| DiscordError::Transport(e.to_string()))?;
+        if status.is_success() {
+            Ok(body.to_vec())
+        } else {
+            Err(error_of(status, &reqwest::header::HeaderMap::new(), &body))
+        }
+    }
+}
+
+fn existing_thread(channel: Snowflake, message: Snowflake, name: &str) -> Channel {
+    Channel {
+        id: message,
+        kind: channel_type::PUBLIC_THREAD,
+        guild_id: None,
+        name: name.to_string(),
+        topic: None,
+        parent_id: Some(channel),
+        position: 0,
+        last_message_id: None,
+    }
+}

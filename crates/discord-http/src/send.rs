@@ -1,0 +1,165 @@
+//! Sending one request: wait for the limiter, send, read the answer, map
+//! errors to Discord's, and retry what may be retried.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use discord_api::{DiscordError, DiscordResult};
+
+use crate::HttpDiscord;
+use crate::buckets::RouteKey;
+
+impl HttpDiscord {
+    /// Send the request `build` makes (again on each retry) and return the body.
+    pub(crate) async fn call(
+        &self,
+        key: RouteKey,
+        build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,
+    ) -> DiscordResult<Vec<u8>> {
+        self.call_with(key, build, self.config.max_retries).await
+    }
+
+    /// `call`, retrying 5xx and transport failures at most `max_retries` times.
+    pub(crate) async fn call_with(
+        &self,
+        key: RouteKey,
+        build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,
+        max_retries: u32,
+    ) -> DiscordResult<Vec<u8>> {
+        let (mut failures, mut limited) = (0u32, 0u32);
+        loop {
+            self.wait_for_slot(key).await;
+            let err = match self.send_once(key, build()?).await {
+                Ok(body) => return Ok(body),
+                Err(e) => e,
+            };
+            match &err {
+                DiscordError::RateLimited {
+                    retry_after,
+                    global,
+                    ..
+                } => {
+                    limited += 1;
+                    self.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    let wait = Duration::from_secs_f64(retry_after.max(0.001));
+                    self.buckets
+                        .blocked(key, wait, *global, self.clock().now_us());
+                    // Wait here too: a 429 may come before the route's bucket is known.
+                    self.waiter.wait_out(key.route, limited, err).await?;
+                }
+                e if e.is_retryable() && failures < max_retries => {
+                    failures += 1;
+                    let wait = self.backoff(failures);
+                    tracing::debug!("{} failed ({err}); retry {failures} in {wait:?}", key.route);
+                    self.clock().sleep(wait).await;
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+
+    /// Sleep until the limiter has room for `key`.
+    async fn wait_for_slot(&self, key: RouteKey) {
+        loop {
+            let wait = self.buckets.reserve(key, self.clock().now_us());
+            if wait.is_zero() {
+                return;
+            }
+            self.waiter.sleep(wait).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        key: RouteKey,
+        req: reqwest::RequestBuilder,
+    ) -> DiscordResult<Vec<u8>> {
+        let resp = req.send().await.map_err(|e| self.transport(e))?;
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        self.buckets.observe(key, &headers, self.clock().now_us());
+        let body = resp.bytes().await.map_err(|e| self.transport(e))?;
+        if status.is_success() && status != StatusCode::ACCEPTED {
+            return Ok(body.to_vec());
+        }
+        Err(error_of(status, &headers, &body))
+    }
+
+    fn transport(&self, e: reqwest::Error) -> DiscordError {
+        let what = if e.is_timeout() {
+            "timed out"
+        } else {
+            "failed"
+        };
+        let detail = self.config.token.scrub(&e.to_string());
+        DiscordError::Transport(format!("request {what}: {detail}"))
+    }
+
+    /// 250 ms doubled per failure, at most 8 s, times a jitter of 0.5 to 1.5.
+    fn backoff(&self, failures: u32) -> Duration {
+        let base = Duration::from_millis(250)
+            .saturating_mul(1 << failures.min(5))
+            .min(Duration::from_secs(8));
+        let mut x = self.jitter.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter.store(x, Ordering::Relaxed);
+        base.mul_f64(0.5 + (x % 1000) as f64 / 1000.0)
+    }
+}
+
+/// Discord's error for a status, headers and JSON body.
+pub(crate) fn error_of(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> DiscordError {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = json["code"].as_u64().unwrap_or(0) as u32;
+    let message = json["message"].as_str().unwrap_or_default().to_string();
+    let header = |h: &str| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    match status.as_u16() {
+        202 => DiscordError::IndexNotReady {
+            retry_after: json["retry_after"].as_f64().unwrap_or(2.0),
+            documents_indexed: json["documents_indexed"].as_u64().unwrap_or(0),
+        },
+        401 => DiscordError::Unauthorized,
+        403 => DiscordError::Forbidden { code, message },
+        404 => DiscordError::NotFound { code, message },
+        429 => DiscordError::RateLimited {
+            retry_after: json["retry_after"]
+                .as_f64()
+                .or_else(|| header("retry-after").and_then(|v| v.parse().ok()))
+                .unwrap_or(1.0),
+            global: json["global"].as_bool().unwrap_or(false)
+                || header("x-ratelimit-global").is_some(),
+            bucket: header("x-ratelimit-bucket"),
+        },
+        s @ 500..=599 => DiscordError::Server { status: s, message },
+        s => DiscordError::Invalid {
+            status: s,
+            code,
+            message: detail(&message, &json),
+        },
+    }
+}
+
+/// The message plus Discord's field errors, if it sent any.
+fn detail(message: &str, json: &Value) -> String {
+    match json.get("errors") {
+        Some(errors) => format!("{message}: {errors}"),
+        None => message.to_string(),
+    }
+}
+
+/// A JSON answer as `T`.
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> DiscordResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| DiscordError::Transport(format!("unreadable answer from Discord: {e}")))
+}
