@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use discord_api::{Discord, ScaledClock, Snowflake};
+use discord_emulator::EmulatorConfig;
+use discord_emulator::serve::{self, FaultPlan, ServeOptions};
 
 use super::args::{Args, ServeArgs};
 use super::backend::data_dir;
-use discord_api::{Discord, ScaledClock, Snowflake};
-use discord_emulator::serve::{self, AppState, FaultPlan, ServeOptions};
-use discord_emulator::{Emulator, EmulatorConfig};
 
 /// Serve until Ctrl-C; prints the API base and guild ID once ready.
 pub async fn run(args: &Args, serve_args: &ServeArgs) -> Result<()> {
@@ -19,40 +19,30 @@ pub async fn run(args: &Args, serve_args: &ServeArgs) -> Result<()> {
         bail!("--time-scale must be above 0 and at most 10000");
     }
     let faults = FaultPlan::parse(&s.faults).map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(s.addr)
-        .await
-        .with_context(|| format!("listening on {}", s.addr))?;
-    let addr = listener.local_addr()?;
     let mut config = EmulatorConfig {
         data_dir: data_dir(args)?,
         search_lag: Duration::from_secs_f64(s.search_lag.max(0.0)),
         search_warmup: Duration::from_secs_f64(s.search_warmup.max(0.0)),
         latency: Duration::from_millis(s.latency),
-        attachment_url_base: format!("http://{addr}"),
         message_content_intent: !s.no_message_content,
         ..Default::default()
     };
     if let Some(g) = s.guild_id {
         config.guild_id = Snowflake(g);
     }
-    let clock = Arc::new(ScaledClock::new(s.time_scale));
-    let emulator = Arc::new(Emulator::open(config, clock).context("opening the emulated guild")?);
     let options = ServeOptions {
         token: s.token.clone(),
         time_scale: s.time_scale,
         faults,
     };
-    let state = AppState {
-        emulator: Arc::clone(&emulator),
-        options: Arc::new(options),
-    };
+    let clock = Arc::new(ScaledClock::new(s.time_scale));
+    let served = serve::start(s.addr, config, clock, options).await?;
+    let addr = served.addr;
     println!("dbcord emulator: Discord API v10 at http://{addr}/api/v10");
     println!("DISCORD_API_BASE=http://{addr}");
-    println!("DBCORD_GUILD_ID={}", emulator.guild_id());
+    println!("DBCORD_GUILD_ID={}", served.emulator.guild_id());
     std::io::stdout().flush()?;
-    tokio::select! {
-        r = serve::serve(listener, state) => r.context("serving")?,
-        _ = tokio::signal::ctrl_c() => eprintln!("stopped"),
-    }
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    eprintln!("stopped");
     Ok(())
 }

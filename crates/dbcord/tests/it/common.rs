@@ -7,8 +7,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use dbcord::session::Session;
 use dbcord::sql::{Engine, Outcome};
-use discord_api::ManualClock;
-use discord_emulator::serve::{self, AppState, ServeOptions};
+use discord_api::{ManualClock, SharedClock};
+use discord_emulator::serve::{self, ServeOptions};
 use discord_emulator::{Counters, Emulator, EmulatorConfig};
 use discord_http::{DiscordConfig, Secret};
 
@@ -24,15 +24,16 @@ pub fn http_config(emulator: &Emulator, addr: std::net::SocketAddr) -> DiscordCo
     }
 }
 
-/// Serve `emulator` on 127.0.0.1 in the background; returns the address.
-pub async fn serve(emulator: &Arc<Emulator>, options: ServeOptions) -> std::net::SocketAddr {
-    let state = AppState {
-        emulator: Arc::clone(emulator),
-        options: Arc::new(options),
-    };
-    serve::spawn("127.0.0.1:0".parse().unwrap(), state)
+/// Serve a new emulator on 127.0.0.1 in the background.
+pub async fn serve(
+    config: EmulatorConfig,
+    clock: SharedClock,
+    options: ServeOptions,
+) -> (Arc<Emulator>, std::net::SocketAddr) {
+    let served = serve::start("127.0.0.1:0".parse().unwrap(), config, clock, options)
         .await
-        .unwrap()
+        .unwrap();
+    (served.emulator, served.addr)
 }
 
 pub struct Stack {
@@ -61,18 +62,7 @@ impl Stack {
     /// share one virtual clock.
     pub async fn over_http(config: EmulatorConfig, options: ServeOptions) -> Stack {
         let clock = Arc::new(ManualClock::fixed());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let config = EmulatorConfig {
-            attachment_url_base: format!("http://{addr}"),
-            ..config
-        };
-        let emulator = Arc::new(Emulator::open(config, clock.clone()).unwrap());
-        let state = AppState {
-            emulator: Arc::clone(&emulator),
-            options: Arc::new(options),
-        };
-        tokio::spawn(serve::serve(listener, state));
+        let (emulator, addr) = serve(config, clock.clone(), options).await;
         let session = Session::over_http(http_config(&emulator, addr), clock.clone())
             .await
             .unwrap();

@@ -16,14 +16,13 @@ use crate::common::{Stack, http_config, serve, table};
 /// A served emulator on a clock running `scale` times faster than real
 /// time, and a dbcord session on real time reaching it over HTTP.
 async fn scaled(scale: f64, faults: &str, timeout: Duration) -> (Arc<Emulator>, Session) {
-    let config = EmulatorConfig::in_memory();
-    let emulator = Arc::new(Emulator::open(config, Arc::new(ScaledClock::new(scale))).unwrap());
     let options = ServeOptions {
         token: None,
         time_scale: scale,
         faults: FaultPlan::parse(faults).unwrap(),
     };
-    let addr = serve(&emulator, options).await;
+    let clock = Arc::new(ScaledClock::new(scale));
+    let (emulator, addr) = serve(EmulatorConfig::in_memory(), clock, options).await;
     let mut cfg = http_config(&emulator, addr);
     cfg.request_timeout = timeout;
     cfg.max_retries = 8;

@@ -27,9 +27,9 @@ use serde_json::Value;
 
 pub use faults::{Fault, FaultPlan};
 
-use discord_api::DiscordError;
+use discord_api::{DiscordError, SharedClock};
 
-use crate::{BucketInfo, Emulator, LAST_BUCKET};
+use crate::{BucketInfo, Emulator, EmulatorConfig, JournalError, LAST_BUCKET};
 
 /// How the server behaves beyond the emulator itself.
 #[derive(Debug, Default)]
@@ -56,16 +56,53 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     axum::serve(listener, handlers::router(state)).await
 }
 
-/// Bind `addr` and serve in a background task; returns the bound address.
-pub async fn spawn(addr: SocketAddr, state: AppState) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
+/// Why a served emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(#[from] JournalError),
+}
+
+/// A served emulator: the guild and where it listens.
+pub struct Served {
+    pub emulator: Arc<Emulator>,
+    pub addr: SocketAddr,
+}
+
+/// Bind `addr`, open the guild with attachment URLs pointing at the bound
+/// address, and serve it in a background task.
+pub async fn start(
+    addr: SocketAddr,
+    config: EmulatorConfig,
+    clock: SharedClock,
+    options: ServeOptions,
+) -> Result<Served, StartError> {
+    let bind_error = |source| StartError::Bind { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let config = EmulatorConfig {
+        attachment_url_base: format!("http://{addr}"),
+        ..config
+    };
+    let emulator = Arc::new(Emulator::open(config, clock)?);
+    let state = AppState {
+        emulator: Arc::clone(&emulator),
+        options: Arc::new(options),
+    };
     tokio::spawn(async move {
         if let Err(e) = serve(listener, state).await {
             tracing::error!("emulator server stopped: {e}");
         }
     });
-    Ok(bound)
+    Ok(Served { emulator, addr })
 }
 
 /// The router, for embedding.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use discord_api::{Discord, ManualClock};
-use discord_emulator::serve::{self, AppState, ServeOptions};
+use discord_emulator::serve::{self, ServeOptions};
 use discord_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 
@@ -38,18 +38,18 @@ struct Served {
 
 async fn served(config: EmulatorConfig) -> Served {
     let clock = Arc::new(ManualClock::fixed());
-    let emulator = Arc::new(Emulator::open(config, clock.clone()).unwrap());
-    let state = AppState {
-        emulator: Arc::clone(&emulator),
-        options: Arc::new(ServeOptions::default()),
-    };
-    let addr = serve::spawn("127.0.0.1:0".parse().unwrap(), state)
-        .await
-        .unwrap();
+    let served = serve::start(
+        "127.0.0.1:0".parse().unwrap(),
+        config,
+        clock.clone(),
+        ServeOptions::default(),
+    )
+    .await
+    .unwrap();
     Served {
         clock,
-        emulator,
-        addr,
+        emulator: served.emulator,
+        addr: served.addr,
     }
 }
 

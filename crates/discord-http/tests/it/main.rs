@@ -8,7 +8,7 @@ use discord_api::limits::permission;
 use discord_api::{
     Discord, ManualClock, NewChannel, NewFile, NewMessage, SearchQuery, Snowflake, channel_type,
 };
-use discord_emulator::serve::{self, AppState, ServeOptions};
+use discord_emulator::serve::{self, ServeOptions};
 use discord_emulator::{Emulator, EmulatorConfig};
 use discord_http::{DiscordConfig, HttpDiscord, Secret, StartupError};
 
@@ -22,27 +22,18 @@ struct Served {
 impl Served {
     async fn start(config: EmulatorConfig, token: Option<&str>) -> Served {
         let clock = Arc::new(ManualClock::fixed());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let config = EmulatorConfig {
-            attachment_url_base: format!("http://{addr}"),
-            ..config
-        };
-        let emulator = Arc::new(Emulator::open(config, clock.clone()).unwrap());
         let options = ServeOptions {
             token: token.map(str::to_string),
             time_scale: 1.0,
             ..Default::default()
         };
-        let state = AppState {
-            emulator: Arc::clone(&emulator),
-            options: Arc::new(options),
-        };
-        tokio::spawn(serve::serve(listener, state));
+        let served = serve::start("127.0.0.1:0".parse().unwrap(), config, clock.clone(), options)
+            .await
+            .unwrap();
         Served {
             clock,
-            emulator,
-            addr,
+            emulator: served.emulator,
+            addr: served.addr,
         }
     }
 

@@ -1,0 +1,1 @@
+//! Nothing but features: see this crate's `Cargo.toml` for why.
