@@ -131,6 +131,16 @@ pub enum Error {
         /// "already has a row with" or "would get two rows with".
         whence: &'static str,
     },
+    #[error(
+        "row {row} of {table}: Discord changed {what} on the way in (it strips some \
+         characters); the message was removed and nothing was written"
+    )]
+    ContentAltered {
+        table: String,
+        row: usize,
+        /// `column "x"`, or what else differed.
+        what: String,
+    },
     #[error("cannot create UNIQUE index {index}: {table}.{column} holds {value} more than once")]
     NotUnique {
         index: String,

@@ -40,22 +40,18 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session on an embedded emulator opened with `config` on `clock`.
+    /// A session on an embedded emulator opened with `config` on `clock`,
+    /// its 429s waited out under `policy`.
     pub async fn embedded(
         config: EmulatorConfig,
         clock: SharedClock,
+        policy: RateLimitPolicy,
     ) -> Result<Session, OpenError> {
         let emulator = Arc::new(Emulator::open(config, Arc::clone(&clock))?);
-        Self::on_emulator(emulator).await
-    }
-
-    /// A session on an emulator that already exists (a test may also serve it).
-    pub async fn on_emulator(emulator: Arc<Emulator>) -> Result<Session, OpenError> {
-        let clock = Arc::clone(emulator.clock());
         let discord = Arc::new(Waiting::new(
             Arc::clone(&emulator),
             Arc::clone(&clock),
-            RateLimitPolicy::default(),
+            policy,
         ));
         let store = Store::open(Arc::clone(&discord) as Arc<dyn Discord>, clock).await?;
         Ok(Session {

@@ -9,18 +9,40 @@ use thiserror::Error;
 
 use crate::limits::code;
 
+/// Whose limit a 429 is about, as `X-RateLimit-Scope` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitScope {
+    /// The bot's own bucket on this route.
+    User,
+    /// The bot's global limit (50 requests a second).
+    Global,
+    /// A limit the resource shares with everyone (thread creation, say):
+    /// often minutes long, and not counted as an invalid request.
+    Shared,
+}
+
+impl RateLimitScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            RateLimitScope::User => "user",
+            RateLimitScope::Global => "global",
+            RateLimitScope::Shared => "shared",
+        }
+    }
+}
+
 /// An error answered by Discord (or the emulator), or a failure to reach it.
 #[derive(Debug, Clone, Error, PartialEq)]
 pub enum DiscordError {
     /// HTTP 429. `retry_after` is in seconds, as Discord sends it.
     #[error(
-        "rate limited (HTTP 429{}): retry after {retry_after:.3}s{}",
-        if *global { ", global" } else { "" },
+        "rate limited (HTTP 429, {} scope): retry after {retry_after:.3}s{}",
+        scope.name(),
         bucket.as_ref().map(|b| format!(", bucket {b}")).unwrap_or_default()
     )]
     RateLimited {
         retry_after: f64,
-        global: bool,
+        scope: RateLimitScope,
         bucket: Option<String>,
     },
     /// HTTP 202 from guild search: the index is still being built.
@@ -62,6 +84,20 @@ pub enum DiscordError {
         retry_after: f64,
         limit: f64,
     },
+    /// Cloudflare in front of Discord has banned this IP (an HTML 429
+    /// without rate-limit headers): every request waits until it is over.
+    #[error(
+        "Cloudflare has banned this IP after too many invalid requests (HTTP 429, no \
+         rate-limit headers); dbcord stopped all requests; try again in {retry_after:.0} s"
+    )]
+    CloudflareBan { retry_after: f64 },
+    /// The client stopped itself before Discord's ban threshold.
+    #[error(
+        "dbcord stopped sending: {count} requests were answered 401, 403 or 429 in the last \
+         10 minutes, and Discord bans an IP at {limit}; wait a few minutes",
+        limit = crate::limits::INVALID_REQUEST_LIMIT
+    )]
+    InvalidRequestBudget { count: u32 },
 }
 
 impl DiscordError {
@@ -106,7 +142,8 @@ impl DiscordError {
             DiscordError::Unauthorized => 401,
             DiscordError::Invalid { status, .. } | DiscordError::Server { status, .. } => *status,
             DiscordError::Transport(_) => 0,
-            DiscordError::WaitTooLong { .. } => 429,
+            DiscordError::WaitTooLong { .. } | DiscordError::CloudflareBan { .. } => 429,
+            DiscordError::InvalidRequestBudget { .. } => 0,
         }
     }
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use clock::{AccountedClock, Clock, ManualClock, RealClock, ScaledClock, SharedClock};
-pub use error::{DiscordError, DiscordResult};
+pub use error::{DiscordError, DiscordResult, RateLimitScope};
 pub use limits::channel_type;
 pub use route::Route;
 pub use snowflake::Snowflake;
@@ -46,6 +46,19 @@ pub trait Discord: Send + Sync + 'static {
     /// that do not wait); scans report the difference as `rate_limit_wait`.
     fn rate_limit_waited(&self) -> std::time::Duration {
         std::time::Duration::ZERO
+    }
+
+    /// The longest time search may take to see a write, if the backend
+    /// knows one (an emulator knows its own; Discord publishes none).
+    fn search_lag_bound(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Discord's own time (Unix ms) as of its latest answer: the `Date` of
+    /// the last response over HTTP, the emulator's clock in process. `None`
+    /// before any answer. Never the local clock, which may be skewed.
+    fn server_time_ms(&self) -> Option<u64> {
+        None
     }
 
     /// `GET /guilds/{guild}/channels` (threads are not listed).
@@ -114,6 +127,12 @@ impl<D: Discord + ?Sized> Discord for Arc<D> {
     }
     fn rate_limit_waited(&self) -> std::time::Duration {
         (**self).rate_limit_waited()
+    }
+    fn search_lag_bound(&self) -> Option<std::time::Duration> {
+        (**self).search_lag_bound()
+    }
+    fn server_time_ms(&self) -> Option<u64> {
+        (**self).server_time_ms()
     }
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         (**self).list_channels().await

@@ -34,6 +34,20 @@ pub struct Channel {
     /// deleted); `None` for a channel nobody has posted in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<Snowflake>,
+    /// Threads only: whether it is archived, and after how long it archives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_metadata: Option<ThreadMetadata>,
+}
+
+/// A thread's state: threads archive after `auto_archive_duration` minutes
+/// without activity; posting into an archived, unlocked thread unarchives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadMetadata {
+    pub archived: bool,
+    /// Minutes: 60, 1440, 4320 or 10080.
+    pub auto_archive_duration: u32,
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// A message author.
@@ -78,10 +92,27 @@ pub struct Message {
     pub kind: u8,
     #[serde(default)]
     pub pinned: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Discord echoes a nonce as it was sent, string or integer.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nonce_text"
+    )]
     pub nonce: Option<String>,
+    /// Message flags (SUPPRESS_EMBEDS is 1 << 2).
+    #[serde(default)]
+    pub flags: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hit: Option<bool>,
+}
+
+/// A nonce as text, whether Discord sent a string or an integer.
+fn nonce_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 /// What to create: a category or text channel.
@@ -112,6 +143,8 @@ pub struct NewMessage {
     /// Up to 25 characters; with `enforce_nonce` a repeat returns the first message.
     pub nonce: Option<String>,
     pub enforce_nonce: bool,
+    /// Message flags; data messages set SUPPRESS_EMBEDS so URLs in values never unfurl.
+    pub flags: u64,
 }
 
 impl NewMessage {
@@ -129,6 +162,7 @@ impl NewMessage {
             files: Vec::new(),
             nonce: Some(crate::nonce::new_nonce()),
             enforce_nonce: true,
+            flags: crate::limits::FLAG_SUPPRESS_EMBEDS,
         }
     }
 }

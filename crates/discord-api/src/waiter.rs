@@ -91,26 +91,28 @@ impl RateLimitWaiter {
             return Err(err);
         }
         let wait = Duration::from_secs_f64(retry_after.max(0.001));
+        tracing::debug!("429 on {route}: waiting {wait:?}");
+        self.sleep(route, wait).await?;
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Wait `wait` before a request on `route` (after a 429, or because a
+    /// known bucket has no room), unless it is longer than the policy allows.
+    pub async fn sleep(&self, route: Route, wait: Duration) -> DiscordResult<()> {
         if let Some(limit) = self.policy.max_wait
             && wait > limit
         {
             return Err(DiscordError::WaitTooLong {
                 route: route.to_string(),
-                retry_after: *retry_after,
+                retry_after: wait.as_secs_f64(),
                 limit: limit.as_secs_f64(),
             });
         }
-        self.waits.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("429 on {route}: waiting {wait:?}");
-        self.sleep(wait).await;
-        Ok(())
-    }
-
-    /// Wait before a request that a known bucket has no room for; counted as waiting.
-    pub async fn sleep(&self, wait: Duration) {
         self.waited_us
             .fetch_add(wait.as_micros() as u64, Ordering::Relaxed);
         self.clock.sleep(wait).await;
+        Ok(())
     }
 
     /// Make `call` until it is not answered 429, within the policy.
@@ -166,6 +168,14 @@ impl<D: Discord> Discord for Waiting<D> {
 
     fn rate_limit_waited(&self) -> Duration {
         self.waiter.stats().waited + self.inner.rate_limit_waited()
+    }
+
+    fn search_lag_bound(&self) -> Option<Duration> {
+        self.inner.search_lag_bound()
+    }
+
+    fn server_time_ms(&self) -> Option<u64> {
+        self.inner.server_time_ms()
     }
 
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
@@ -299,7 +309,7 @@ mod tests {
     fn limited(secs: f64) -> DiscordError {
         DiscordError::RateLimited {
             retry_after: secs,
-            global: false,
+            scope: crate::RateLimitScope::User,
             bucket: None,
         }
     }

@@ -1,18 +1,24 @@
 //! Channel operations: list, create, edit topic, delete, start thread.
 
 use discord_api::limits::{
-    MAX_CATEGORY_CHANNELS, MAX_CHANNEL_NAME_LEN, MAX_GUILD_CHANNELS, MAX_TOPIC_LEN, code,
+    MAX_CATEGORY_CHANNELS, MAX_CHANNEL_NAME_LEN, MAX_GUILD_CHANNELS, MAX_TOPIC_LEN,
+    THREAD_ARCHIVE_MINUTES, code,
 };
 use discord_api::{
-    Channel, DiscordError, DiscordResult, NewChannel, Snowflake, channel_type, discord_len,
+    Channel, DiscordError, DiscordResult, NewChannel, Snowflake, ThreadMetadata, channel_type,
+    discord_len,
 };
 
 use crate::Inner;
 use crate::state::Event;
 
 impl Inner {
-    pub(crate) fn list_channels(&self) -> Vec<Channel> {
-        let mut v: Vec<Channel> = self.state.guild_channels().cloned().collect();
+    pub(crate) fn list_channels(&self, now: u64) -> Vec<Channel> {
+        let mut v: Vec<Channel> = self
+            .state
+            .guild_channels()
+            .map(|c| self.state.current(c, now))
+            .collect();
         v.sort_by_key(|c| (c.position, c.id));
         v
     }
@@ -44,6 +50,7 @@ impl Inner {
             parent_id: req.parent_id,
             position: self.state.guild_channels().count() as i64,
             last_message_id: None,
+            thread_metadata: None,
         };
         self.commit_or_500(
             now,
@@ -118,9 +125,15 @@ impl Inner {
         channel: Snowflake,
         message: Snowflake,
         name: &str,
+        auto_archive_minutes: u32,
         now: u64,
     ) -> DiscordResult<Channel> {
         check_name(name)?;
+        if !THREAD_ARCHIVE_MINUTES.contains(&auto_archive_minutes) {
+            return Err(DiscordError::invalid_body(format!(
+                "auto_archive_duration: Value \"{auto_archive_minutes}\" is not a valid enum value."
+            )));
+        }
         let parent = self.channel(channel)?;
         if parent.kind != channel_type::TEXT {
             return Err(DiscordError::invalid(
@@ -140,6 +153,7 @@ impl Inner {
                 "A thread has already been created for this message",
             ));
         }
+        self.check_thread_cap(now)?;
         let thread = Channel {
             id: message,
             kind: channel_type::PUBLIC_THREAD,
@@ -149,6 +163,11 @@ impl Inner {
             parent_id: Some(channel),
             position: 0,
             last_message_id: None,
+            thread_metadata: Some(ThreadMetadata {
+                archived: false,
+                auto_archive_duration: auto_archive_minutes,
+                locked: false,
+            }),
         };
         self.commit_or_500(
             now,
@@ -159,8 +178,19 @@ impl Inner {
         Ok(thread)
     }
 
-    pub(crate) fn get_channel(&self, id: Snowflake) -> DiscordResult<Channel> {
-        self.channel(id).cloned()
+    pub(crate) fn get_channel(&self, id: Snowflake, now: u64) -> DiscordResult<Channel> {
+        Ok(self.state.current(self.channel(id)?, now))
+    }
+
+    /// 160006 when the guild already has its cap of active threads.
+    pub(crate) fn check_thread_cap(&self, now: u64) -> DiscordResult<()> {
+        if self.state.active_threads(now) >= self.config.max_active_threads {
+            return Err(DiscordError::invalid(
+                code::MAX_ACTIVE_THREADS,
+                "Maximum number of active threads reached",
+            ));
+        }
+        Ok(())
     }
 
     /// A channel of this guild, or 404 Unknown Channel.

@@ -18,11 +18,15 @@
 mod attachments;
 mod channels;
 mod config;
+mod content;
 mod counters;
+mod draw;
 mod journal;
 mod messages;
 mod ratelimit;
 mod search;
+mod search_config;
+mod search_index;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod state;
@@ -37,9 +41,11 @@ use discord_api::{
 };
 
 pub use config::{EmulatorConfig, default_buckets};
+pub use content::StripSet;
 pub use counters::{Counters, RouteCount};
 pub use journal::JournalError;
 pub use ratelimit::{BucketInfo, BucketRule};
+pub use search_config::{DeepIndex, LagModel, Matching, SearchConfig};
 
 use self::attachments::AttachmentStore;
 use self::counters::Outcome;
@@ -70,6 +76,10 @@ struct Inner {
     counters: Counters,
     journal: Option<Journal>,
     files: AttachmentStore,
+    /// Whether search has been asked anything yet (the first search of a guild answers 202).
+    searched: bool,
+    /// Searches answered so far: what the seeded page draws are about.
+    search_requests: u64,
 }
 
 impl Emulator {
@@ -82,10 +92,9 @@ impl Emulator {
             }
             None => (None, Vec::new()),
         };
-        let lag_us = config.search_lag.as_micros() as u64;
         let mut state = GuildState::default();
         for rec in &records {
-            state.apply(rec, lag_us);
+            state.apply(rec, &config.search);
         }
         if let Some(last) = records.last() {
             clock.advance_to(last.at_us.max(Snowflake(state.last_id).unix_ms() * 1000));
@@ -95,6 +104,8 @@ impl Emulator {
             started_us: clock.now_us(),
             counters: Counters::default(),
             files: AttachmentStore::default(),
+            searched: false,
+            search_requests: 0,
             journal,
             state,
             config,
@@ -134,6 +145,23 @@ impl Emulator {
     /// What has been asked of the emulator so far.
     pub fn counters(&self) -> Counters {
         self.lock().counters.clone()
+    }
+
+    /// `POST .../threads` with an `auto_archive_duration` (minutes); the
+    /// trait's `start_thread` asks for a week.
+    pub async fn start_thread_archiving_after(
+        &self,
+        channel: Snowflake,
+        message: Snowflake,
+        name: &str,
+        minutes: u32,
+    ) -> DiscordResult<Channel> {
+        // Thread creation is limited per guild, not per channel.
+        let guild = self.guild_id();
+        self.request(Route::StartThread, guild, |i, now| {
+            i.start_thread(channel, message, name, minutes, now)
+        })
+        .await
     }
 
     /// Post a message as a person (not the bot), as someone typing into a
@@ -218,8 +246,7 @@ impl Inner {
         if let Some(j) = &mut self.journal {
             j.append(&rec)?;
         }
-        let lag = self.config.search_lag.as_micros() as u64;
-        self.state.apply(&rec, lag);
+        self.state.apply(&rec, &self.config.search);
         Ok(())
     }
 
@@ -256,10 +283,22 @@ impl Discord for Emulator {
         self.lock().bot().id
     }
 
+    fn search_lag_bound(&self) -> Option<std::time::Duration> {
+        Some(self.lock().config.search.lag.bound())
+    }
+
+    fn server_time_ms(&self) -> Option<u64> {
+        Some(self.clock.now_ms())
+    }
+
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         let guild = self.guild_id();
-        self.request(Route::ListChannels, guild, |i, _| Ok(i.list_channels()))
-            .await
+        self.request(
+            Route::ListChannels,
+            guild,
+            |i, now| Ok(i.list_channels(now)),
+        )
+        .await
     }
 
     async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel> {
@@ -271,8 +310,10 @@ impl Discord for Emulator {
     }
 
     async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
-        self.request(Route::GetChannel, channel, |i, _| i.get_channel(channel))
-            .await
+        self.request(Route::GetChannel, channel, |i, now| {
+            i.get_channel(channel, now)
+        })
+        .await
     }
 
     async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel> {
@@ -353,10 +394,8 @@ impl Discord for Emulator {
         message: Snowflake,
         name: &str,
     ) -> DiscordResult<Channel> {
-        self.request(Route::StartThread, channel, |i, now| {
-            i.start_thread(channel, message, name, now)
-        })
-        .await
+        self.start_thread_archiving_after(channel, message, name, 10080)
+            .await
     }
 
     async fn download_attachment(

@@ -24,8 +24,12 @@ impl Inner {
     ) -> DiscordResult<Message> {
         self.message_channel(channel)?;
         check_new_message(msg)?;
-        if let Some(existing) = self.nonce_repeat(channel, msg, now) {
+        if let Some(existing) = self.nonce_repeat(author.id, msg, now)? {
             return Ok(self.render(&existing, now));
+        }
+        if self.state.is_archived_thread(channel, now) {
+            // Posting unarchives the thread, which must then fit under the cap.
+            self.check_thread_cap(now)?;
         }
         let id = self.mint(now);
         let mut attachments = Vec::with_capacity(msg.files.len());
@@ -45,13 +49,14 @@ impl Inner {
             id,
             channel_id: channel,
             author,
-            content: msg.content.clone(),
+            content: self.config.strip.apply(&msg.content).into_owned(),
             timestamp: iso8601(id.unix_ms() * 1000),
             edited_timestamp: None,
             attachments,
             kind: 0,
             pinned: false,
             nonce: msg.nonce.clone(),
+            flags: msg.flags,
             hit: None,
         };
         self.commit_or_500(
@@ -63,14 +68,28 @@ impl Inner {
         Ok(self.render(&message, now))
     }
 
-    /// With `enforce_nonce`, a nonce seen in this channel recently returns its message.
-    fn nonce_repeat(&self, channel: Snowflake, msg: &NewMessage, now: u64) -> Option<Message> {
-        let nonce = msg.nonce.as_ref().filter(|_| msg.enforce_nonce)?;
-        let (id, at) = self.state.nonces.get(&(channel, nonce.clone()))?;
+    /// With `enforce_nonce`, a nonce the same author used recently (in any
+    /// channel) returns that message; if it was deleted since, Discord
+    /// answers 404 Unknown Message and creates nothing.
+    fn nonce_repeat(
+        &self,
+        author: Snowflake,
+        msg: &NewMessage,
+        now: u64,
+    ) -> DiscordResult<Option<Message>> {
+        let Some(nonce) = msg.nonce.as_ref().filter(|_| msg.enforce_nonce) else {
+            return Ok(None);
+        };
+        let Some((channel, id, at)) = self.state.nonces.get(&(author, nonce.clone())) else {
+            return Ok(None);
+        };
         if now.saturating_sub(*at) > NONCE_WINDOW.as_micros() as u64 {
-            return None;
+            return Ok(None);
         }
-        self.state.message(channel, *id).map(|m| (**m).clone())
+        match self.state.message(*channel, *id) {
+            Some(m) => Ok(Some((**m).clone())),
+            None => Err(DiscordError::unknown_message()),
+        }
     }
 
     pub(crate) fn get_message(
@@ -165,7 +184,7 @@ impl Inner {
             Event::MessageEdited {
                 channel_id: channel,
                 id,
-                content: content.to_string(),
+                content: self.config.strip.apply(content).into_owned(),
                 edited_timestamp,
             },
         )?;

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use discord_api::{DiscordError, Route};
+use discord_api::{DiscordError, RateLimitScope, Route};
 
 /// `limit` requests per `per`, per route and resource.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BucketRule {
     pub limit: u32,
     pub per: Duration,
+    /// A limit shared by everyone using the resource (429s in "shared" scope).
+    pub shared: bool,
 }
 
 /// What the `X-RateLimit-*` headers of an answer say.
@@ -81,7 +83,11 @@ impl RateLimits {
         if w.used >= rule.limit {
             return Err(DiscordError::RateLimited {
                 retry_after: round_ms(reset_after),
-                global: false,
+                scope: if rule.shared {
+                    RateLimitScope::Shared
+                } else {
+                    RateLimitScope::User
+                },
                 bucket: Some(route.name().to_string()),
             });
         }
@@ -106,7 +112,7 @@ impl RateLimits {
         if g.used >= self.global_limit {
             return Err(DiscordError::RateLimited {
                 retry_after: round_ms((g.reset_at_us - now_us) as f64 / 1e6),
-                global: true,
+                scope: RateLimitScope::Global,
                 bucket: None,
             });
         }
@@ -129,6 +135,7 @@ mod tests {
         let rule = BucketRule {
             limit: 2,
             per: Duration::from_secs(5),
+            shared: false,
         };
         let mut rl = RateLimits::new(&[(Route::CreateMessage, rule)], 50);
         assert_eq!(
@@ -142,11 +149,9 @@ mod tests {
         let err = rl.acquire(Route::CreateMessage, 1, 1_000_000).unwrap_err();
         match err {
             DiscordError::RateLimited {
-                retry_after,
-                global,
-                ..
+                retry_after, scope, ..
             } => {
-                assert!(!global);
+                assert_eq!(scope, RateLimitScope::User);
                 assert!((retry_after - 4.0).abs() < 0.01);
             }
             e => panic!("unexpected {e:?}"),
@@ -165,7 +170,10 @@ mod tests {
         let err = rl.acquire(Route::Search, 9, 10).unwrap_err();
         assert!(matches!(
             err,
-            DiscordError::RateLimited { global: true, .. }
+            DiscordError::RateLimited {
+                scope: RateLimitScope::Global,
+                ..
+            }
         ));
     }
 }

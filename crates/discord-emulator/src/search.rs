@@ -1,64 +1,175 @@
-//! Guild message search: word matching with Discord's fuzziness, lag and limits.
-
-use std::sync::Arc;
+//! Guild message search as Discord answers it: words matched as a phrase,
+//! a lagging and sometimes incomplete index, hits looked up in the message
+//! store when returned, inexact totals, short and empty pages, and 202s
+//! while the index warms up. How unkind each of these is comes from
+//! [`SearchConfig`](crate::SearchConfig); every draw is seeded.
 
 use discord_api::limits::{
     DEFAULT_SLOP, MAX_SEARCH_CHANNELS, MAX_SEARCH_CONTENT, MAX_SEARCH_OFFSET, MAX_SLOP,
-    SEARCH_HAS_VALUES, SEARCH_PAGE,
+    SEARCH_HAS_VALUES, SEARCH_PAGE, code,
 };
 use discord_api::{
-    DiscordError, DiscordResult, Message, SearchQuery, SearchResults, SortOrder, discord_len,
+    DiscordError, DiscordResult, Message, SearchQuery, SearchResults, Snowflake, SortOrder,
+    discord_len,
 };
 
-use crate::Inner;
-use crate::state::Doc;
+use crate::search_config::Matching;
 use crate::text::ContentQuery;
+use crate::{Inner, draw};
 
 impl Inner {
-    pub(crate) fn search(&self, q: &SearchQuery, now: u64) -> DiscordResult<SearchResults> {
+    pub(crate) fn search(&mut self, q: &SearchQuery, now: u64) -> DiscordResult<SearchResults> {
         check_query(q)?;
-        let ready_at = self.started_us + self.config.search_warmup.as_micros() as u64;
+        if self.config.search.forbidden {
+            return Err(DiscordError::Forbidden {
+                code: code::MISSING_ACCESS,
+                message: "Missing Access".into(),
+            });
+        }
+        self.check_ready(now)?;
+        self.search_requests += 1;
+        let deep = self.config.search.deep_index.filter(|d| d.active(now));
+        let hidden_before = deep.map(|d| {
+            let ms = now.saturating_sub(d.hides_older_than.as_micros() as u64) / 1000;
+            Snowflake::from_unix_ms(ms)
+        });
+        let mut matched = self.matching(q, hidden_before, now);
+        if q.sort_order == Some(SortOrder::Asc) {
+            matched.reverse();
+        }
+        let (total, page) = self.page(q, &matched);
+        let messages = page
+            .into_iter()
+            .filter_map(|id| self.hydrate(id, now))
+            .map(|m| vec![m])
+            .collect();
+        Ok(SearchResults {
+            total_results: total,
+            messages,
+            doing_deep_historical_index: deep.is_some(),
+        })
+    }
+
+    /// 202 while warming up, and on the guild's first search (a 202 of the
+    /// warm-up is that first one).
+    fn check_ready(&mut self, now: u64) -> DiscordResult<()> {
+        let ready_at = self.started_us + self.config.search.warmup.as_micros() as u64;
         if now < ready_at {
+            self.searched = true;
             return Err(DiscordError::IndexNotReady {
                 retry_after: ((ready_at - now) as f64 / 1e6).ceil().max(1.0),
                 documents_indexed: 0,
             });
         }
-        let content = q.content.as_deref().map(ContentQuery::parse);
-        let slop = q.slop.unwrap_or(DEFAULT_SLOP) as usize;
-        let mut hits: Vec<&Arc<Doc>> = self
-            .state
-            .index
-            .values()
-            .filter_map(|entry| entry.visible(now))
-            .filter(|doc| filters_match(q, &doc.message))
-            .filter(|doc| content.as_ref().is_none_or(|c| c.matches(&doc.words, slop)))
-            .collect();
-        // The index is keyed by ID, so `hits` is oldest first.
-        if q.sort_order != Some(SortOrder::Asc) {
-            hits.reverse();
+        if self.config.search.first_search_202 && !self.searched {
+            self.searched = true;
+            // Discord documents a `retry_after` of 0 ("retry after a short delay").
+            let retry_after = draw::below(self.config.search.seed, &[now, 7], 3) as f64;
+            return Err(DiscordError::IndexNotReady {
+                retry_after,
+                documents_indexed: 0,
+            });
         }
-        let offset = q.offset.unwrap_or(0) as usize;
-        let mut limit = q.limit.unwrap_or(SEARCH_PAGE) as usize;
-        if self.config.search_short_pages && offset + limit < hits.len() && limit > 1 {
-            limit -= 1; // a short page although more hits follow
-        }
-        let messages = hits
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|doc| {
-                let mut m = self.render(&doc.message, now);
-                m.hit = Some(true);
-                vec![m]
-            })
-            .collect();
-        Ok(SearchResults {
-            total_results: hits.len() as u64,
-            messages,
-            doing_deep_historical_index: false,
-        })
+        self.searched = true;
+        Ok(())
     }
+
+    /// The IDs search matches, newest first: candidates from the posting
+    /// list of the query's rarest word, each checked against the version
+    /// of the message that search sees now.
+    fn matching(
+        &self,
+        q: &SearchQuery,
+        hidden_before: Option<Snowflake>,
+        now: u64,
+    ) -> Vec<Snowflake> {
+        let index = &self.state.index;
+        let content = q
+            .content
+            .as_deref()
+            .map(|c| match self.config.search.matching {
+                Matching::Phrase => ContentQuery::phrase(c),
+                Matching::AllWords => ContentQuery::all_words(c),
+            });
+        let query = match content.map(|c| c.intern(|w| index.word_id(w))) {
+            Some(None) => return Vec::new(), // a word search has never seen
+            Some(Some(q)) => Some(q),
+            None => None,
+        };
+        let driver = query
+            .iter()
+            .flat_map(|c| c.terms.iter().flatten())
+            .min_by_key(|w| index.posting_len(**w))
+            .copied();
+        let min = q
+            .min_id
+            .unwrap_or_default()
+            .max(hidden_before.unwrap_or_default());
+        let max = q.max_id.unwrap_or(Snowflake(u64::MAX));
+        let slop = q.slop.unwrap_or(DEFAULT_SLOP) as usize;
+        index
+            .candidates(driver, min, max)
+            .filter(|m| {
+                let Some(words) = m.visible_words(now) else {
+                    return false;
+                };
+                (q.channel_ids.is_empty() || q.channel_ids.contains(&m.channel))
+                    && q.author_id.is_none_or(|a| a == m.author)
+                    && query.as_ref().is_none_or(|c| c.matches(words, slop))
+                    && (q.has.is_empty() || self.has_matches(q, m.channel, m.id))
+            })
+            .map(|m| m.id)
+            .collect()
+    }
+
+    fn has_matches(&self, q: &SearchQuery, channel: Snowflake, id: Snowflake) -> bool {
+        self.state
+            .message(channel, id)
+            .is_some_and(|m| q.has.iter().all(|h| has_matches(h, m)))
+    }
+
+    /// The reported total and the IDs of the page asked for: sometimes
+    /// empty, or cut short, although more hits follow.
+    fn page(&self, q: &SearchQuery, matched: &[Snowflake]) -> (u64, Vec<Snowflake>) {
+        let cfg = &self.config.search;
+        let about = query_hash(q);
+        let total = cfg.reported_total(matched.len() as u64, about);
+        let offset = q.offset.unwrap_or(0) as usize;
+        let limit = q.limit.unwrap_or(SEARCH_PAGE) as usize;
+        let mut page: Vec<Snowflake> = matched.iter().skip(offset).take(limit).copied().collect();
+        let more_follow = offset + page.len() < matched.len();
+        let request = self.search_requests;
+        if !page.is_empty() && draw::unit(cfg.seed, &[about, request, 4]) < cfg.empty_pages {
+            page.clear();
+        } else if more_follow
+            && page.len() > 1
+            && draw::unit(cfg.seed, &[about, request, 5]) < cfg.short_pages
+        {
+            let keep = 1 + draw::below(cfg.seed, &[about, request, 6], page.len() as u64 - 1);
+            page.truncate(keep as usize);
+        }
+        (total, page)
+    }
+
+    /// A hit as the message store has it now: a message deleted since it was
+    /// indexed is no hit, an edited one carries its new content.
+    fn hydrate(&self, id: Snowflake, now: u64) -> Option<Message> {
+        let channel = self.state.index.message(id)?.channel;
+        let mut m = self.render(self.state.message(channel, id)?, now);
+        m.hit = Some(true);
+        Some(m)
+    }
+}
+
+/// What the seeded draws of one query are about: its words and channels,
+/// not its page, so that every page of a query sees the same total.
+fn query_hash(q: &SearchQuery) -> u64 {
+    let channels: Vec<String> = q.channel_ids.iter().map(|c| c.to_string()).collect();
+    draw::text_hash(&format!(
+        "{}|{}",
+        q.content.as_deref().unwrap_or_default(),
+        channels.join(",")
+    ))
 }
 
 fn check_query(q: &SearchQuery) -> DiscordResult<()> {
@@ -91,15 +202,6 @@ fn check_query(q: &SearchQuery) -> DiscordResult<()> {
         return bad(&format!("has: Value \"{h}\" is not a valid enum value."));
     }
     Ok(())
-}
-
-/// Everything but the content: channels, author, ID window, `has`.
-fn filters_match(q: &SearchQuery, m: &Message) -> bool {
-    (q.channel_ids.is_empty() || q.channel_ids.contains(&m.channel_id))
-        && q.author_id.is_none_or(|a| a == m.author.id)
-        && q.min_id.is_none_or(|min| m.id > min)
-        && q.max_id.is_none_or(|max| m.id < max)
-        && q.has.iter().all(|h| has_matches(h, m))
 }
 
 fn has_matches(has: &str, m: &Message) -> bool {

@@ -7,10 +7,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use discord_api::{Channel, Message, Snowflake, User, channel_type};
 use serde::{Deserialize, Serialize};
 
-use discord_api::{Channel, Message, Snowflake, User, channel_type};
-
+use crate::draw;
+use crate::search_config::SearchConfig;
+use crate::search_index::SearchIndex;
 use crate::text::words;
 
 /// One acknowledged change, with the emulator time at which it happened.
@@ -52,31 +54,6 @@ pub enum Event {
     },
 }
 
-/// A message as search sees it at some moment: the message and its words.
-#[derive(Debug)]
-pub struct Doc {
-    pub message: Arc<Message>,
-    pub words: Vec<String>,
-}
-
-/// The versions of one message in the search index: each becomes visible
-/// `search_lag` after the write that made it (`None` = deleted).
-#[derive(Debug, Default)]
-pub struct IndexEntry {
-    pub versions: Vec<(u64, Option<Arc<Doc>>)>,
-}
-
-impl IndexEntry {
-    /// What search sees of this message at `now_us`.
-    pub fn visible(&self, now_us: u64) -> Option<&Arc<Doc>> {
-        self.versions
-            .iter()
-            .rev()
-            .find(|(from, _)| *from <= now_us)
-            .and_then(|(_, doc)| doc.as_ref())
-    }
-}
-
 /// The whole guild.
 #[derive(Debug, Default)]
 pub struct GuildState {
@@ -87,17 +64,20 @@ pub struct GuildState {
     /// Live messages per channel (or thread), ordered by ID.
     pub messages: HashMap<Snowflake, BTreeMap<Snowflake, Arc<Message>>>,
     /// The search index, lagging behind `messages`.
-    pub index: BTreeMap<Snowflake, IndexEntry>,
-    /// (channel, nonce) -> (message, when), for `enforce_nonce`.
-    pub nonces: HashMap<(Snowflake, String), (Snowflake, u64)>,
+    pub index: SearchIndex,
+    /// (author, nonce) -> (channel, message, when), for `enforce_nonce`:
+    /// Discord dedupes per author, not per channel.
+    pub nonces: HashMap<(Snowflake, String), (Snowflake, Snowflake, u64)>,
     /// The largest snowflake minted so far.
     pub last_id: u64,
+    /// When each thread was last active (created or posted in), µs.
+    pub thread_activity: HashMap<Snowflake, u64>,
 }
 
 impl GuildState {
-    /// Apply one acknowledged change. `lag_us` is how long search takes to see it.
-    pub fn apply(&mut self, rec: &Record, lag_us: u64) {
-        let visible_from = rec.at_us + lag_us;
+    /// Apply one acknowledged change; `search` says when search sees it.
+    pub fn apply(&mut self, rec: &Record, search: &SearchConfig) {
+        let at = rec.at_us;
         match &rec.event {
             Event::Genesis { guild_id, bot } => {
                 self.guild_id = *guild_id;
@@ -105,19 +85,22 @@ impl GuildState {
             }
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 self.note_id(channel.id);
+                if channel.kind == channel_type::PUBLIC_THREAD {
+                    self.thread_activity.entry(channel.id).or_insert(at);
+                }
                 self.channels.insert(channel.id, channel.clone());
             }
-            Event::ChannelDeleted { id } => self.delete_channel(*id, visible_from),
-            Event::MessageCreated { message } => self.add_message(message, rec.at_us, visible_from),
+            Event::ChannelDeleted { id } => self.delete_channel(*id, at, search),
+            Event::MessageCreated { message } => self.add_message(message, at, search),
             Event::MessageEdited {
                 channel_id,
                 id,
                 content,
                 edited_timestamp,
-            } => self.edit_message(*channel_id, *id, content, edited_timestamp, visible_from),
+            } => self.edit_message(*channel_id, *id, content, edited_timestamp, at, search),
             Event::MessagesDeleted { channel_id, ids } => {
                 for id in ids {
-                    self.remove_message(*channel_id, *id, visible_from);
+                    self.remove_message(*channel_id, *id, at, search);
                 }
             }
         }
@@ -127,7 +110,7 @@ impl GuildState {
         self.last_id = self.last_id.max(id.0);
     }
 
-    fn add_message(&mut self, message: &Message, at_us: u64, visible_from: u64) {
+    fn add_message(&mut self, message: &Message, at_us: u64, search: &SearchConfig) {
         self.note_id(message.id);
         for a in &message.attachments {
             self.note_id(a.id);
@@ -137,12 +120,16 @@ impl GuildState {
             ..message.clone()
         });
         if let Some(nonce) = &message.nonce {
+            let key = (message.author.id, nonce.clone());
             self.nonces
-                .insert((message.channel_id, nonce.clone()), (message.id, at_us));
+                .insert(key, (message.channel_id, message.id, at_us));
         }
-        self.index_version(&msg, visible_from);
+        self.index_version(&msg, at_us, search);
         if let Some(c) = self.channels.get_mut(&message.channel_id) {
             c.last_message_id = Some(message.id);
+        }
+        if let Some(active) = self.thread_activity.get_mut(&message.channel_id) {
+            *active = at_us; // posting unarchives the thread
         }
         self.messages
             .entry(message.channel_id)
@@ -156,7 +143,8 @@ impl GuildState {
         id: Snowflake,
         content: &str,
         edited: &str,
-        visible_from: u64,
+        at_us: u64,
+        search: &SearchConfig,
     ) {
         let Some(old) = self.messages.get_mut(&channel).and_then(|m| m.get_mut(&id)) else {
             return;
@@ -166,31 +154,46 @@ impl GuildState {
         new.edited_timestamp = Some(edited.to_string());
         let new = Arc::new(new);
         *old = Arc::clone(&new);
-        self.index_version(&new, visible_from);
+        self.index_version(&new, at_us, search);
     }
 
-    fn index_version(&mut self, msg: &Arc<Message>, visible_from: u64) {
-        let doc = Doc {
-            message: Arc::clone(msg),
-            words: words(&msg.content),
+    /// A new version of a message for the search index, visible after a
+    /// lag drawn for it (or, for a message drawn as not indexed until
+    /// edited, never until an edit).
+    fn index_version(&mut self, msg: &Message, at_us: u64, search: &SearchConfig) {
+        let version = self
+            .index
+            .message(msg.id)
+            .map_or(0, |m| m.version_count() as u64);
+        let lag = search.lag.draw(search.seed, msg.id.0, version);
+        let skipped =
+            version == 0 && draw::unit(search.seed, &[msg.id.0, 3]) < search.unindexed_until_edit;
+        let visible_from = if skipped {
+            u64::MAX
+        } else {
+            at_us + lag.as_micros() as u64
         };
+        let words = words(&msg.content);
         self.index
-            .entry(msg.id)
-            .or_default()
-            .versions
-            .push((visible_from, Some(Arc::new(doc))));
+            .add_version(msg.id, msg.channel_id, msg.author.id, &words, visible_from);
     }
 
-    fn remove_message(&mut self, channel: Snowflake, id: Snowflake, visible_from: u64) {
+    /// Search stops seeing a deleted message after a lag, as it took to see it.
+    fn remove_message(
+        &mut self,
+        channel: Snowflake,
+        id: Snowflake,
+        at_us: u64,
+        search: &SearchConfig,
+    ) {
         if let Some(m) = self.messages.get_mut(&channel) {
             m.remove(&id);
         }
-        if let Some(entry) = self.index.get_mut(&id) {
-            entry.versions.push((visible_from, None));
-        }
+        let lag = search.lag.draw(search.seed, id.0, u64::MAX);
+        self.index.remove(id, at_us + lag.as_micros() as u64);
     }
 
-    fn delete_channel(&mut self, id: Snowflake, visible_from: u64) {
+    fn delete_channel(&mut self, id: Snowflake, at_us: u64, search: &SearchConfig) {
         let Some(channel) = self.channels.remove(&id) else {
             return;
         };
@@ -209,12 +212,11 @@ impl GuildState {
             .map(|c| c.id)
             .collect();
         for t in threads {
-            self.delete_channel(t, visible_from);
+            self.delete_channel(t, at_us, search);
         }
         for mid in self.messages.remove(&id).unwrap_or_default().into_keys() {
-            if let Some(entry) = self.index.get_mut(&mid) {
-                entry.versions.push((visible_from, None));
-            }
+            let lag = search.lag.draw(search.seed, mid.0, u64::MAX);
+            self.index.remove(mid, at_us + lag.as_micros() as u64);
         }
     }
 
@@ -223,6 +225,38 @@ impl GuildState {
         self.channels
             .values()
             .filter(|c| c.kind != channel_type::PUBLIC_THREAD)
+    }
+
+    /// A channel as it is at `now_us`: a thread idle for longer than its
+    /// auto-archive duration is archived.
+    pub fn current(&self, channel: &Channel, now_us: u64) -> Channel {
+        let mut c = channel.clone();
+        if let Some(meta) = &mut c.thread_metadata {
+            meta.archived = self.thread_archived(c.id, meta.auto_archive_duration, now_us);
+        }
+        c
+    }
+
+    fn thread_archived(&self, id: Snowflake, minutes: u32, now_us: u64) -> bool {
+        let idle = now_us.saturating_sub(self.thread_activity.get(&id).copied().unwrap_or(0));
+        idle > u64::from(minutes) * 60_000_000
+    }
+
+    /// Whether channel `id` is a thread archived at `now_us`.
+    pub fn is_archived_thread(&self, id: Snowflake, now_us: u64) -> bool {
+        self.channels
+            .get(&id)
+            .and_then(|c| c.thread_metadata.as_ref())
+            .is_some_and(|m| self.thread_archived(id, m.auto_archive_duration, now_us))
+    }
+
+    /// Threads not archived at `now_us`.
+    pub fn active_threads(&self, now_us: u64) -> usize {
+        self.channels
+            .values()
+            .filter_map(|c| Some((c.id, c.thread_metadata.as_ref()?)))
+            .filter(|(id, m)| !self.thread_archived(*id, m.auto_archive_duration, now_us))
+            .count()
     }
 
     pub fn message(&self, channel: Snowflake, id: Snowflake) -> Option<&Arc<Message>> {

@@ -25,14 +25,24 @@ pub fn stem(word: &str) -> String {
     word.to_string()
 }
 
-/// A parsed search `content`: bare words and quoted phrases, all required.
+/// A parsed search `content`: the terms that must all match, each a
+/// phrase of words in order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ContentQuery {
-    pub terms: Vec<Vec<String>>,
+pub struct ContentQuery<W> {
+    pub terms: Vec<Vec<W>>,
 }
 
-impl ContentQuery {
-    pub fn parse(content: &str) -> Self {
+impl ContentQuery<String> {
+    /// As Discord reads `content`: all its words are one phrase.
+    pub fn phrase(content: &str) -> Self {
+        let all = words(content);
+        ContentQuery {
+            terms: if all.is_empty() { vec![] } else { vec![all] },
+        }
+    }
+
+    /// The kinder reading: every bare word anywhere, quoted phrases in order.
+    pub fn all_words(content: &str) -> Self {
         let mut terms = Vec::new();
         for (i, part) in content.split('"').enumerate() {
             if i % 2 == 1 {
@@ -47,14 +57,27 @@ impl ContentQuery {
         ContentQuery { terms }
     }
 
+    /// The same query over interned words; `None` if a word was never seen
+    /// (then nothing can match).
+    pub fn intern(&self, id: impl Fn(&str) -> Option<u32>) -> Option<ContentQuery<u32>> {
+        let terms = self
+            .terms
+            .iter()
+            .map(|t| t.iter().map(|w| id(w)).collect::<Option<Vec<u32>>>())
+            .collect::<Option<Vec<_>>>()?;
+        Some(ContentQuery { terms })
+    }
+}
+
+impl<W: PartialEq> ContentQuery<W> {
     /// Whether a document (its words in order) matches every term,
-    /// phrases allowing `slop` words in between.
-    pub fn matches(&self, doc: &[String], slop: usize) -> bool {
+    /// phrases allowing `slop` skipped words in all.
+    pub fn matches(&self, doc: &[W], slop: usize) -> bool {
         self.terms.iter().all(|t| phrase_in(doc, t, slop))
     }
 }
 
-fn phrase_in(doc: &[String], phrase: &[String], slop: usize) -> bool {
+fn phrase_in<W: PartialEq>(doc: &[W], phrase: &[W], slop: usize) -> bool {
     let Some(first) = phrase.first() else {
         return true;
     };
@@ -65,7 +88,7 @@ fn phrase_in(doc: &[String], phrase: &[String], slop: usize) -> bool {
 }
 
 /// Each remaining word must follow in order, with at most `slop` skipped words in all.
-fn rest_follows(doc: &[String], mut pos: usize, rest: &[String], mut slop: usize) -> bool {
+fn rest_follows<W: PartialEq>(doc: &[W], mut pos: usize, rest: &[W], mut slop: usize) -> bool {
     for w in rest {
         let Some(found) = doc[pos.min(doc.len())..].iter().position(|d| d == w) else {
             return false;
@@ -91,17 +114,23 @@ mod tests {
 
     #[test]
     fn stemming_widens_matches() {
-        let q = ContentQuery::parse("admin");
+        let q = ContentQuery::phrase("admin");
         assert!(q.matches(&words("the admins"), 2));
         assert!(q.matches(&words("ADMIN"), 2));
         assert!(!q.matches(&words("administrator"), 2));
     }
 
     #[test]
-    fn phrases_respect_slop() {
-        let q = ContentQuery::parse("\"red car\"");
+    fn several_words_are_a_phrase_in_order_within_slop() {
+        let q = ContentQuery::phrase("red car");
         assert!(q.matches(&words("a red fast car"), 2));
         assert!(!q.matches(&words("a red very very fast car"), 2));
-        assert!(!q.matches(&words("car red"), 2));
+        assert!(!q.matches(&words("car red"), 2), "reversed is no match");
+        let kind = ContentQuery::all_words("red car");
+        assert!(
+            kind.matches(&words("car red"), 2),
+            "the kinder reading ANDs words"
+        );
+        assert!(ContentQuery::all_words("\"red car\"").terms.len() == 1);
     }
 }

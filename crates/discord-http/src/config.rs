@@ -19,6 +19,9 @@ pub struct DiscordConfig {
     pub max_retries: u32,
     /// How 429s are waited out, and the longest single wait.
     pub rate_limit: RateLimitPolicy,
+    /// Invalid answers (401, 403, 429) in 10 minutes after which dbcord
+    /// stops sending, below Discord's ban threshold of 10,000.
+    pub invalid_request_budget: u32,
 }
 
 /// What is missing or wrong in the configuration.
@@ -35,6 +38,9 @@ pub enum ConfigError {
 }
 
 pub const DEFAULT_API_BASE: &str = "https://discord.com";
+
+/// A tenth below Discord's ban threshold.
+pub const DEFAULT_INVALID_REQUEST_BUDGET: u32 = 9_000;
 
 impl DiscordConfig {
     /// Read `DISCORD_BOT_TOKEN`, `DBCORD_GUILD_ID` and `DISCORD_API_BASE`,
@@ -65,6 +71,7 @@ impl DiscordConfig {
             request_timeout: Duration::from_secs(15),
             max_retries: 5,
             rate_limit: RateLimitPolicy::default(),
+            invalid_request_budget: DEFAULT_INVALID_REQUEST_BUDGET,
         })
     }
 }

@@ -16,6 +16,7 @@
 pub mod buckets;
 mod check;
 pub mod config;
+mod guard;
 mod ops;
 pub mod secret;
 mod send;
@@ -37,6 +38,14 @@ use discord_api::{
 
 use self::buckets::{Buckets, RouteKey};
 
+/// Discord refuses API requests without a User-Agent of this form
+/// (`DiscordBot ($url, $version)`); Cloudflare answers them 403.
+pub const USER_AGENT: &str = concat!(
+    "DiscordBot (https://github.com/dbcord/dbcord, ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+
 /// Discord over HTTP, for one guild.
 pub struct HttpDiscord {
     http: Http,
@@ -48,6 +57,10 @@ pub struct HttpDiscord {
     waiter: RateLimitWaiter,
     /// 429 answers received (each one a limit the limiter did not foresee).
     rate_limited: AtomicU64,
+    /// Invalid answers counted against Discord's ban limit, and a ban.
+    guard: guard::Guard,
+    /// The latest `Date` Discord answered with (Unix ms): its own clock.
+    server_time_ms: AtomicU64,
     jitter: AtomicU64,
 }
 
@@ -65,6 +78,7 @@ impl HttpDiscord {
     pub async fn connect(config: DiscordConfig, clock: SharedClock) -> Result<Self, StartupError> {
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| StartupError::Unreachable(config.token.scrub(&e.to_string())))?;
         let mut builder = HttpBuilder::new(config.token.expose()).ratelimiter_disabled(true);
@@ -83,6 +97,8 @@ impl HttpDiscord {
                 bot: true,
             },
             rate_limited: AtomicU64::new(0),
+            guard: guard::Guard::new(config.invalid_request_budget),
+            server_time_ms: AtomicU64::new(0),
             jitter: AtomicU64::new(0x2545_f491_4f6c_dd1d),
             config,
         };
@@ -149,7 +165,11 @@ fn history_params(q: &HistoryQuery) -> Vec<(&'static str, String)> {
 
 /// The JSON of a message create, mentions always disabled.
 fn message_payload(msg: &NewMessage) -> Value {
-    let mut v = json!({"content": msg.content, "allowed_mentions": {"parse": []}});
+    let mut v = json!({
+        "content": msg.content,
+        "allowed_mentions": {"parse": []},
+        "flags": msg.flags,
+    });
     if let Some(n) = &msg.nonce {
         v["nonce"] = json!(n);
         v["enforce_nonce"] = json!(msg.enforce_nonce);

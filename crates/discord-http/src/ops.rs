@@ -29,6 +29,13 @@ impl Discord for HttpDiscord {
         self.waiter.stats().waited
     }
 
+    fn server_time_ms(&self) -> Option<u64> {
+        let ms = self
+            .server_time_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (ms > 0).then_some(ms)
+    }
+
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         let key = self.key(ApiRoute::ListChannels, self.config.guild_id);
         let route = || Route::GuildChannels {
@@ -355,5 +362,6 @@ fn existing_thread(channel: Snowflake, message: Snowflake, name: &str) -> Channe
         parent_id: Some(channel),
         position: 0,
         last_message_id: None,
+        thread_metadata: None,
     }
 }

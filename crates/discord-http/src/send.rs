@@ -9,10 +9,11 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use discord_api::{DiscordError, DiscordResult};
+use discord_api::{DiscordError, DiscordResult, RateLimitScope};
 
 use crate::HttpDiscord;
 use crate::buckets::RouteKey;
+use crate::guard::DEFAULT_BAN;
 
 impl HttpDiscord {
     /// Send the request `build` makes (again on each retry) and return the body.
@@ -33,22 +34,21 @@ impl HttpDiscord {
     ) -> DiscordResult<Vec<u8>> {
         let (mut failures, mut limited) = (0u32, 0u32);
         loop {
-            self.wait_for_slot(key).await;
+            self.wait_for_slot(key).await?;
             let err = match self.send_once(key, build()?).await {
                 Ok(body) => return Ok(body),
                 Err(e) => e,
             };
             match &err {
                 DiscordError::RateLimited {
-                    retry_after,
-                    global,
-                    ..
+                    retry_after, scope, ..
                 } => {
                     limited += 1;
                     self.rate_limited.fetch_add(1, Ordering::Relaxed);
                     let wait = Duration::from_secs_f64(retry_after.max(0.001));
+                    let global = *scope == RateLimitScope::Global;
                     self.buckets
-                        .blocked(key, wait, *global, self.clock().now_us());
+                        .blocked(key, wait, global, self.clock().now_us());
                     // Wait here too: a 429 may come before the route's bucket is known.
                     self.waiter.wait_out(key.route, limited, err).await?;
                 }
@@ -63,14 +63,14 @@ impl HttpDiscord {
         }
     }
 
-    /// Sleep until the limiter has room for `key`.
-    async fn wait_for_slot(&self, key: RouteKey) {
+    /// Sleep until the limiter has room for `key` (within the policy's cap).
+    async fn wait_for_slot(&self, key: RouteKey) -> DiscordResult<()> {
         loop {
             let wait = self.buckets.reserve(key, self.clock().now_us());
             if wait.is_zero() {
-                return;
+                return Ok(());
             }
-            self.waiter.sleep(wait).await;
+            self.waiter.sleep(key.route, wait).await?;
         }
     }
 
@@ -79,14 +79,30 @@ impl HttpDiscord {
         key: RouteKey,
         req: reqwest::RequestBuilder,
     ) -> DiscordResult<Vec<u8>> {
+        self.guard.check(self.clock().now_us())?;
         let resp = req.send().await.map_err(|e| self.transport(e))?;
         let (status, headers) = (resp.status(), resp.headers().clone());
         self.buckets.observe(key, &headers, self.clock().now_us());
+        self.note_server_time(&headers);
         let body = resp.bytes().await.map_err(|e| self.transport(e))?;
         if status.is_success() && status != StatusCode::ACCEPTED {
             return Ok(body.to_vec());
         }
-        Err(error_of(status, &headers, &body))
+        let err = error_of(status, &headers, &body);
+        self.guard.observe(&err, self.clock().now_us());
+        Err(err)
+    }
+
+    /// Keep the latest `Date` header: Discord's clock, to a second.
+    fn note_server_time(&self, headers: &HeaderMap) {
+        let date = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+        if let Some(d) = date {
+            let ms = d.timestamp_millis().max(0) as u64;
+            self.server_time_ms.fetch_max(ms, Ordering::Relaxed);
+        }
     }
 
     fn transport(&self, e: reqwest::Error) -> DiscordError {
@@ -130,15 +146,28 @@ pub(crate) fn error_of(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
             documents_indexed: json["documents_indexed"].as_u64().unwrap_or(0),
         },
         401 => DiscordError::Unauthorized,
+        // Cloudflare's refusals (a missing User-Agent, say) are plain text.
+        403 if json.is_null() => DiscordError::Forbidden {
+            code: 0,
+            message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        },
         403 => DiscordError::Forbidden { code, message },
         404 => DiscordError::NotFound { code, message },
+        // A 429 that is not Discord's JSON and carries no rate-limit
+        // headers comes from Cloudflare: a ban, not a bucket.
+        429 if json.is_null() && header("x-ratelimit-scope").is_none() => {
+            DiscordError::CloudflareBan {
+                retry_after: header("retry-after")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(DEFAULT_BAN.as_secs_f64()),
+            }
+        }
         429 => DiscordError::RateLimited {
             retry_after: json["retry_after"]
                 .as_f64()
                 .or_else(|| header("retry-after").and_then(|v| v.parse().ok()))
                 .unwrap_or(1.0),
-            global: json["global"].as_bool().unwrap_or(false)
-                || header("x-ratelimit-global").is_some(),
+            scope: rate_limit_scope(json["global"].as_bool(), header("x-ratelimit-scope")),
             bucket: header("x-ratelimit-bucket"),
         },
         s @ 500..=599 => DiscordError::Server { status: s, message },
@@ -147,6 +176,16 @@ pub(crate) fn error_of(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
             code,
             message: detail(&message, &json),
         },
+    }
+}
+
+/// The scope of a 429 from its headers (and the body's `global`).
+fn rate_limit_scope(global: Option<bool>, scope: Option<String>) -> RateLimitScope {
+    match scope.as_deref() {
+        Some("shared") => RateLimitScope::Shared,
+        Some("global") => RateLimitScope::Global,
+        _ if global == Some(true) => RateLimitScope::Global,
+        _ => RateLimitScope::User,
     }
 }
 

@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
+use discord_api::RateLimitPolicy;
+use discord_emulator::{DeepIndex, LagModel, SearchConfig};
 
 /// dbcord: a SQL database whose only durable store is a Discord guild.
 ///
@@ -41,9 +45,14 @@ pub struct Args {
     #[arg(long, conflicts_with = "data_dir", global = true)]
     pub in_memory: bool,
 
-    /// Seconds before a write shows in the emulator's search.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    pub search_lag: f64,
+    #[command(flatten)]
+    pub search: SearchArgs,
+
+    /// The longest rate-limit wait a statement accepts before it fails with
+    /// "Discord asks to wait N s"; 0 waits however long Discord asks (for
+    /// long-running jobs).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub max_wait: f64,
 
     /// Embedded emulator: sleep rate-limit waits for real instead of
     /// accounting them on its clock (for demonstrations).
@@ -94,7 +103,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
     /// Serve the emulator as Discord API v10 over HTTP (until Ctrl-C).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,12 +114,16 @@ pub struct ServeArgs {
     /// The guild ID of a new data directory (an existing one keeps its own).
     #[arg(long)]
     pub guild_id: Option<u64>,
-    /// Seconds before a write shows in search.
-    #[arg(long, default_value_t = 5.0)]
-    pub search_lag: f64,
-    /// Seconds after start during which search answers 202.
-    #[arg(long, default_value_t = 0.0)]
-    pub search_warmup: f64,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// Accept API requests without a `DiscordBot (url, version)` User-Agent
+    /// (Discord's Cloudflare refuses them).
+    #[arg(long)]
+    pub allow_any_user_agent: bool,
+    /// Invalid requests (401, 403, 429) in 10 minutes that get a client
+    /// banned, as Cloudflare does at 10,000.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub ban_after: u32,
     /// Milliseconds each request takes.
     #[arg(long, default_value_t = 0)]
     pub latency: u64,
@@ -126,4 +139,148 @@ pub struct ServeArgs {
     /// Serve without the Message Content intent (content of others' messages is hidden).
     #[arg(long)]
     pub no_message_content: bool,
+}
+
+/// How the emulator's search behaves (embedded and served). The defaults
+/// are as unkind as Discord; see `docs/emulator.md`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Emulator search")]
+pub struct SearchArgs {
+    /// Every write shows in search after exactly this many seconds
+    /// (default: a heavy-tailed lag, seconds typically, up to --search-lag-max).
+    #[arg(long, value_name = "SECONDS", global = true)]
+    pub search_lag: Option<f64>,
+    /// The longest lag of the heavy-tailed default.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS", global = true)]
+    pub search_lag_max: f64,
+    /// The share of new messages search never sees until they are edited.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", global = true)]
+    pub search_unindexed: f64,
+    /// How far `total_results` may be off, as a share either way.
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE", global = true)]
+    pub search_inexact_totals: f64,
+    /// The share of pages cut short although more hits follow.
+    #[arg(long, default_value_t = 0.1, value_name = "SHARE", global = true)]
+    pub search_short_pages: f64,
+    /// The share of pages that come back empty although hits remain.
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE", global = true)]
+    pub search_empty_pages: f64,
+    /// Seconds after start during which search answers 202.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS", global = true)]
+    pub search_warmup: f64,
+    /// Periods of an incomplete index, "EVERY,LASTING,OLDER" in seconds: a
+    /// period starts every EVERY, lasts LASTING, and hides messages older than OLDER.
+    #[arg(long, value_name = "EVERY,LASTING,OLDER", global = true)]
+    pub search_deep_index: Option<String>,
+    /// Seed of every search draw, so a run replays.
+    #[arg(long, default_value_t = 0x00d1_5c0d, value_name = "N", global = true)]
+    pub search_seed: u64,
+    /// The kinder search of old (words ANDed anywhere, exact totals, full
+    /// pages, no 202 on the first search): never what Discord does.
+    #[arg(long, global = true)]
+    pub search_kind: bool,
+}
+
+impl Args {
+    /// How 429s are waited out, as `--max-wait` says.
+    pub fn rate_limit_policy(&self) -> Result<RateLimitPolicy, String> {
+        if !(0.0..=86_400.0).contains(&self.max_wait) {
+            return Err(format!(
+                "--max-wait must be between 0 and 86400 seconds, not {}",
+                self.max_wait
+            ));
+        }
+        Ok(RateLimitPolicy {
+            max_wait: (self.max_wait > 0.0).then(|| Duration::from_secs_f64(self.max_wait)),
+            ..RateLimitPolicy::default()
+        })
+    }
+}
+
+impl SearchArgs {
+    /// The search configuration these flags describe, or what is wrong with them.
+    pub fn config(&self) -> Result<SearchConfig, String> {
+        let share = |name: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "--search-{name} is a share between 0 and 1, not {v}"
+                ))
+            }
+        };
+        let seconds = |name: &str, v: f64| {
+            if (0.0..=86_400.0).contains(&v) {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(format!(
+                    "--search-{name} must be between 0 and 86400 seconds, not {v}"
+                ))
+            }
+        };
+        let lag_max = seconds("lag-max", self.search_lag_max)?;
+        let base = if self.search_kind {
+            SearchConfig::kind(lag_max)
+        } else {
+            SearchConfig::strict()
+        };
+        let lag = match self.search_lag {
+            Some(fixed) => LagModel::Fixed(seconds("lag", fixed)?),
+            None if self.search_kind => base.lag,
+            None => LagModel::HeavyTailed {
+                scale: Duration::from_secs(1).min(lag_max),
+                alpha: 1.0,
+                max: lag_max,
+            },
+        };
+        Ok(SearchConfig {
+            lag,
+            unindexed_until_edit: share("unindexed", self.search_unindexed)?,
+            inexact_totals: if self.search_kind {
+                0.0
+            } else {
+                share("inexact-totals", self.search_inexact_totals)?
+            },
+            short_pages: if self.search_kind {
+                0.0
+            } else {
+                share("short-pages", self.search_short_pages)?
+            },
+            empty_pages: if self.search_kind {
+                0.0
+            } else {
+                share("empty-pages", self.search_empty_pages)?
+            },
+            warmup: seconds("warmup", self.search_warmup)?,
+            deep_index: self
+                .search_deep_index
+                .as_deref()
+                .map(deep_index)
+                .transpose()?,
+            seed: self.search_seed,
+            ..base
+        })
+    }
+}
+
+fn deep_index(spec: &str) -> Result<DeepIndex, String> {
+    let parts: Vec<f64> = spec
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            format!("--search-deep-index takes EVERY,LASTING,OLDER in seconds, not \"{spec}\"")
+        })?;
+    match parts.as_slice() {
+        [every, lasting, older] if *every > 0.0 && *lasting >= 0.0 && *older >= 0.0 => {
+            Ok(DeepIndex {
+                every: Duration::from_secs_f64(*every),
+                lasting: Duration::from_secs_f64(*lasting),
+                hides_older_than: Duration::from_secs_f64(*older),
+            })
+        }
+        _ => Err(format!(
+            "--search-deep-index takes three non-negative numbers EVERY,LASTING,OLDER, not \"{spec}\""
+        )),
+    }
 }

@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use discord_api::{AccountedClock, RealClock, SharedClock};
 use discord_emulator::EmulatorConfig;
 use discord_http::DiscordConfig;
@@ -36,20 +35,20 @@ pub async fn open(args: &Args) -> Result<Session> {
     match args.backend {
         BackendKind::Embedded => open_embedded(args).await,
         BackendKind::Discord => {
-            let config = DiscordConfig::from_env().context("configuring the Discord backend")?;
+            let mut config =
+                DiscordConfig::from_env().context("configuring the Discord backend")?;
+            config.rate_limit = args.rate_limit_policy().map_err(anyhow::Error::msg)?;
             Ok(Session::over_http(config, Arc::new(RealClock)).await?)
         }
     }
 }
 
 async fn open_embedded(args: &Args) -> Result<Session> {
-    if !(0.0..=86_400.0).contains(&args.search_lag) {
-        bail!("--search-lag must be between 0 and 86400 seconds");
-    }
+    let search = args.search.config().map_err(anyhow::Error::msg)?;
     let data_dir = data_dir(args)?;
     let config = EmulatorConfig {
         data_dir: data_dir.clone(),
-        search_lag: Duration::from_secs_f64(args.search_lag),
+        search,
         ..Default::default()
     };
     let clock: SharedClock = if args.real_time {
@@ -57,7 +56,8 @@ async fn open_embedded(args: &Args) -> Result<Session> {
     } else {
         Arc::new(AccountedClock::new())
     };
-    let session = Session::embedded(config, clock)
+    let policy = args.rate_limit_policy().map_err(anyhow::Error::msg)?;
+    let session = Session::embedded(config, clock, policy)
         .await
         .with_context(|| match &data_dir {
             Some(d) => format!("opening the guild in {}", d.display()),

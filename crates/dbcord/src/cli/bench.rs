@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use discord_api::ManualClock;
+use discord_api::{ManualClock, RateLimitPolicy};
 use discord_emulator::EmulatorConfig;
 
 use crate::session::Session;
@@ -41,7 +41,8 @@ pub struct Measure {
 /// Load a users table of `rows` rows and measure every query both ways.
 pub async fn run(rows: usize) -> Result<String> {
     let clock = Arc::new(ManualClock::fixed());
-    let session = Session::embedded(EmulatorConfig::default(), clock.clone()).await?;
+    let config = EmulatorConfig::default();
+    let session = Session::embedded(config, clock.clone(), RateLimitPolicy::default()).await?;
     let emulator = session.emulator().expect("an embedded session");
     let load = Instant::now();
     session

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use discord_api::{Discord, ScaledClock, Snowflake};
 use discord_emulator::EmulatorConfig;
-use discord_emulator::serve::{self, FaultPlan, ServeOptions};
+use discord_emulator::serve::{self, EdgeRules, FaultPlan, ServeOptions};
 
 use super::args::{Args, ServeArgs};
 use super::backend::data_dir;
@@ -21,8 +21,7 @@ pub async fn run(args: &Args, serve_args: &ServeArgs) -> Result<()> {
     let faults = FaultPlan::parse(&s.faults).map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
     let mut config = EmulatorConfig {
         data_dir: data_dir(args)?,
-        search_lag: Duration::from_secs_f64(s.search_lag.max(0.0)),
-        search_warmup: Duration::from_secs_f64(s.search_warmup.max(0.0)),
+        search: s.search.config().map_err(anyhow::Error::msg)?,
         latency: Duration::from_millis(s.latency),
         message_content_intent: !s.no_message_content,
         ..Default::default()
@@ -34,6 +33,11 @@ pub async fn run(args: &Args, serve_args: &ServeArgs) -> Result<()> {
         token: s.token.clone(),
         time_scale: s.time_scale,
         faults,
+        edge: EdgeRules {
+            require_user_agent: !s.allow_any_user_agent,
+            ban_after: s.ban_after.max(1),
+            ..EdgeRules::default()
+        },
     };
     let clock = Arc::new(ScaledClock::new(s.time_scale));
     let served = serve::start(s.addr, config, clock, options).await?;
@@ -42,7 +46,9 @@ pub async fn run(args: &Args, serve_args: &ServeArgs) -> Result<()> {
     println!("DISCORD_API_BASE=http://{addr}");
     println!("DBCORD_GUILD_ID={}", served.emulator.guild_id());
     std::io::stdout().flush()?;
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     eprintln!("stopped");
     Ok(())
 }

@@ -42,7 +42,7 @@ impl Engine {
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
-            .with_option_extension(DbcordOptions::default());
+            .with_option_extension(DbcordOptions::for_lag(store.lag().floor()));
         let ctx = SessionContext::new_with_config(config);
         let hidden = HiddenColumns::default();
         let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));

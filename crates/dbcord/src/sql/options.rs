@@ -58,14 +58,22 @@ pub struct DbcordOptions {
     /// Seconds of recent history a fresh scan reads, because search may not
     /// have indexed it yet; must exceed Discord's indexing lag.
     pub fresh_window: f64,
+    /// The backend's known indexing lag in seconds: no window may be
+    /// shorter. Not a setting: the engine sets it from the backend.
+    pub lag_floor: f64,
 }
+
+/// The default window: Discord's lag is heavy-tailed, "1-2 minutes" after
+/// a deletion is reported, and it publishes no bound.
+pub const DEFAULT_FRESH_WINDOW: f64 = 180.0;
 
 impl Default for DbcordOptions {
     fn default() -> Self {
         DbcordOptions {
             pushdown: true,
             consistency: Consistency::Fresh,
-            fresh_window: 60.0,
+            fresh_window: DEFAULT_FRESH_WINDOW,
+            lag_floor: 0.0,
         }
     }
 }
@@ -114,6 +122,13 @@ impl ExtensionOptions for DbcordOptions {
                 if !(0.0..=604_800.0).contains(&secs) {
                     return Err(bad("between 0 and 604800 seconds"));
                 }
+                if secs < self.lag_floor {
+                    return Err(DataFusionError::Configuration(format!(
+                        "dbcord.fresh_window must cover the backend's search lag: at least {} \
+                         seconds, since search may take that long to see a write (asked for {secs})",
+                        self.lag_floor
+                    )));
+                }
                 self.fresh_window = secs;
             }
             _ => {
@@ -152,6 +167,16 @@ impl ExtensionOptions for DbcordOptions {
 }
 
 impl DbcordOptions {
+    /// The defaults for a backend whose search may lag writes by `floor`.
+    pub fn for_lag(floor: Duration) -> Self {
+        let floor = floor.as_secs_f64();
+        DbcordOptions {
+            fresh_window: DEFAULT_FRESH_WINDOW.max(floor),
+            lag_floor: floor,
+            ..DbcordOptions::default()
+        }
+    }
+
     /// The settings of a session (defaults if the extension is missing).
     pub fn of(config: &ConfigOptions) -> DbcordOptions {
         config

@@ -16,7 +16,7 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use super::types::MESSAGE_ID;
 use discord_api::Snowflake;
 
-use crate::store::codec::token::token;
+use crate::store::codec::token::{key_token, token};
 use crate::store::lookup::Access;
 use crate::store::{ColumnType, IndexDef, TableDef, Value};
 
@@ -189,20 +189,18 @@ fn value_of(ty: ColumnType, v: &ScalarValue) -> Option<Value> {
     })
 }
 
-/// Choose the path for a scan with these equalities and indexes.
+/// Choose the path for a scan with these equalities and indexes. Every
+/// search is one token: Discord matches several words only as a phrase,
+/// so one equality (or one composite-key token) drives, and the other
+/// equalities are re-checked on the rows like any filter.
 pub fn choose(table: &TableDef, eqs: &[Equality], indexes: &[Arc<IndexDef>]) -> ScanPlan {
     if eqs.is_empty() {
         return ScanPlan::full(None);
     }
-    let mut stale = None;
-    let pk: Vec<usize> = table
-        .primary_key
-        .iter()
-        .filter_map(|k| table.column_index(k))
-        .collect();
-    if pk.iter().all(|c| eqs.iter().any(|e| e.column == *c)) {
-        return table_search(table, eqs, "primary key search");
+    if let Some(plan) = key_search(table, eqs) {
+        return plan;
     }
+    let mut stale = None;
     for unique in [true, false] {
         for index in indexes.iter().filter(|i| i.unique == unique) {
             let Some(eq) = eqs
@@ -229,19 +227,55 @@ pub fn choose(table: &TableDef, eqs: &[Equality], indexes: &[Arc<IndexDef>]) -> 
             return index_search(table, index, eq, kind);
         }
     }
-    let mut plan = table_search(table, eqs, "token search");
+    let mut plan = token_search(table, eqs);
     plan.note = stale;
     plan
 }
 
+/// A search by the primary key when every key column has an equality: its
+/// own token for a one-column key, the composite key token otherwise (one
+/// per combination of the IN lists, within the cap).
+fn key_search(table: &TableDef, eqs: &[Equality]) -> Option<ScanPlan> {
+    let parts: Vec<&Equality> = table
+        .primary_key
+        .iter()
+        .map(|k| {
+            let col = table.column_index(k)?;
+            eqs.iter().find(|e| e.column == col)
+        })
+        .collect::<Option<_>>()?;
+    if let [one] = parts.as_slice() {
+        return (one.values.len() <= MAX_SEARCHES)
+            .then(|| table_search(table, &[one], tokens_of(table, one), "primary key search"));
+    }
+    let combinations: usize = parts.iter().map(|e| e.values.len()).product();
+    if combinations > MAX_SEARCHES {
+        return None;
+    }
+    let mut keys: Vec<Vec<(&str, &Value)>> = vec![Vec::new()];
+    for eq in &parts {
+        let name = table.columns[eq.column].name.as_str();
+        keys = keys
+            .iter()
+            .flat_map(|k| {
+                eq.values.iter().map(move |v| {
+                    let mut k = k.clone();
+                    k.push((name, v));
+                    k
+                })
+            })
+            .collect();
+    }
+    let contents = keys.iter().filter_map(|k| key_token(k)).collect();
+    Some(table_search(table, &parts, contents, "primary key search"))
+}
+
 fn index_search(table: &TableDef, index: &IndexDef, eq: &Equality, kind: &str) -> ScanPlan {
-    let name = &table.columns[eq.column].name;
-    let contents = eq.values.iter().filter_map(|v| token(name, v)).collect();
     ScanPlan {
         access: Access::Search {
             channel: index.channel_id,
             index: true,
-            contents,
+            contents: tokens_of(table, eq),
         },
         strategy: format!(
             "{kind} ({}, #idx-{}-{})",
@@ -252,34 +286,33 @@ fn index_search(table: &TableDef, index: &IndexDef, eq: &Equality, kind: &str) -
     }
 }
 
-/// One search per combination of values (Discord ANDs words, has no OR);
-/// when IN lists multiply past the cap, only the narrowest lists drive.
-fn table_search(table: &TableDef, eqs: &[Equality], kind: &str) -> ScanPlan {
-    let mut driving: Vec<&Equality> = eqs.iter().collect();
-    driving.sort_by_key(|e| e.values.len());
-    let mut contents = vec![String::new()];
-    let mut used = Vec::new();
-    for eq in driving {
-        if contents.len() * eq.values.len().max(1) > MAX_SEARCHES {
-            continue;
-        }
-        let name = &table.columns[eq.column].name;
-        let words: Vec<String> = eq.values.iter().filter_map(|v| token(name, v)).collect();
-        contents = contents
-            .iter()
-            .flat_map(|c| {
-                words
-                    .iter()
-                    .map(move |w| format!("{c} {w}").trim().to_string())
-            })
-            .collect();
-        used.push(describe(table, eq));
-    }
-    if used.is_empty() {
-        return ScanPlan::full(Some(format!(
+/// A search of the table channel for the tokens of the equality with the
+/// fewest values (the one that makes the fewest searches).
+fn token_search(table: &TableDef, eqs: &[Equality]) -> ScanPlan {
+    match eqs
+        .iter()
+        .filter(|e| e.values.len() <= MAX_SEARCHES)
+        .min_by_key(|e| e.values.len())
+    {
+        Some(eq) => table_search(table, &[eq], tokens_of(table, eq), "token search"),
+        None => ScanPlan::full(Some(format!(
             "IN lists longer than {MAX_SEARCHES} values are not searched"
-        )));
+        ))),
     }
+}
+
+/// The search token of each value of an equality (one search each: Discord has no OR).
+fn tokens_of(table: &TableDef, eq: &Equality) -> Vec<String> {
+    let name = &table.columns[eq.column].name;
+    eq.values.iter().filter_map(|v| token(name, v)).collect()
+}
+
+fn table_search(
+    table: &TableDef,
+    used: &[&Equality],
+    contents: Vec<String>,
+    kind: &str,
+) -> ScanPlan {
     ScanPlan {
         access: Access::Search {
             channel: table.channel_id,
@@ -287,7 +320,7 @@ fn table_search(table: &TableDef, eqs: &[Equality], kind: &str) -> ScanPlan {
             contents,
         },
         strategy: format!("{kind} (#table-{})", table.name),
-        searched: used,
+        searched: used.iter().map(|e| describe(table, e)).collect(),
         note: None,
     }
 }
@@ -390,9 +423,10 @@ mod tests {
         assert_eq!(contents.len(), 1);
         assert_eq!(
             contents[0].split(' ').count(),
-            2,
-            "both equalities narrow the one search"
+            1,
+            "one token per search: the other equality is re-checked"
         );
+        assert_eq!(p.searched, vec!["id = 'u1'".to_string()]);
     }
 
     #[test]

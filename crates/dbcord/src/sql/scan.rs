@@ -274,10 +274,8 @@ impl ExecutionPlan for DiscordScanExec {
         partition: usize,
         _ctx: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let source = RowSource::new(
-            Arc::clone(self.store.discord()),
-            Arc::clone(self.store.clock()),
-            Arc::clone(&self.spec.table),
+        let source = self.store.row_source(
+            &self.spec.table,
             &self.spec.plan.access,
             self.spec.freshness,
         );

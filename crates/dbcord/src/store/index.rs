@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use discord_api::{NewMessage, channel_type};
+use discord_api::channel_type;
 
 use super::catalog::{self, IndexEntry};
 use super::codec::catalog_entry::CatalogEntry;
@@ -114,8 +114,7 @@ impl Store {
         }
         for (i, r) in rows.iter().enumerate() {
             if let Some(content) = encode_entry(table, index, &r.values, r.message_id, i + 1)? {
-                self.discord
-                    .create_message(index.channel_id, &NewMessage::idempotent(content))
+                self.create_verified(table, index.channel_id, content, i + 1)
                     .await?;
             }
         }

@@ -13,9 +13,12 @@ pub mod codec;
 mod ddl;
 pub mod history;
 pub mod index;
+pub mod lag;
 pub mod lookup;
 pub mod names;
+pub mod recent;
 pub mod schema;
+pub mod search_cursor;
 pub mod table;
 mod unique;
 
@@ -27,6 +30,8 @@ use crate::error::Result;
 use catalog::Catalog;
 pub use codec::Value;
 use discord_api::{Discord, SharedClock};
+use lag::LagWatch;
+use lookup::{Access, Freshness, RowSource};
 pub use schema::{Column, ColumnType, IndexDef, NewIndex, NewTable, TableDef};
 
 /// The database every guild has; created on first open.
@@ -40,6 +45,8 @@ pub struct Store {
     catalog: RwLock<Catalog>,
     /// DDL runs one statement at a time, so catalog changes never interleave.
     ddl: Mutex<()>,
+    /// What is known of search's lag, for fresh reads.
+    lag: Arc<LagWatch>,
 }
 
 impl std::fmt::Debug for Store {
@@ -53,6 +60,7 @@ impl Store {
     pub async fn open(discord: Arc<dyn Discord>, clock: SharedClock) -> Result<Self> {
         let catalog = Catalog::load(&discord).await?;
         let store = Store {
+            lag: Arc::new(LagWatch::new(discord.search_lag_bound())),
             discord,
             clock,
             catalog: RwLock::new(catalog),
@@ -70,6 +78,27 @@ impl Store {
 
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    pub fn lag(&self) -> &Arc<LagWatch> {
+        &self.lag
+    }
+
+    /// A source of `table`'s rows along `access`.
+    pub fn row_source(
+        &self,
+        table: &Arc<TableDef>,
+        access: &Access,
+        freshness: Freshness,
+    ) -> RowSource {
+        RowSource::new(
+            Arc::clone(&self.discord),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.lag),
+            Arc::clone(table),
+            access,
+            freshness,
+        )
     }
 
     pub fn database_names(&self) -> Vec<String> {

@@ -12,7 +12,7 @@ use super::codec::row::{self, EncodedRow, NotARow};
 use super::codec::value::Value;
 use super::history::HistoryPager;
 use super::schema::{IndexDef, TableDef};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A row as read from its channel, with Storcord's ObjectID.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,20 +76,48 @@ impl Store {
         written: &mut Vec<(Snowflake, Snowflake)>,
     ) -> Result<()> {
         let msg = self
-            .discord
-            .create_message(table.channel_id, &NewMessage::idempotent(row.content))
+            .create_verified(table, table.channel_id, row.content, row_no)
             .await?;
         written.push((table.channel_id, msg.id));
         for index in indexes {
             if let Some(entry) = encode_entry(table, index, &row.values, msg.id, row_no)? {
                 let e = self
-                    .discord
-                    .create_message(index.channel_id, &NewMessage::idempotent(entry))
+                    .create_verified(table, index.channel_id, entry, row_no)
                     .await?;
                 written.push((index.channel_id, e.id));
             }
         }
         Ok(())
+    }
+
+    /// Create a data message and check that Discord stored what was sent:
+    /// Discord may strip characters, and an altered row would read back
+    /// wrong. An altered message is deleted again and reported.
+    pub(super) async fn create_verified(
+        &self,
+        table: &TableDef,
+        channel: Snowflake,
+        content: String,
+        row_no: usize,
+    ) -> Result<Message> {
+        let msg = self
+            .discord
+            .create_message(channel, &NewMessage::idempotent(content.clone()))
+            .await?;
+        if msg.content == content {
+            return Ok(msg);
+        }
+        if let Err(e) = self.discord.delete_message(channel, msg.id).await {
+            tracing::error!(
+                "could not delete altered message {} in {channel}: {e}",
+                msg.id
+            );
+        }
+        Err(Error::ContentAltered {
+            table: table.qualified_name(),
+            row: row_no,
+            what: altered_part(table, &content, &msg.content),
+        })
     }
 
     /// Best effort: delete what a failed insert wrote, a bulk delete per 100.
@@ -176,4 +204,21 @@ pub fn row_of(
         message_id,
         values,
     })
+}
+
+/// What differs between a sent row and its echo: the first column whose
+/// value changed, else the line of search tokens.
+fn altered_part(table: &TableDef, sent: &str, echoed: &str) -> String {
+    let json = |s: &str| s.split_once('\n').map(|(_, j)| j.to_string());
+    let values = |s: &str| json(s).and_then(|j| row::decode_json(table, &j).ok());
+    match (values(sent), values(echoed)) {
+        (Some(a), Some(b)) => table
+            .columns
+            .iter()
+            .zip(a.iter().zip(&b))
+            .find(|(_, (x, y))| x != y)
+            .map(|(c, _)| format!("column \"{}\"", c.name))
+            .unwrap_or_else(|| "the search tokens".to_string()),
+        _ => "the row's text".to_string(),
+    }
 }

@@ -10,14 +10,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use discord_api::Snowflake;
-
 use super::Store;
+use super::codec::row::composite_key_token;
 use super::codec::token::token;
 use super::codec::value::Value;
-use super::lookup::{Access, Freshness, RowSource};
+use super::lookup::{Access, Freshness};
+use super::recent::RecentPager;
 use super::schema::TableDef;
-use super::table::StoredRow;
+use super::table::{StoredRow, decode_page};
 use crate::error::{Error, Result};
 
 /// Above this many (row, constraint) lookups a full scan is cheaper.
@@ -84,13 +84,7 @@ impl Store {
                     index: false,
                     contents: vec![contents],
                 };
-                let mut source = RowSource::new(
-                    Arc::clone(&self.discord),
-                    Arc::clone(&self.clock),
-                    Arc::clone(table),
-                    &access,
-                    Freshness::Eventual,
-                );
+                let mut source = self.row_source(table, &access, Freshness::Eventual);
                 while let Some(page) = source.next_page().await? {
                     existing.extend(page.rows);
                 }
@@ -129,24 +123,27 @@ impl Store {
     }
 
     /// Rows newer than the freshness window: written, maybe not yet searchable.
+    /// The same window, from Discord's clock, as a fresh read uses.
     async fn recent_rows(&self, table: &Arc<TableDef>, window: Duration) -> Result<Vec<StoredRow>> {
-        let horizon = self
-            .clock
-            .now_ms()
-            .saturating_sub(window.as_millis() as u64);
-        self.rows_after(table, Snowflake::from_unix_ms(horizon))
-            .await
+        let window = self.lag.window(window);
+        let mut pager = RecentPager::new(Arc::clone(&self.discord), table.channel_id, window);
+        let bot = self.discord.bot_user_id();
+        let mut rows = Vec::new();
+        while let Some(page) = pager.next_page().await? {
+            rows.extend(decode_page(table, bot, &page).rows);
+        }
+        Ok(rows)
     }
 }
 
-/// The search words that find rows with this row's key.
+/// The one search word that finds rows with this row's key: the column's
+/// token, or the composite key's own token (several words in one search
+/// would be a phrase to Discord, and match nothing).
 fn search_content(table: &TableDef, c: &Constraint, row: &[Value]) -> Option<String> {
-    let words: Option<Vec<String>> = c
-        .columns
-        .iter()
-        .map(|&i| token(&table.columns[i].name, &row[i]))
-        .collect();
-    words.map(|w| w.join(" "))
+    match c.columns.as_slice() {
+        [one] => token(&table.columns[*one].name, &row[*one]),
+        _ => composite_key_token(table, row),
+    }
 }
 
 fn check_within(table: &TableDef, constraints: &[Constraint], rows: &[Vec<Value>]) -> Result<()> {

@@ -274,3 +274,22 @@ fn acknowledged_writes_survive_kill_9_of_the_served_emulator() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "n\n2\n");
 }
+
+#[test]
+fn the_served_emulator_refuses_a_client_without_a_discord_bot_user_agent() {
+    let served = Served::start(&[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/api/v10/users/@me", served.base))
+            .header("authorization", "Bot x")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 403, "as Cloudflare answers curl");
+    let o = served.client("x", &["-c", "SELECT 1 AS one", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

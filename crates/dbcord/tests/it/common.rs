@@ -21,6 +21,7 @@ pub fn http_config(emulator: &Emulator, addr: std::net::SocketAddr) -> DiscordCo
         request_timeout: std::time::Duration::from_secs(5),
         max_retries: 5,
         rate_limit: Default::default(),
+        invalid_request_budget: 9_000,
     }
 }
 
@@ -49,7 +50,9 @@ impl Stack {
 
     pub async fn with_config(config: EmulatorConfig) -> Stack {
         let clock = Arc::new(ManualClock::fixed());
-        let session = Session::embedded(config, clock.clone()).await.unwrap();
+        let session = Session::embedded(config, clock.clone(), Default::default())
+            .await
+            .unwrap();
         Stack {
             clock,
             emulator: Arc::clone(session.emulator().unwrap()),

@@ -20,6 +20,7 @@ async fn scaled(scale: f64, faults: &str, timeout: Duration) -> (Arc<Emulator>, 
         token: None,
         time_scale: scale,
         faults: FaultPlan::parse(faults).unwrap(),
+        ..Default::default()
     };
     let clock = Arc::new(ScaledClock::new(scale));
     let (emulator, addr) = serve(EmulatorConfig::in_memory(), clock, options).await;

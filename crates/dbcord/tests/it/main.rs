@@ -11,3 +11,4 @@ mod pushdown;
 mod regressions;
 mod slt;
 mod sql;
+mod strict;

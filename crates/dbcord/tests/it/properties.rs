@@ -13,6 +13,7 @@ use datafusion::prelude::SessionContext;
 use discord_api::Route;
 use discord_emulator::EmulatorConfig;
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 
 use crate::common::Stack;
@@ -36,9 +37,16 @@ fn float(f: f64) -> String {
     format!("{f:?}")
 }
 
-fn row() -> impl Strategy<Value = Row> {
+/// A row; with a composite key (`a`, `id`), `a` is never NULL.
+fn row(composite: bool) -> impl Strategy<Value = Row> {
+    let a = proptest::sample::select(TEXTS.to_vec());
+    let a = if composite {
+        a.prop_map(Some).boxed()
+    } else {
+        proptest::option::of(a).boxed()
+    };
     (
-        proptest::option::of(proptest::sample::select(TEXTS.to_vec())),
+        a,
         proptest::option::of(-3i64..3),
         proptest::option::of(any::<bool>()),
         proptest::option::of(proptest::sample::select(FLOATS.to_vec())),
@@ -46,9 +54,11 @@ fn row() -> impl Strategy<Value = Row> {
         .prop_map(|(a, b, c, d)| Row { a, b, c, d })
 }
 
-/// One predicate, as SQL: equalities and INs (pushed) and others (post-filters).
+/// One predicate, as SQL: equalities and INs (pushed), conjunctions that
+/// name a whole key, and others (post-filters).
 fn predicate(rows: usize) -> impl Strategy<Value = String> {
     let t = || proptest::sample::select(TEXTS.to_vec());
+    let id = move || 0..rows.max(1) as i64;
     prop_oneof![
         t().prop_map(|v| format!("a = {}", text(v))),
         proptest::collection::vec(t(), 1..4).prop_map(|vs| format!(
@@ -62,7 +72,13 @@ fn predicate(rows: usize) -> impl Strategy<Value = String> {
         )),
         any::<bool>().prop_map(|v| format!("c = {v}")),
         proptest::sample::select(FLOATS.to_vec()).prop_map(|v| format!("d = {}", float(v))),
-        (0..rows.max(1) as i64).prop_map(|v| format!("id = {v}")),
+        id().prop_map(|v| format!("id = {v}")),
+        (id(), t()).prop_map(|(v, a)| format!("id = {v} AND a = {}", text(a))),
+        (id(), t(), -3i64..3).prop_map(|(v, a, b)| format!(
+            "a = {} AND b = {b} AND id IN ({v}, {})",
+            text(a),
+            v + 1
+        )),
         (-3i64..3).prop_map(|v| format!("b > {v}")),
         (-3i64..3).prop_map(|v| format!("b <> {v}")),
         Just("a IS NULL".to_string()),
@@ -88,8 +104,16 @@ fn values(rows: &[Row], from: usize) -> String {
         .join(", ")
 }
 
-const CREATE: &str =
-    "CREATE TABLE t (id BIGINT PRIMARY KEY, a TEXT, b BIGINT, c BOOLEAN, d DOUBLE)";
+/// The table, keyed by `id` or by (`a`, `id`).
+fn create(composite: bool) -> &'static str {
+    if composite {
+        "CREATE TABLE t (id BIGINT, a TEXT, b BIGINT, c BOOLEAN, d DOUBLE, PRIMARY KEY (a, id))"
+    } else {
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, a TEXT, b BIGINT, c BOOLEAN, d DOUBLE)"
+    }
+}
+
+const MEMTABLE: &str = "CREATE TABLE t (id BIGINT, a TEXT, b BIGINT, c BOOLEAN, d DOUBLE)";
 
 fn ids(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<i64> {
     batches
@@ -101,56 +125,71 @@ fn ids(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<i64> {
         .collect()
 }
 
-/// Check one case; returns whether the pushed query searched.
-async fn check(old: Vec<Row>, new: Vec<Row>, preds: Vec<String>, index: bool) -> bool {
-    let config = EmulatorConfig {
-        search_lag: Duration::from_secs(20),
-        ..EmulatorConfig::in_memory()
-    };
-    let s = Stack::with_config(config).await;
-    let memory = SessionContext::new();
-    memory
-        .sql(CREATE.replace(" PRIMARY KEY", "").as_str())
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    s.sql(CREATE).await;
-    if index {
-        s.sql("CREATE INDEX t_a ON t (a)").await;
-    }
-    for (batch, from) in [(&old, 0), (&new, old.len())] {
-        if batch.is_empty() {
-            continue;
-        }
-        let insert = format!("INSERT INTO t VALUES {}", values(batch, from));
-        s.sql(&insert).await;
-        memory.sql(&insert).await.unwrap().collect().await.unwrap();
-        // The old rows become searchable and older than the fresh window
-        // (60 s), so only search finds them; the new ones stay inside the lag.
-        s.clock
-            .advance(Duration::from_secs(if from == 0 { 100 } else { 0 }));
-    }
-    let query = format!("SELECT id FROM t WHERE {} ORDER BY id", preds.join(" AND "));
-    let expected = ids(&memory.sql(&query).await.unwrap().collect().await.unwrap());
-    let before = s.counters();
-    let pushed = ids(&s.rows(&query).await);
-    let searched = s.counters().since(&before).route(Route::Search).requests > 0;
-    s.sql("SET dbcord.pushdown = false").await;
-    let scanned = ids(&s.rows(&query).await);
-    assert_eq!(
-        pushed, expected,
-        "pushdown differs from MemTable for {query}"
-    );
-    assert_eq!(
-        scanned, expected,
-        "full scan differs from MemTable for {query}"
-    );
-    searched
+/// A dbcord table and a MemTable holding the same rows: `old` written long
+/// ago (only search finds them), `new` just now (search lags them).
+struct Pair {
+    stack: Stack,
+    memory: SessionContext,
 }
 
-const CASES: u32 = 40;
+impl Pair {
+    async fn load(old: &[Row], new: &[Row], composite: bool, index: bool) -> Pair {
+        let config = EmulatorConfig::in_memory_with_lag(Duration::from_secs(20));
+        let stack = Stack::with_config(config).await;
+        let memory = SessionContext::new();
+        memory.sql(MEMTABLE).await.unwrap().collect().await.unwrap();
+        stack.sql(create(composite)).await;
+        if index {
+            stack.sql("CREATE INDEX t_b ON t (b)").await;
+        }
+        for (batch, from) in [(old, 0), (new, old.len())] {
+            if batch.is_empty() {
+                continue;
+            }
+            let insert = format!("INSERT INTO t VALUES {}", values(batch, from));
+            stack.sql(&insert).await;
+            memory.sql(&insert).await.unwrap().collect().await.unwrap();
+            // The old rows become searchable and older than the fresh window,
+            // so only search finds them; the new ones stay inside the lag.
+            if from == 0 {
+                stack.clock.advance(Duration::from_secs(400));
+            }
+        }
+        Pair { stack, memory }
+    }
+
+    /// Run `preds` with pushdown, without, and on the MemTable; panics on
+    /// a disagreement; returns whether the pushed query searched.
+    async fn check(&self, preds: &[String]) -> bool {
+        let s = &self.stack;
+        let query = format!("SELECT id FROM t WHERE {} ORDER BY id", preds.join(" AND "));
+        let expected = ids(&self
+            .memory
+            .sql(&query)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap());
+        s.sql("SET dbcord.pushdown = true").await;
+        let before = s.counters();
+        let pushed = ids(&s.rows(&query).await);
+        let searched = s.counters().since(&before).route(Route::Search).requests > 0;
+        s.sql("SET dbcord.pushdown = false").await;
+        let scanned = ids(&s.rows(&query).await);
+        assert_eq!(
+            pushed, expected,
+            "pushdown differs from MemTable for {query}"
+        );
+        assert_eq!(
+            scanned, expected,
+            "full scan differs from MemTable for {query}"
+        );
+        searched
+    }
+}
+
+const CASES: u32 = 200;
 
 #[test]
 fn pushdown_equals_full_scan_equals_memtable() {
@@ -162,20 +201,24 @@ fn pushdown_equals_full_scan_equals_memtable() {
         ))),
         ..Config::default()
     };
-    let strategy = (
-        proptest::collection::vec(row(), 0..30),
-        proptest::collection::vec(row(), 0..10),
-        proptest::collection::vec(predicate(40), 1..4),
-        any::<bool>(),
-    );
+    let strategy = any::<bool>().prop_flat_map(|composite| {
+        (
+            proptest::collection::vec(row(composite), 0..30),
+            proptest::collection::vec(row(composite), 0..10),
+            proptest::collection::vec(predicate(40), 1..4),
+            Just(composite),
+            any::<bool>(),
+        )
+    });
     let searched = AtomicUsize::new(0);
     TestRunner::new(config)
-        .run(&strategy, |(old, new, preds, index)| {
+        .run(&strategy, |(old, new, preds, composite, index)| {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            if rt.block_on(check(old, new, preds, index)) {
+            let pair = rt.block_on(Pair::load(&old, &new, composite, index));
+            if rt.block_on(pair.check(&preds)) {
                 searched.fetch_add(1, Ordering::Relaxed);
             }
             Ok(())
@@ -186,4 +229,28 @@ fn pushdown_equals_full_scan_equals_memtable() {
         searched >= CASES as usize / 4,
         "only {searched} of {CASES} cases searched: pushdown is not being exercised"
     );
+}
+
+/// 2,000 random queries on one table with a composite key and an index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_random_queries_agree_with_pushdown_on_and_off_and_a_memtable() {
+    let mut runner = TestRunner::deterministic();
+    let old = proptest::collection::vec(row(true), 250)
+        .new_tree(&mut runner)
+        .unwrap()
+        .current();
+    let new = proptest::collection::vec(row(true), 50)
+        .new_tree(&mut runner)
+        .unwrap()
+        .current();
+    let pair = Pair::load(&old, &new, true, true).await;
+    let queries = proptest::collection::vec(predicate(300), 1..4);
+    let mut searched = 0;
+    for _ in 0..2_000 {
+        let preds = queries.new_tree(&mut runner).unwrap().current();
+        if pair.check(&preds).await {
+            searched += 1;
+        }
+    }
+    assert!(searched > 500, "only {searched} of 2,000 queries searched");
 }

@@ -10,16 +10,23 @@ use crate::common::{Stack, table};
 
 const USERS_SQL: &str = include_str!("../../../../sql/users.sql");
 
-/// The users table on an emulator whose search lags writes by `lag`.
+/// The users table on an emulator whose search lags writes by `lag`, some
+/// minutes after the load, on a guild that has been searched before (the
+/// first search of a guild answers 202).
 async fn users(lag: Duration) -> Stack {
-    let s = Stack::with_config(EmulatorConfig {
-        search_lag: lag,
-        ..EmulatorConfig::in_memory()
-    })
-    .await;
+    let s = Stack::with_config(EmulatorConfig::in_memory_with_lag(lag)).await;
     s.engine().execute(USERS_SQL).await.unwrap();
+    s.clock.advance(Duration::from_secs(300));
+    s.sql("SELECT count(*) FROM users WHERE id = 'warm-up'")
+        .await;
     s
 }
+
+/// What a search lookup costs at best: one page of hits, two empty pages to
+/// prove the end (Discord may send one empty page while hits remain), one
+/// page of recent history; and one more page if search sends a spurious
+/// empty or short page, as the strict emulator sometimes does.
+const LOOKUP_REQUESTS: u64 = 5;
 
 /// A metric of the Discord scan in `EXPLAIN ANALYZE` output.
 fn metric(explain: &str, name: &str) -> u64 {
@@ -34,12 +41,15 @@ fn metric(explain: &str, name: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn a_primary_key_lookup_costs_at_most_3_requests_and_at_least_20_without_pushdown() {
+async fn a_primary_key_lookup_costs_at_most_5_requests_and_at_least_20_without_pushdown() {
     let s = users(Duration::from_secs(5)).await;
     let q = "SELECT * FROM users WHERE id = 'u_01234'";
     let pushed = s.text(&format!("EXPLAIN ANALYZE {q}")).await;
     assert!(pushed.contains("strategy=primary key search"), "{pushed}");
-    assert!(metric(&pushed, "discord_requests") <= 3, "{pushed}");
+    assert!(
+        metric(&pushed, "discord_requests") <= LOOKUP_REQUESTS,
+        "{pushed}"
+    );
     let answer = s.values(q).await;
     assert_eq!(
         answer,
@@ -53,7 +63,7 @@ async fn a_primary_key_lookup_costs_at_most_3_requests_and_at_least_20_without_p
 }
 
 #[tokio::test]
-async fn an_indexed_lookup_of_20_rows_costs_at_most_4_requests() {
+async fn an_indexed_lookup_of_20_rows_costs_at_most_5_requests() {
     let s = users(Duration::from_secs(5)).await;
     let q = "SELECT * FROM users WHERE role = 'admin'";
     let explain = s.text(&format!("EXPLAIN ANALYZE {q}")).await;
@@ -61,11 +71,14 @@ async fn an_indexed_lookup_of_20_rows_costs_at_most_4_requests() {
         explain.contains("strategy=index search (users_role"),
         "{explain}"
     );
-    assert!(metric(&explain, "discord_requests") <= 4, "{explain}");
+    assert!(
+        metric(&explain, "discord_requests") <= LOOKUP_REQUESTS,
+        "{explain}"
+    );
     let before = s.counters();
     let rows: usize = s.rows(q).await.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 20);
-    assert!(s.counters().since(&before).total_requests() <= 4);
+    assert!(s.counters().since(&before).total_requests() <= LOOKUP_REQUESTS);
 }
 
 #[tokio::test]
@@ -199,10 +212,8 @@ async fn a_query_with_more_than_10000_matches_returns_all_of_them() {
 
 #[tokio::test]
 async fn search_not_ready_falls_back_to_a_full_scan_and_says_why() {
-    let config = EmulatorConfig {
-        search_warmup: Duration::from_secs(3600),
-        ..EmulatorConfig::in_memory()
-    };
+    let mut config = EmulatorConfig::in_memory();
+    config.search.warmup = Duration::from_secs(3600);
     let s = Stack::with_config(config).await;
     s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
         .await;

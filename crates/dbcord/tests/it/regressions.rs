@@ -118,11 +118,7 @@ async fn fresh_mode_keeps_rows_written_just_before_a_slow_search() {
     // Search lags 30 s; the window is 40 s. An IN list of 64 values makes
     // 64 searches, which the search bucket (5 per 5 s) stretches over about
     // a minute: a horizon taken after them would lie past the new row.
-    let s = Stack::with_config(EmulatorConfig {
-        search_lag: Duration::from_secs(30),
-        ..EmulatorConfig::in_memory()
-    })
-    .await;
+    let s = Stack::with_config(EmulatorConfig::in_memory_with_lag(Duration::from_secs(30))).await;
     s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, tag TEXT)")
         .await;
     s.sql("SET dbcord.fresh_window = 40").await;

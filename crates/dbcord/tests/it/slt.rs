@@ -104,10 +104,7 @@ fn slt_files() -> Vec<PathBuf> {
 }
 
 fn config() -> EmulatorConfig {
-    EmulatorConfig {
-        search_lag: Duration::from_secs(30),
-        ..EmulatorConfig::in_memory()
-    }
+    EmulatorConfig::in_memory_with_lag(Duration::from_secs(30))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,6 +63,10 @@ pub fn router(state: AppState) -> Router {
         ));
     authed
         .route("/attachments/{channel}/{id}/{filename}", get(download))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::cloudflare::edge,
+        ))
         .with_state(state)
 }
 
@@ -282,6 +286,8 @@ struct MessagePayload {
     nonce: Option<Value>,
     #[serde(default)]
     enforce_nonce: bool,
+    #[serde(default)]
+    flags: u64,
 }
 
 /// A create-message body: JSON, or multipart with `payload_json` and `files[n]`.
@@ -340,6 +346,7 @@ fn payload_message(p: MessagePayload, files: Vec<NewFile>) -> Result<NewMessage,
         files,
         nonce,
         enforce_nonce: p.enforce_nonce,
+        flags: p.flags,
     })
 }
 
@@ -418,6 +425,12 @@ async fn bulk_delete(State(s): State<AppState>, Path(c): Path<String>, raw: Byte
 #[derive(Deserialize)]
 struct ThreadStart {
     name: String,
+    #[serde(default = "a_week")]
+    auto_archive_duration: u32,
+}
+
+fn a_week() -> u32 {
+    10080
 }
 
 async fn start_thread(
@@ -427,7 +440,10 @@ async fn start_thread(
 ) -> Response {
     s.answer(async {
         let req: ThreadStart = body(&raw)?;
-        let t = s.emulator.start_thread(id(&c)?, id(&m)?, &req.name).await?;
+        let t = s
+            .emulator
+            .start_thread_archiving_after(id(&c)?, id(&m)?, &req.name, req.auto_archive_duration)
+            .await?;
         ok(
             StatusCode::CREATED,
             wire::channel(&t, &s.emulator.bot_user()),

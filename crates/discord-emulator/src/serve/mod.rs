@@ -10,6 +10,7 @@
 //! server sends is given in real seconds. Two routes that Discord does not
 //! have serve tests: `POST /_emulator/advance` and `GET /_emulator/counters`.
 
+mod cloudflare;
 mod faults;
 mod handlers;
 pub mod wire;
@@ -20,39 +21,53 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+pub use cloudflare::{Edge, EdgeRules};
 pub use faults::{Fault, FaultPlan};
 
-use discord_api::{DiscordError, SharedClock};
+use discord_api::{DiscordError, RateLimitScope, SharedClock};
 
 use crate::{BucketInfo, Emulator, EmulatorConfig, JournalError, LAST_BUCKET};
 
 /// How the server behaves beyond the emulator itself.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServeOptions {
     /// The only token accepted; `None` accepts any `Bot <token>`.
     pub token: Option<String>,
     /// Emulator seconds per real second (1 = real time).
     pub time_scale: f64,
     pub faults: FaultPlan,
+    /// What Cloudflare, in front of the API, refuses and bans.
+    pub edge: EdgeRules,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            token: None,
+            time_scale: 1.0,
+            faults: FaultPlan::default(),
+            edge: EdgeRules::default(),
+        }
+    }
 }
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub emulator: Arc<Emulator>,
-    pub options: Arc<ServeOptions>,
+    pub(crate) emulator: Arc<Emulator>,
+    pub(crate) options: Arc<ServeOptions>,
+    pub(crate) edge: Arc<cloudflare::Edge>,
 }
 
 /// A successful answer: status and JSON body (none for 204).
 pub type Reply = Result<(StatusCode, Option<Value>), DiscordError>;
 
 /// Serve on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     axum::serve(listener, handlers::router(state)).await
 }
 
@@ -73,6 +88,8 @@ pub enum StartError {
 pub struct Served {
     pub emulator: Arc<Emulator>,
     pub addr: SocketAddr,
+    /// What reached the server's edge (Cloudflare's place).
+    pub edge: Arc<cloudflare::Edge>,
 }
 
 /// Bind `addr`, open the guild with attachment URLs pointing at the bound
@@ -93,21 +110,22 @@ pub async fn start(
         ..config
     };
     let emulator = Arc::new(Emulator::open(config, clock)?);
+    let edge: Arc<cloudflare::Edge> = Arc::default();
     let state = AppState {
         emulator: Arc::clone(&emulator),
         options: Arc::new(options),
+        edge: Arc::clone(&edge),
     };
     tokio::spawn(async move {
         if let Err(e) = serve(listener, state).await {
             tracing::error!("emulator server stopped: {e}");
         }
     });
-    Ok(Served { emulator, addr })
-}
-
-/// The router, for embedding.
-pub fn router(state: AppState) -> Router {
-    handlers::router(state)
+    Ok(Served {
+        emulator,
+        addr,
+        edge,
+    })
 }
 
 impl AppState {
@@ -125,17 +143,17 @@ impl AppState {
             Fault::RateLimit => {
                 let e = DiscordError::RateLimited {
                     retry_after: 0.25,
-                    global: false,
+                    scope: RateLimitScope::Shared,
                     bucket: None,
                 };
-                return self.error_response(&e, None, "shared");
+                return self.error_response(&e, None);
             }
             Fault::ServerError => {
                 let e = DiscordError::Server {
                     status: 500,
                     message: "500: Internal Server Error".into(),
                 };
-                return self.error_response(&e, None, "user");
+                return self.error_response(&e, None);
             }
             Fault::Stall(d) => tokio::time::sleep(d).await,
             Fault::Lose => {
@@ -162,16 +180,11 @@ impl AppState {
                 }
                 resp
             }
-            Err(e) => self.error_response(&e, bucket.as_ref(), "user"),
+            Err(e) => self.error_response(&e, bucket.as_ref()),
         }
     }
 
-    fn error_response(
-        &self,
-        e: &DiscordError,
-        bucket: Option<&BucketInfo>,
-        scope: &str,
-    ) -> Response {
+    fn error_response(&self, e: &DiscordError, bucket: Option<&BucketInfo>) -> Response {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, axum::Json(wire::error(e, self.scale()))).into_response();
         let headers = resp.headers_mut();
@@ -180,22 +193,19 @@ impl AppState {
         }
         if let DiscordError::RateLimited {
             retry_after,
-            global,
+            scope,
             bucket,
         } = e
         {
+            let global = *scope == RateLimitScope::Global;
             let real = wire::real_seconds(*retry_after, self.scale());
             set(
                 headers,
                 "retry-after",
                 format!("{}", real.ceil().max(1.0) as u64),
             );
-            set(
-                headers,
-                "x-ratelimit-scope",
-                if *global { "global" } else { scope }.to_string(),
-            );
-            if *global {
+            set(headers, "x-ratelimit-scope", scope.name().to_string());
+            if global {
                 set(headers, "x-ratelimit-global", "true".into());
             } else {
                 set(headers, "x-ratelimit-remaining", "0".into());

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use discord_api::limits::code;
-use discord_api::{Channel, DiscordError, Message, User, channel_type};
+use discord_api::{Channel, DiscordError, Message, RateLimitScope, User, channel_type};
 
 use crate::EmulatorConfig;
 
@@ -39,11 +39,16 @@ pub fn message(m: &Message, config: &EmulatorConfig, bot: &User) -> Value {
         "mentions": [], "mention_roles": [], "mention_everyone": false,
         "attachments": attachments, "embeds": [], "components": [],
         "timestamp": m.timestamp, "edited_timestamp": m.edited_timestamp,
-        "flags": 0, "id": m.id, "channel_id": m.channel_id,
+        "flags": m.flags, "id": m.id, "channel_id": m.channel_id,
         "author": user(&m.author, false), "pinned": m.pinned, "tts": false,
     });
     if let Some(n) = &m.nonce {
-        v["nonce"] = json!(n);
+        // Discord echoes a nonce as it came; one sent as a number comes back
+        // as a number, which is what a client must be ready for.
+        v["nonce"] = match n.parse::<u64>() {
+            Ok(number) if !n.starts_with('0') => json!(number),
+            _ => json!(n),
+        };
     }
     if let Some(hit) = m.hit {
         v["hit"] = json!(hit);
@@ -67,9 +72,12 @@ pub fn channel(c: &Channel, bot: &User) -> Value {
         map.remove("nsfw");
         map.remove("position");
         v["owner_id"] = json!(bot.id);
+        let meta = c.thread_metadata.as_ref();
         v["thread_metadata"] = json!({
-            "archived": false, "auto_archive_duration": 1440,
-            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00", "locked": false,
+            "archived": meta.is_some_and(|m| m.archived),
+            "auto_archive_duration": meta.map_or(10080, |m| m.auto_archive_duration),
+            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "locked": meta.is_some_and(|m| m.locked),
         });
         v["message_count"] = json!(0);
         v["member_count"] = json!(1);
@@ -82,14 +90,12 @@ pub fn channel(c: &Channel, bot: &User) -> Value {
 pub fn error(e: &DiscordError, time_scale: f64) -> Value {
     match e {
         DiscordError::RateLimited {
-            retry_after,
-            global,
-            ..
+            retry_after, scope, ..
         } => json!({
             "message": "You are being rate limited.",
             "code": 0,
             "retry_after": real_seconds(*retry_after, time_scale),
-            "global": global,
+            "global": *scope == RateLimitScope::Global,
         }),
         DiscordError::IndexNotReady {
             retry_after,

@@ -6,25 +6,38 @@ use std::time::Duration;
 
 use discord_api::{
     Discord, DiscordError, HistoryAnchor, HistoryQuery, ManualClock, NewChannel, NewFile,
-    NewMessage, Route, SearchQuery, Snowflake, channel_type,
+    NewMessage, RateLimitScope, Route, SearchQuery, Snowflake, channel_type,
 };
-use discord_emulator::{Emulator, EmulatorConfig};
+use discord_emulator::{Emulator, EmulatorConfig, SearchConfig};
 
 /// An emulator on virtual time, without rate limits unless a test asks for them.
-fn emulator(config: EmulatorConfig) -> (Arc<ManualClock>, Emulator) {
+pub fn emulator(config: EmulatorConfig) -> (Arc<ManualClock>, Emulator) {
     let clock = Arc::new(ManualClock::fixed());
     (Arc::clone(&clock), Emulator::in_memory(config, clock))
 }
 
-fn unlimited() -> EmulatorConfig {
+pub fn unlimited() -> EmulatorConfig {
     EmulatorConfig {
         buckets: vec![],
         global_per_second: u32::MAX,
+        search: quiet_search(),
         ..EmulatorConfig::in_memory()
     }
 }
 
-async fn text_channel(
+/// Search that sees every write at once and answers straight: for tests
+/// that are about something else.
+pub fn quiet_search() -> SearchConfig {
+    SearchConfig {
+        first_search_202: false,
+        inexact_totals: 0.0,
+        short_pages: 0.0,
+        empty_pages: 0.0,
+        ..SearchConfig::strict_with_lag(Duration::ZERO)
+    }
+}
+
+pub async fn text_channel(
     d: &Emulator,
     name: &str,
     parent: Option<Snowflake>,
@@ -38,7 +51,7 @@ async fn text_channel(
     d.create_channel(&req).await.map(|c| c.id)
 }
 
-fn assert_discord_error<T: std::fmt::Debug>(
+pub fn assert_discord_error<T: std::fmt::Debug>(
     r: Result<T, DiscordError>,
     status: u16,
     code: Option<u32>,
@@ -196,14 +209,12 @@ async fn a_spent_bucket_answers_429_with_retry_after() {
         .unwrap_err();
     assert_eq!(e.status(), 429);
     let DiscordError::RateLimited {
-        retry_after,
-        global,
-        ..
+        retry_after, scope, ..
     } = e
     else {
         unreachable!()
     };
-    assert!(!global);
+    assert_eq!(scope, RateLimitScope::User);
     assert!(
         retry_after > 4.9 && retry_after <= 5.0,
         "retry_after {retry_after}"
@@ -236,76 +247,15 @@ async fn the_global_limit_is_50_per_second() {
     }
     let e = d.search(&SearchQuery::default()).await.unwrap_err();
     assert!(
-        matches!(e, DiscordError::RateLimited { global: true, .. }),
+        matches!(
+            e,
+            DiscordError::RateLimited {
+                scope: RateLimitScope::Global,
+                ..
+            }
+        ),
         "{e}"
     );
-}
-
-#[tokio::test]
-async fn search_misses_a_message_during_the_lag_and_finds_it_after() {
-    let config = EmulatorConfig {
-        search_lag: Duration::from_secs(10),
-        ..unlimited()
-    };
-    let (clock, d) = emulator(config);
-    let ch = text_channel(&d, "t", None).await.unwrap();
-    d.create_message(ch, &NewMessage::text("Hello World"))
-        .await
-        .unwrap();
-    let q = SearchQuery {
-        content: Some("hello".into()),
-        channel_ids: vec![ch],
-        ..Default::default()
-    };
-    assert_eq!(d.search(&q).await.unwrap().total_results, 0);
-    clock.advance(Duration::from_secs(10));
-    let found = d.search(&q).await.unwrap();
-    assert_eq!(found.total_results, 1);
-    assert_eq!(found.hits().next().unwrap().hit, Some(true));
-}
-
-#[tokio::test]
-async fn search_answers_202_during_warm_up() {
-    let config = EmulatorConfig {
-        search_warmup: Duration::from_secs(30),
-        ..unlimited()
-    };
-    let (clock, d) = emulator(config);
-    let e = d.search(&SearchQuery::default()).await.unwrap_err();
-    assert_eq!((e.status(), e.code()), (202, Some(110000)));
-    let DiscordError::IndexNotReady { retry_after, .. } = e else {
-        unreachable!()
-    };
-    assert!(retry_after >= 1.0);
-    clock.advance(Duration::from_secs(30));
-    d.search(&SearchQuery::default()).await.unwrap();
-}
-
-#[tokio::test]
-async fn deleted_messages_linger_in_search_until_the_lag_passes() {
-    let config = EmulatorConfig {
-        search_lag: Duration::from_secs(5),
-        ..unlimited()
-    };
-    let (clock, d) = emulator(config);
-    let ch = text_channel(&d, "t", None).await.unwrap();
-    let m = d
-        .create_message(ch, &NewMessage::text("ghost"))
-        .await
-        .unwrap();
-    clock.advance(Duration::from_secs(5));
-    d.delete_message(ch, m.id).await.unwrap();
-    let q = SearchQuery {
-        content: Some("ghost".into()),
-        ..Default::default()
-    };
-    assert_eq!(
-        d.search(&q).await.unwrap().total_results,
-        1,
-        "stale hit: a candidate, never proof"
-    );
-    clock.advance(Duration::from_secs(5));
-    assert_eq!(d.search(&q).await.unwrap().total_results, 0);
 }
 
 #[tokio::test]
@@ -482,27 +432,129 @@ async fn state_survives_a_restart_from_the_data_directory() {
 }
 
 #[tokio::test]
-async fn a_search_page_may_be_short_although_more_hits_follow() {
+async fn nonces_are_remembered_per_author_and_a_deleted_first_is_404() {
+    let (_, d) = emulator(unlimited());
+    let a = text_channel(&d, "a", None).await.unwrap();
+    let b = text_channel(&d, "b", None).await.unwrap();
+    let msg = NewMessage {
+        nonce: Some("same".into()),
+        enforce_nonce: true,
+        ..NewMessage::text("row")
+    };
+    let first = d.create_message(a, &msg).await.unwrap();
+    let again = d.create_message(b, &msg).await.unwrap();
+    assert_eq!(
+        again.id, first.id,
+        "the same author's nonce, in another channel"
+    );
+    d.delete_message(a, first.id).await.unwrap();
+    assert_discord_error(d.create_message(b, &msg).await, 404, Some(10008));
+}
+
+#[tokio::test]
+async fn some_characters_are_stripped_from_content() {
     let (_, d) = emulator(unlimited());
     let ch = text_channel(&d, "t", None).await.unwrap();
-    for i in 0..30 {
-        d.create_message(ch, &NewMessage::text(format!("word {i}")))
-            .await
-            .unwrap();
-    }
-    let q = SearchQuery {
-        content: Some("word".into()),
-        ..Default::default()
-    };
-    let page = d.search(&q).await.unwrap();
-    assert_eq!(page.total_results, 30);
-    assert_eq!(page.messages.len(), 24, "one short, with 6 more to come");
-    let last = d
-        .search(&SearchQuery {
-            offset: Some(24),
-            ..q
-        })
+    let m = d
+        .create_message(ch, &NewMessage::text("a\u{0}b\u{202e}c\nd"))
         .await
         .unwrap();
-    assert_eq!(last.messages.len(), 6);
+    assert_eq!(m.content, "abc\nd");
+}
+
+#[tokio::test]
+async fn threads_archive_when_idle_and_the_active_ones_are_capped() {
+    let config = EmulatorConfig {
+        max_active_threads: 2,
+        ..unlimited()
+    };
+    let (clock, d) = emulator(config);
+    let ch = text_channel(&d, "t", None).await.unwrap();
+    let mut rows = Vec::new();
+    for i in 0..3 {
+        rows.push(
+            d.create_message(ch, &NewMessage::text(format!("row {i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let t0 = d
+        .start_thread_archiving_after(ch, rows[0], "h0", 60)
+        .await
+        .unwrap();
+    d.start_thread(ch, rows[1], "h1").await.unwrap();
+    assert_discord_error(d.start_thread(ch, rows[2], "h2").await, 400, Some(160006));
+    clock.advance(Duration::from_secs(61 * 60));
+    let archived = d.get_channel(t0.id).await.unwrap();
+    assert!(archived.thread_metadata.unwrap().archived);
+    d.start_thread(ch, rows[2], "h2").await.unwrap();
+    assert_discord_error(
+        d.create_message(t0.id, &NewMessage::text("v1")).await,
+        400,
+        Some(160006),
+    );
+}
+
+#[tokio::test]
+async fn thread_creation_answers_minutes_long_shared_429s() {
+    let (_, d) = emulator(EmulatorConfig {
+        global_per_second: u32::MAX,
+        ..EmulatorConfig::in_memory()
+    });
+    let ch = text_channel(&d, "t", None).await.unwrap();
+    let mut refused = None;
+    for i in 0..20 {
+        let row = d.post_as_person(ch, &format!("row {i}")).unwrap();
+        if let Err(e) = d.start_thread(ch, row.id, "h").await {
+            refused = Some(e);
+            break;
+        }
+    }
+    match refused.expect("thread creation is limited") {
+        DiscordError::RateLimited {
+            retry_after, scope, ..
+        } => {
+            assert_eq!(scope, RateLimitScope::Shared);
+            assert!(retry_after > 60.0, "{retry_after}");
+        }
+        e => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_attachment_url_is_refused() {
+    let (_, d) = emulator(unlimited());
+    let ch = text_channel(&d, "t", None).await.unwrap();
+    let m = d
+        .create_message(
+            ch,
+            &NewMessage {
+                files: vec![NewFile {
+                    filename: "f.bin".into(),
+                    bytes: vec![1, 2],
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let a = &m.attachments[0];
+    for part in ["ex=", "is=", "hm="] {
+        assert!(a.url.contains(part), "{}", a.url);
+    }
+    let later = a.url.replace("ex=", "ex=f");
+    let tampered = discord_api::Attachment {
+        url: later,
+        ..a.clone()
+    };
+    assert_discord_error(
+        d.download_attachment(ch, m.id, &tampered).await,
+        404,
+        Some(10046),
+    );
+    assert_eq!(
+        d.download_attachment(ch, m.id, a).await.unwrap(),
+        vec![1, 2]
+    );
 }

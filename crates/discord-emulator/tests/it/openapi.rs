@@ -53,6 +53,14 @@ async fn served(config: EmulatorConfig) -> Served {
     }
 }
 
+/// A client that says it is a bot, as Discord requires.
+fn bot_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent("DiscordBot (https://example.com, 1.0)")
+        .build()
+        .unwrap()
+}
+
 struct Api {
     base: String,
     guild: String,
@@ -77,15 +85,13 @@ impl Api {
 
 #[tokio::test]
 async fn every_route_answers_in_discords_shapes() {
-    let config = EmulatorConfig {
-        search_warmup: std::time::Duration::from_secs(60),
-        ..EmulatorConfig::in_memory()
-    };
+    let mut config = EmulatorConfig::in_memory();
+    config.search.warmup = std::time::Duration::from_secs(60);
     let s = served(config).await;
     let api = Api {
         base: format!("http://{}/api/v10", s.addr),
         guild: s.emulator.guild_id().to_string(),
-        client: reqwest::Client::new(),
+        client: bot_client(),
     };
     use reqwest::Method as M;
     let (st, me) = api.call(M::GET, "/users/@me", None).await;
@@ -220,7 +226,7 @@ async fn no_bot_token_is_401_and_headers_carry_the_buckets() {
         s.addr,
         s.emulator.guild_id()
     );
-    let client = reqwest::Client::new();
+    let client = bot_client();
     let resp = client.get(&url).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let resp = client

@@ -27,9 +27,14 @@ impl Served {
             time_scale: 1.0,
             ..Default::default()
         };
-        let served = serve::start("127.0.0.1:0".parse().unwrap(), config, clock.clone(), options)
-            .await
-            .unwrap();
+        let served = serve::start(
+            "127.0.0.1:0".parse().unwrap(),
+            config,
+            clock.clone(),
+            options,
+        )
+        .await
+        .unwrap();
         Served {
             clock,
             emulator: served.emulator,
@@ -45,6 +50,7 @@ impl Served {
             request_timeout: Duration::from_secs(5),
             max_retries: 5,
             rate_limit: Default::default(),
+            invalid_request_budget: 9_000,
         }
     }
 
@@ -117,6 +123,8 @@ async fn search_values_are_percent_encoded() {
         .post_as_person(ch.id, "fish&chips #1 c++")
         .unwrap();
     let http = s.client().await;
+    let first = http.search(&SearchQuery::default()).await;
+    assert!(first.is_err(), "the first search of a guild answers 202");
     // Unencoded, '&' and '#' would cut the query short and '+' would become a space.
     let q = SearchQuery {
         content: Some("\"fish&chips #1\"".into()),

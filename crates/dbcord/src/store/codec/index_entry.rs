@@ -3,12 +3,13 @@
 //! request per hit:
 //!
 //! ```text
-//! dbcx1 <token> <row message id>
+//! dbcidx <token> <row message id>
 //! {"id":"u_1","email":"a@example.com",...}
 //! ```
 //!
 //! The token is the indexed cell's (see [`super::token`]); rows whose
 //! indexed value is NULL have no entry, since `=` never matches NULL.
+//! Entries of the first format (marker `dbcx1`) still read.
 
 use discord_api::limits::MAX_CONTENT_LEN;
 use discord_api::{Snowflake, discord_len};
@@ -19,7 +20,9 @@ use super::value::Value;
 use crate::error::{Error, Result};
 use crate::store::schema::{IndexDef, TableDef};
 
-pub const ENTRY_MARKER: &str = "dbcx1";
+pub const ENTRY_MARKER: &str = "dbcidx";
+/// The marker of the first entry format, still read.
+pub const ENTRY_MARKER_V1: &str = "dbcx1";
 
 /// The entry for a row, or `None` if the indexed value is NULL.
 pub fn encode_entry(
@@ -56,7 +59,7 @@ pub fn encode_entry(
 pub fn decode_entry(table: &TableDef, content: &str) -> Option<(Snowflake, Vec<Value>)> {
     let (head, json) = content.split_once('\n')?;
     let mut words = head.split(' ');
-    if words.next()? != ENTRY_MARKER {
+    if !matches!(words.next()?, ENTRY_MARKER | ENTRY_MARKER_V1) {
         return None;
     }
     let row_id = words.nth(1)?.parse().ok()?;

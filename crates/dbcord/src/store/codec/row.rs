@@ -1,27 +1,35 @@
 //! The row message format: how one row is written as one Discord message.
 //!
 //! ```text
-//! dbc1 qhxkzpwmfaqrtlb qbnvuzeoyqfcmha qdwlkhjtzrmsxqe
+//! dbcrow qhxkzpwmfaqrtlb qbnvuzeoyqfcmha qdwlkhjtzrmsxqe
 //! {"id":"u_1","email":"a@example.com","age":31}
 //! ```
 //!
-//! Line 1 is the marker `dbc1` (format version 1), which tells dbcord's rows
-//! apart from anything else posted in the channel, followed by one search
-//! token per non-NULL cell (see [`super::token`]). Line 2 is the row as a
-//! JSON object keyed by column name (see [`super::value`] for each type's
-//! form), so rows stay readable in Discord and survive columns being added.
-//! The whole content must fit in Discord's 2000 characters (UTF-16 units).
+//! Line 1 is the marker `dbcrow`, which tells dbcord's rows apart from
+//! anything else posted in the channel, followed by one search token per
+//! non-NULL cell and, for a composite primary key, one token for the whole
+//! key (see [`super::token`]). Nothing before the tokens holds a digit: a
+//! report by others says Discord's tokenizer may stop at a word with one.
+//! Line 2 is the row as a JSON object keyed by column name (see
+//! [`super::value`] for each type's form), in ASCII alone (see
+//! [`super::ascii_json`]), so rows stay readable in Discord, survive columns
+//! being added, and reach Discord unaltered. The whole content must fit in
+//! Discord's 2000 characters (UTF-16 units). Rows written by the first
+//! format (marker `dbc1`, JSON not escaped) read back the same.
 
 use discord_api::discord_len;
 use discord_api::limits::MAX_CONTENT_LEN;
 use serde_json::{Map, Value as Json};
 
-use super::token::token;
+use super::ascii_json;
+use super::token::{key_token, token};
 use super::value::Value;
 use crate::error::{Error, Result};
 use crate::store::schema::TableDef;
 
-pub const ROW_MARKER: &str = "dbc1";
+pub const ROW_MARKER: &str = "dbcrow";
+/// The marker of the first row format, still read.
+pub const ROW_MARKER_V1: &str = "dbc1";
 
 /// A row ready to be sent: its message content and its values exactly as
 /// they will read back, from which keys and tokens are computed.
@@ -84,16 +92,32 @@ pub fn row_json(def: &TableDef, values: &[Value], row_no: usize) -> Result<Strin
         })?;
         obj.insert(col.name.clone(), json);
     }
-    Ok(Json::Object(obj).to_string())
+    Ok(ascii_json::to_string(&Json::Object(obj)))
 }
 
-/// The search tokens of a row: one per non-NULL cell.
+/// The search tokens of a row: one per non-NULL cell, and one for the
+/// whole primary key when it has several columns.
 pub fn row_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
-    def.columns
+    let mut tokens: Vec<String> = def
+        .columns
         .iter()
         .zip(values)
         .filter_map(|(c, v)| token(&c.name, v))
-        .collect()
+        .collect();
+    if def.primary_key.len() > 1 {
+        tokens.extend(composite_key_token(def, values));
+    }
+    tokens
+}
+
+/// The single token of a composite primary key, if every part is set.
+pub fn composite_key_token(def: &TableDef, values: &[Value]) -> Option<String> {
+    let parts: Option<Vec<(&str, &Value)>> = def
+        .primary_key
+        .iter()
+        .map(|k| def.column_index(k).map(|i| (k.as_str(), &values[i])))
+        .collect();
+    key_token(&parts?)
 }
 
 /// Why a message is not a readable row.
@@ -106,7 +130,7 @@ pub fn decode(def: &TableDef, content: &str) -> Result<Vec<Value>, NotARow> {
     let (marker, json) = content
         .split_once('\n')
         .ok_or_else(|| NotARow("no row marker".into()))?;
-    if marker.split(' ').next() != Some(ROW_MARKER) {
+    if !matches!(marker.split(' ').next(), Some(ROW_MARKER | ROW_MARKER_V1)) {
         return Err(NotARow("no row marker".into()));
     }
     decode_json(def, json)
@@ -168,7 +192,8 @@ mod tests {
             Value::Null,
         ];
         let encoded = encode(&d, &row, 1).unwrap();
-        assert!(encoded.content.starts_with("dbc1 q"));
+        assert!(encoded.content.starts_with("dbcrow q"));
+        assert!(encoded.content.is_ascii());
         assert_eq!(
             encoded.content.lines().next().unwrap().split(' ').count(),
             4,
@@ -212,6 +237,35 @@ mod tests {
             encode(&d, &big, 3),
             Err(Error::RowTooLarge { row: 3, .. })
         ));
+    }
+
+    #[test]
+    fn rows_of_the_first_format_still_read() {
+        let old = "dbc1 qaaaaaaaaaaaaaa\n{\"id\":\"Zoë\",\"n\":1}";
+        assert_eq!(
+            decode(&def(), old).unwrap(),
+            vec![
+                Value::Text("Zoë".into()),
+                Value::Int(1),
+                Value::Null,
+                Value::Null
+            ]
+        );
+    }
+
+    #[test]
+    fn a_composite_key_has_one_token_of_its_own() {
+        let mut d = def();
+        d.primary_key = vec!["id".into(), "n".into()];
+        let row = vec![
+            Value::Text("a".into()),
+            Value::Int(1),
+            Value::Null,
+            Value::Null,
+        ];
+        let tokens = row_tokens(&d, &row);
+        assert_eq!(tokens.len(), 3, "two cells and the key");
+        assert_eq!(tokens[2], composite_key_token(&d, &row).unwrap());
     }
 
     #[test]

@@ -32,6 +32,23 @@ pub fn token(column: &str, value: &Value) -> Option<String> {
     Some(letters(h.0))
 }
 
+/// One token for a whole composite key (`a = x AND b = y`), so that a key
+/// lookup is a single word: Discord matches several words only as a phrase,
+/// so two tokens in one search would find nothing. Each part is length-
+/// prefixed, so no two distinct keys hash the same text. `None` if a part is NULL.
+pub fn key_token(parts: &[(&str, &Value)]) -> Option<String> {
+    let mut h = Fnv::new();
+    h.write(b"\0key");
+    for (column, value) in parts {
+        let canonical = value.canonical()?;
+        for text in [column.as_bytes(), canonical.as_bytes()] {
+            h.write(&(text.len() as u64).to_le_bytes());
+            h.write(text);
+        }
+    }
+    Some(letters(h.0))
+}
+
 /// `q` and 14 letters: 26^14 > 2^64, so every hash has its own word.
 fn letters(mut h: u64) -> String {
     let mut out = String::with_capacity(15);
@@ -77,5 +94,10 @@ mod tests {
             token("x", &Value::Float(-0.0))
         );
         assert_eq!(token("x", &Value::Null), None);
+        let (x, y) = (Value::Text("x".into()), Value::Text("y".into()));
+        let k = key_token(&[("a", &x), ("b", &y)]).unwrap();
+        assert_ne!(Some(k.clone()), key_token(&[("a", &y), ("b", &x)]));
+        assert_ne!(Some(k), token("a", &x));
+        assert_eq!(key_token(&[("a", &x), ("b", &Value::Null)]), None);
     }
 }
