@@ -10,6 +10,7 @@
 //! Backends live in their own crates: `discord-emulator` (an in-process
 //! guild, also served over HTTP) and `discord-http` (the real Discord).
 
+pub mod attachments;
 pub mod clock;
 pub mod error;
 pub mod limits;
@@ -106,13 +107,15 @@ pub trait Discord: Send + Sync + 'static {
         name: &str,
     ) -> DiscordResult<Channel>;
 
-    /// Fetch an attachment's bytes from its URL. The URL may have expired;
-    /// a client then re-reads `message` in `channel` for a fresh one.
+    /// Fetch an attachment's bytes (or only `range` of them, with an HTTP
+    /// range request) from its URL, on the CDN. The URL may have expired:
+    /// [`attachments::download`] re-reads `message` in `channel` for a fresh one.
     async fn download_attachment(
         &self,
         channel: Snowflake,
         message: Snowflake,
         attachment: &Attachment,
+        range: Option<ByteRange>,
     ) -> DiscordResult<Vec<u8>>;
 }
 
@@ -178,7 +181,8 @@ impl<D: Discord + ?Sized> Discord for Arc<D> {
         c: Snowflake,
         m: Snowflake,
         a: &Attachment,
+        r: Option<ByteRange>,
     ) -> DiscordResult<Vec<u8>> {
-        (**self).download_attachment(c, m, a).await
+        (**self).download_attachment(c, m, a, r).await
     }
 }

@@ -75,6 +75,34 @@ pub struct Attachment {
     pub content_type: Option<String>,
 }
 
+/// Bytes `start..end` of an attachment (end exclusive), for an HTTP range request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl ByteRange {
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `Range` header asking for these bytes (HTTP ranges end inclusive).
+    pub fn header(&self) -> String {
+        format!("bytes={}-{}", self.start, self.end.saturating_sub(1))
+    }
+
+    /// These bytes of `whole`, clipped to its length.
+    pub fn slice<'a>(&self, whole: &'a [u8]) -> &'a [u8] {
+        let end = (self.end as usize).min(whole.len());
+        &whole[(self.start as usize).min(end)..end]
+    }
+}
+
 /// A message. `hit` is set on the matching message of a search result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {

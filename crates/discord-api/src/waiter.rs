@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
-    Attachment, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message, NewChannel,
-    NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake,
+    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
+    NewChannel, NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake,
 };
 
 /// When to stop waiting.
@@ -290,10 +290,12 @@ impl<D: Discord> Discord for Waiting<D> {
         channel: Snowflake,
         message: Snowflake,
         attachment: &Attachment,
+        range: Option<ByteRange>,
     ) -> DiscordResult<Vec<u8>> {
         let w = &self.waiter;
         w.retry(Route::DownloadAttachment, || {
-            self.inner.download_attachment(channel, message, attachment)
+            self.inner
+                .download_attachment(channel, message, attachment, range)
         })
         .await
     }

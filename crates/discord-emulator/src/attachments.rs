@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use discord_api::limits::code;
-use discord_api::{Attachment, DiscordError, DiscordResult, Message, Snowflake};
+use discord_api::{Attachment, ByteRange, DiscordError, DiscordResult, Message, Snowflake};
 
 use crate::{Inner, draw};
 
@@ -56,7 +56,12 @@ impl Inner {
 
     /// The bytes behind a signed URL; a URL whose signature is wrong or
     /// whose `ex` has passed gets Discord's "no longer available".
-    pub(crate) fn download(&self, a: &Attachment, now_us: u64) -> DiscordResult<Vec<u8>> {
+    pub(crate) fn download(
+        &mut self,
+        a: &Attachment,
+        range: Option<ByteRange>,
+        now_us: u64,
+    ) -> DiscordResult<Vec<u8>> {
         let gone = || DiscordError::NotFound {
             code: code::UNKNOWN_ATTACHMENT,
             message: "This content is no longer available.".into(),
@@ -67,15 +72,21 @@ impl Inner {
         if !valid || now_us / 1_000_000 >= url.ex {
             return Err(gone());
         }
-        match &self.journal {
-            Some(j) => j.get_attachment(a.id).map_err(|_| gone()),
+        let whole = match &self.journal {
+            Some(j) => j.get_attachment(a.id).map_err(|_| gone())?,
             None => self
                 .files
                 .bytes
                 .get(&a.id)
                 .map(|b| b.to_vec())
-                .ok_or_else(gone),
-        }
+                .ok_or_else(gone)?,
+        };
+        let bytes = match range {
+            Some(r) => r.slice(&whole).to_vec(),
+            None => whole,
+        };
+        self.counters.cdn_bytes += bytes.len() as u64;
+        Ok(bytes)
     }
 
     /// `hm`: 64 hex digits keyed by the guild, over the path, `ex` and `is`

@@ -19,6 +19,12 @@ pub struct EmulatorConfig {
     pub search: SearchConfig,
     /// Time each request takes, accounted on the clock.
     pub latency: Duration,
+    /// Bytes per second a CDN download moves (one connection), accounted on
+    /// the clock. Others report about 3 MB/s per channel and 60+ MB/s over
+    /// many connections; the default is 10 MB/s.
+    pub cdn_bytes_per_second: f64,
+    /// Bytes per second an attachment upload moves.
+    pub upload_bytes_per_second: f64,
     /// Per-route buckets; routes without a rule are limited only globally.
     pub buckets: Vec<(Route, BucketRule)>,
     /// Requests per second per bot, across all routes.
@@ -48,6 +54,8 @@ impl Default for EmulatorConfig {
             guild_id: Snowflake(1_300_000_000_000_000_000),
             search: SearchConfig::strict(),
             latency: Duration::ZERO,
+            cdn_bytes_per_second: 10e6,
+            upload_bytes_per_second: 5e6,
             buckets: default_buckets(),
             global_per_second: GLOBAL_PER_SECOND,
             data_dir: None,

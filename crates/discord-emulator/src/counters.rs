@@ -24,6 +24,10 @@ pub struct Counters {
     pub by_route: BTreeMap<Route, RouteCount>,
     /// Sum of the `retry_after` of every 429 sent, in seconds.
     pub retry_after_total: f64,
+    /// Bytes sent from the CDN (attachment downloads, ranges included).
+    pub cdn_bytes: u64,
+    /// Bytes of attachments uploaded with messages.
+    pub uploaded_bytes: u64,
 }
 
 impl Counters {
@@ -31,9 +35,19 @@ impl Counters {
         self.by_route.get(&route).copied().unwrap_or_default()
     }
 
-    /// Requests on all routes.
+    /// API requests: every route but the CDN's (which Discord does not
+    /// rate-limit as API requests).
     pub fn total_requests(&self) -> u64 {
-        self.by_route.values().map(|c| c.requests).sum()
+        self.by_route
+            .iter()
+            .filter(|(r, _)| !r.is_cdn())
+            .map(|(_, c)| c.requests)
+            .sum()
+    }
+
+    /// Downloads from the CDN, whole files and ranges.
+    pub fn cdn_requests(&self) -> u64 {
+        self.route(Route::DownloadAttachment).requests
     }
 
     pub fn total_rate_limited(&self) -> u64 {
@@ -57,6 +71,8 @@ impl Counters {
     pub fn since(&self, earlier: &Counters) -> Counters {
         let mut out = Counters {
             retry_after_total: self.retry_after_total - earlier.retry_after_total,
+            cdn_bytes: self.cdn_bytes - earlier.cdn_bytes,
+            uploaded_bytes: self.uploaded_bytes - earlier.uploaded_bytes,
             ..Default::default()
         };
         for (route, now) in &self.by_route {

@@ -36,8 +36,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use discord_api::{
-    Attachment, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message, NewChannel,
-    NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake, User,
+    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
+    NewChannel, NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake, User,
 };
 
 pub use config::{EmulatorConfig, default_buckets};
@@ -176,6 +176,16 @@ impl Emulator {
             bot: false,
         };
         inner.create_message_as(channel, &NewMessage::text(content), author, now)
+    }
+
+    /// The time `bytes` take to move at `bytes_per_second`, on the clock.
+    async fn transfer(&self, bytes: usize, bytes_per_second: f64) {
+        if bytes > 0 && bytes_per_second > 0.0 {
+            let secs = bytes as f64 / bytes_per_second;
+            self.clock
+                .sleep(std::time::Duration::from_secs_f64(secs))
+                .await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -331,6 +341,12 @@ impl Discord for Emulator {
     }
 
     async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message> {
+        let upload: usize = msg.files.iter().map(|f| f.bytes.len()).sum();
+        if upload > 0 {
+            let rate = self.lock().config.upload_bytes_per_second;
+            self.transfer(upload, rate).await;
+            self.lock().counters.uploaded_bytes += upload as u64;
+        }
         self.request(Route::CreateMessage, channel, |i, now| {
             let bot = i.bot();
             i.create_message_as(channel, msg, bot, now)
@@ -403,10 +419,15 @@ impl Discord for Emulator {
         _channel: Snowflake,
         _message: Snowflake,
         attachment: &Attachment,
+        range: Option<ByteRange>,
     ) -> DiscordResult<Vec<u8>> {
-        self.request(Route::DownloadAttachment, attachment.id, |i, now| {
-            i.download(attachment, now)
-        })
-        .await
+        let bytes = self
+            .request(Route::DownloadAttachment, attachment.id, |i, now| {
+                i.download(attachment, range, now)
+            })
+            .await?;
+        let rate = self.lock().config.cdn_bytes_per_second;
+        self.transfer(bytes.len(), rate).await;
+        Ok(bytes)
     }
 }

@@ -185,8 +185,3 @@ fn message_payload(msg: &NewMessage) -> Value {
     }
     v
 }
-
-/// Why a download must re-read the message for a fresh URL.
-fn expired(e: &DiscordError) -> bool {
-    matches!(e.status(), 403 | 404 | 410)
-}

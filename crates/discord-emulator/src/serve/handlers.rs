@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use discord_api::limits::{MESSAGE_CONTENT_INTENT_FLAGS, code};
 use discord_api::{
-    Attachment, Discord, DiscordError, HistoryAnchor, HistoryQuery, NewChannel, NewFile,
+    Attachment, ByteRange, Discord, DiscordError, HistoryAnchor, HistoryQuery, NewChannel, NewFile,
     NewMessage, SearchQuery, Snowflake,
 };
 
@@ -495,17 +495,23 @@ fn enum_value<T: for<'de> Deserialize<'de>>(key: &str, v: &str) -> Result<T, Dis
     })
 }
 
-/// The CDN: no token, but the URL's expiry is checked.
+/// The CDN: no token, but the URL's signature and expiry are checked; an
+/// HTTP `Range` (`bytes=a-b`, `bytes=a-`) gets `206 Partial Content`.
 async fn download(
     State(s): State<AppState>,
     Path((c, a, f)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let base = s.emulator.config().attachment_url_base;
     let url = format!("{base}/attachments/{c}/{a}/{f}?{}", q.unwrap_or_default());
     let Ok(aid) = a.parse() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_range);
     let attachment = Attachment {
         id: aid,
         filename: f,
@@ -516,12 +522,24 @@ async fn download(
     };
     match s
         .emulator
-        .download_attachment(Snowflake(0), Snowflake(0), &attachment)
+        .download_attachment(Snowflake(0), Snowflake(0), &attachment, range)
         .await
     {
+        Ok(bytes) if range.is_some() => (StatusCode::PARTIAL_CONTENT, bytes).into_response(),
         Ok(bytes) => (StatusCode::OK, bytes).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
     }
+}
+
+/// `bytes=a-b` (b inclusive) or `bytes=a-` as a byte range.
+fn parse_range(header: &str) -> Option<ByteRange> {
+    let (start, end) = header.strip_prefix("bytes=")?.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let end = match end.trim() {
+        "" => u64::MAX,
+        e => e.parse::<u64>().ok()?.checked_add(1)?,
+    };
+    (start < end).then_some(ByteRange { start, end })
 }
 
 #[derive(Deserialize)]

@@ -351,20 +351,21 @@ async fn attachments_are_limited_and_their_urls_expire() {
         .await
         .unwrap();
     assert_eq!(
-        d.download_attachment(ch, m.id, &m.attachments[0])
+        d.download_attachment(ch, m.id, &m.attachments[0], None)
             .await
             .unwrap(),
         vec![7; 3]
     );
     clock.advance(Duration::from_secs(25 * 3600));
     assert_discord_error(
-        d.download_attachment(ch, m.id, &m.attachments[0]).await,
+        d.download_attachment(ch, m.id, &m.attachments[0], None)
+            .await,
         404,
         Some(10046),
     );
     let fresh = d.get_message(ch, m.id).await.unwrap();
     assert_eq!(
-        d.download_attachment(ch, m.id, &fresh.attachments[0])
+        d.download_attachment(ch, m.id, &fresh.attachments[0], None)
             .await
             .unwrap()
             .len(),
@@ -419,7 +420,7 @@ async fn state_survives_a_restart_from_the_data_directory() {
     let again = d.get_message(ch, m.id).await.unwrap();
     assert_eq!(again.content, "kept");
     assert_eq!(
-        d.download_attachment(ch, m.id, &again.attachments[0])
+        d.download_attachment(ch, m.id, &again.attachments[0], None)
             .await
             .unwrap(),
         b"blob"
@@ -549,12 +550,12 @@ async fn a_tampered_attachment_url_is_refused() {
         ..a.clone()
     };
     assert_discord_error(
-        d.download_attachment(ch, m.id, &tampered).await,
+        d.download_attachment(ch, m.id, &tampered, None).await,
         404,
         Some(10046),
     );
     assert_eq!(
-        d.download_attachment(ch, m.id, a).await.unwrap(),
+        d.download_attachment(ch, m.id, a, None).await.unwrap(),
         vec![1, 2]
     );
 }

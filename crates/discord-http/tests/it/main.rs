@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use discord_api::attachments;
 use discord_api::limits::permission;
 use discord_api::{
-    Discord, ManualClock, NewChannel, NewFile, NewMessage, SearchQuery, Snowflake, channel_type,
+    ByteRange, Discord, ManualClock, NewChannel, NewFile, NewMessage, SearchQuery, Snowflake,
+    channel_type,
 };
 use discord_emulator::serve::{self, ServeOptions};
 use discord_emulator::{Emulator, EmulatorConfig};
@@ -181,8 +183,18 @@ async fn files_upload_as_multipart_and_expired_urls_are_refreshed() {
         a.url
     );
     assert_eq!(
-        http.download_attachment(ch.id, m.id, a).await.unwrap(),
+        http.download_attachment(ch.id, m.id, a, None)
+            .await
+            .unwrap(),
         vec![1, 2, 3]
+    );
+    let middle = ByteRange { start: 1, end: 2 };
+    assert_eq!(
+        http.download_attachment(ch.id, m.id, a, Some(middle))
+            .await
+            .unwrap(),
+        vec![2],
+        "a range request"
     );
     s.clock.advance(Duration::from_secs(25 * 3600));
     assert_eq!(
@@ -191,7 +203,9 @@ async fn files_upload_as_multipart_and_expired_urls_are_refreshed() {
         "the old URL has expired"
     );
     assert_eq!(
-        http.download_attachment(ch.id, m.id, a).await.unwrap(),
+        attachments::download(&http, ch.id, m.id, a, None)
+            .await
+            .unwrap(),
         vec![1, 2, 3],
         "re-read for a fresh URL"
     );
