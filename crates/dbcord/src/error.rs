@@ -62,6 +62,12 @@ pub enum Error {
         index: String,
     },
     #[error(
+        "a segment of {0} cannot describe itself in one message ({max} characters): the \
+         table has too many columns or indexes for dbcord's segments",
+        max = discord_api::limits::MAX_CONTENT_LEN
+    )]
+    SegmentHeaderTooLarge(String),
+    #[error(
         "the definition of {0} does not fit in one catalog message ({max} characters); use fewer \
          or shorter columns",
         max = discord_api::limits::MAX_CONTENT_LEN
@@ -121,6 +127,11 @@ pub enum Error {
         /// What had to fit, if not the row message itself (an index entry).
         what: String,
     },
+    #[error(
+        "the statement writes {bytes} bytes into {table}, more than one commit holds \
+         (25 MiB); split it into smaller statements"
+    )]
+    StatementTooLarge { table: String, bytes: usize },
     #[error("duplicate key: {table} {whence} {key} ({constraint}); nothing was written")]
     Duplicate {
         table: String,
@@ -141,6 +152,11 @@ pub enum Error {
         /// `column "x"`, or what else differed.
         what: String,
     },
+    #[error(
+        "conflict: another statement changed the same rows of {table} at the same moment \
+         and committed first; nothing was written (run the statement again)"
+    )]
+    Conflict { table: String },
     #[error("cannot create UNIQUE index {index}: {table}.{column} holds {value} more than once")]
     NotUnique {
         index: String,

@@ -48,6 +48,16 @@ impl Session {
         policy: RateLimitPolicy,
     ) -> Result<Session, OpenError> {
         let emulator = Arc::new(Emulator::open(config, Arc::clone(&clock))?);
+        Self::attach(emulator, clock, policy).await
+    }
+
+    /// Another session on an emulator already open: what a second dbcord
+    /// process on the same guild sees (its own caches, its own client).
+    pub async fn attach(
+        emulator: Arc<Emulator>,
+        clock: SharedClock,
+        policy: RateLimitPolicy,
+    ) -> Result<Session, OpenError> {
         let discord = Arc::new(Waiting::new(
             Arc::clone(&emulator),
             Arc::clone(&clock),

@@ -164,6 +164,17 @@ impl Emulator {
         .await
     }
 
+    /// Every live message of a channel, oldest first, as the guild holds
+    /// it now: for inspecting a guild (tests, tools), not a bot request,
+    /// so neither rate limited nor counted.
+    pub fn messages_of(&self, channel: Snowflake) -> Vec<Message> {
+        let inner = self.lock();
+        let messages = inner.state.messages.get(&channel);
+        messages
+            .map(|m| m.values().map(|m| Message::clone(m)).collect())
+            .unwrap_or_default()
+    }
+
     /// Post a message as a person (not the bot), as someone typing into a
     /// dbcord channel would. Not a bot request, so it is not counted.
     pub fn post_as_person(&self, channel: Snowflake, content: &str) -> DiscordResult<Message> {

@@ -249,3 +249,19 @@ impl DropIndex {
         })
     }
 }
+
+/// `VACUUM [db.]table`: compact, then delete what the checkpoint replaced.
+pub async fn vacuum(store: &Store, name: &TableReference, default_db: &str) -> Result<String> {
+    let (db, table) = resolve(name, default_db)?;
+    let def = store
+        .table(&db, &table)
+        .ok_or_else(|| external(crate::Error::NoSuchTable(format!("{db}.{table}"))))?;
+    let report = store.vacuum(&def).await.map_err(external)?;
+    Ok(match report.checkpoint {
+        Some(c) => format!(
+            "VACUUM {db}.{table}: checkpoint {c}, {} messages deleted",
+            report.deleted
+        ),
+        None => format!("VACUUM {db}.{table}: nothing to do"),
+    })
+}

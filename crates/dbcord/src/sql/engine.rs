@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::TableReference;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
 use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
-use super::ddl;
 use super::options::DbcordOptions;
 use super::types::names_hidden;
+use super::{ddl, dml};
 use crate::store::{DEFAULT_DATABASE, Store};
 
 /// What one statement produced.
@@ -42,7 +44,7 @@ impl Engine {
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
-            .with_option_extension(DbcordOptions::for_lag(store.lag().floor()));
+            .with_option_extension(DbcordOptions::default());
         let ctx = SessionContext::new_with_config(config);
         let hidden = HiddenColumns::default();
         let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
@@ -70,8 +72,17 @@ impl Engine {
 
     /// Run one statement.
     pub async fn run(&self, stmt: Statement) -> Result<Outcome> {
+        if touches_the_guild(&stmt) {
+            // One request: see what other processes committed, DDL included.
+            self.store.refresh().await.map_err(external)?;
+        }
         let state = self.ctx.state();
         let default_db = state.config_options().catalog.default_schema.clone();
+        if let Some(table) = vacuum_target(&stmt) {
+            return ddl::vacuum(&self.store, &table, &default_db)
+                .await
+                .map(Outcome::Status);
+        }
         if let Some(drop) = ddl::DropIndex::from_statement(&stmt) {
             return drop
                 .run(&self.store, &default_db)
@@ -88,6 +99,11 @@ impl Engine {
                 let tag = statement_tag(st);
                 self.ctx.execute_logical_plan(plan).await?.collect().await?;
                 Ok(Outcome::Status(tag))
+            }
+            LogicalPlan::Dml(dml) if matches!(dml.op, WriteOp::Update | WriteOp::Delete) => {
+                dml::run(&self.ctx, &self.store, dml, &default_db)
+                    .await
+                    .map(Outcome::Status)
             }
             LogicalPlan::Dml(_) => {
                 let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
@@ -130,6 +146,38 @@ impl Engine {
             ))),
         }
     }
+}
+
+fn external(e: crate::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// Whether a statement may read or write the guild (SET and SHOW do not).
+fn touches_the_guild(stmt: &Statement) -> bool {
+    !matches!(
+        stmt,
+        Statement::Statement(s) if matches!(
+            s.as_ref(),
+            SqlStatement::Set(_) | SqlStatement::ShowVariable { .. }
+        )
+    )
+}
+
+/// The table of `VACUUM table`.
+fn vacuum_target(stmt: &Statement) -> Option<TableReference> {
+    let Statement::Statement(s) = stmt else {
+        return None;
+    };
+    let SqlStatement::Vacuum(v) = s.as_ref() else {
+        return None;
+    };
+    let name = v.table_name.as_ref()?;
+    let parts: Vec<String> = name.0.iter().map(|p| p.to_string()).collect();
+    Some(match parts.as_slice() {
+        [t] => TableReference::bare(t.clone()),
+        [db, t] => TableReference::partial(db.clone(), t.clone()),
+        _ => TableReference::bare(name.to_string()),
+    })
 }
 
 /// The command tag of a SET or transaction statement.

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod convert;
 mod ddl;
+mod dml;
 pub mod engine;
 pub mod errors;
 pub mod options;

@@ -17,11 +17,10 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::Expr;
 
 use super::options::DbcordOptions;
-use super::pushdown::{ScanPlan, choose, equality, message_ids, plan_uses};
+use super::pushdown::{ScanPlan, plan};
 use super::scan::{DiscordScanExec, ScanSpec};
 use super::sink::DiscordSink;
 use super::types::{CHANNEL_ID, MESSAGE_ID, table_schema};
-use crate::store::lookup::Access;
 use crate::store::{Store, TableDef};
 
 /// One table channel, as DataFusion sees it.
@@ -35,43 +34,11 @@ pub struct DiscordTable {
     hidden: bool,
 }
 
-/// The filters for which `keep(position)` holds, as SQL.
-fn shown(filters: &[Expr], keep: impl Fn(usize) -> bool) -> Vec<String> {
-    filters
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| keep(*i))
-        .map(|(_, f)| f.to_string())
-        .collect()
-}
-
 impl DiscordTable {
-    /// The access path for these filters, and the filters it leaves to re-checking alone.
-    fn plan(&self, filters: &[Expr], pushdown: bool) -> (ScanPlan, Vec<String>) {
-        if !pushdown {
-            let post = shown(filters, |_| true);
-            return (ScanPlan::full(Some("dbcord.pushdown = false".into())), post);
-        }
-        let ids: Vec<Option<_>> = filters.iter().map(message_ids).collect();
-        if let Some(first) = ids.iter().flatten().next() {
-            let post = shown(filters, |i| ids[i].is_none());
-            return (ScanPlan::fetch(&self.def, first.clone()), post);
-        }
-        let eqs: Vec<Option<_>> = filters.iter().map(|f| equality(&self.def, f)).collect();
+    /// The access path for these filters.
+    fn plan(&self, filters: &[Expr], pushdown: bool) -> ScanPlan {
         let indexes = self.store.indexes_of(&self.def.database, &self.def.name);
-        let plan = choose(
-            &self.def,
-            &eqs.iter().flatten().cloned().collect::<Vec<_>>(),
-            &indexes,
-        );
-        let searched = |i: usize| {
-            matches!(plan.access, Access::Search { .. })
-                && eqs[i]
-                    .as_ref()
-                    .is_some_and(|e| plan_uses(&self.def, &plan, e))
-        };
-        let post = shown(filters, |i| !searched(i));
-        (plan, post)
+        plan(&self.def, filters, &indexes, pushdown)
     }
 
     pub fn new(store: Arc<Store>, def: Arc<TableDef>, hidden: bool) -> Self {
@@ -128,7 +95,8 @@ impl TableProvider for DiscordTable {
             None => (0..self.schema.fields().len()).collect(),
         };
         let filters: Vec<Expr> = filters.iter().cloned().map(unnormalize_col).collect();
-        let (plan, post_filters) = self.plan(&filters, options.pushdown);
+        let plan = self.plan(&filters, options.pushdown);
+        let post_filters = filters.iter().map(|f| f.to_string()).collect();
         let predicate = match conjunction(filters) {
             Some(expr) => {
                 let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
@@ -139,7 +107,6 @@ impl TableProvider for DiscordTable {
         let spec = ScanSpec {
             table: Arc::clone(&self.def),
             plan,
-            freshness: options.freshness(),
             projection,
             predicate,
             post_filters,
@@ -166,12 +133,12 @@ impl TableProvider for DiscordTable {
         if op != InsertOp::Append {
             return not_impl_err!("{op} is not supported by dbcord; use INSERT INTO");
         }
-        let window = DbcordOptions::of(state.config_options()).window();
+        let options = DbcordOptions::of(state.config_options()).write_options();
         let sink = DiscordSink::new(
             Arc::clone(&self.store),
             Arc::clone(&self.def),
             self.schema(),
-            window,
+            options,
         );
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }

@@ -1,27 +1,31 @@
-//! Planning a scan: which filters Discord search can narrow, and which path.
+//! Planning a scan: which path reads the rows, and what it can skip.
 //!
-//! Pushdown narrows candidates and never decides the answer: the scan
+//! Pushdown narrows what is read and never decides the answer: the scan
 //! re-checks every filter on every row, so the result is the same with
-//! pushdown on or off. Candidates: `=` and `IN` on a column with literal
-//! values. Everything else (ranges, LIKE, `<>`, IS NULL, functions, OR
-//! across columns) is only a post-filter. Paths, most selective first:
-//! primary key, UNIQUE index, index, tokens in the table channel, full scan.
+//! pushdown on or off. Paths, cheapest first:
+//! - `_message_id = ...`: the rows whose current version is in those messages;
+//! - `=` / `IN` on every primary key column: key lookups, each reading at
+//!   most one batch of each segment whose key range holds the key;
+//! - `=` / `IN` on a ready index's column: its files give the keys;
+//! - anything else: a scan, which skips the segments whose statistics
+//!   (min, max, NULL count per column) exclude a comparison of a column
+//!   with a literal (`=`, `IN`, `<`, `<=`, `>`, `>=`, BETWEEN).
 
 use std::fmt;
 use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
-
-use super::types::MESSAGE_ID;
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 use discord_api::Snowflake;
 
-use crate::store::codec::token::{key_token, token};
-use crate::store::lookup::Access;
+use super::types::MESSAGE_ID;
+use crate::store::codec::key::Key;
+use crate::store::read::{Bound, Prune};
+use crate::store::source::Access;
 use crate::store::{ColumnType, IndexDef, TableDef, Value};
 
-/// At most this many searches for one scan (IN lists multiply); past it, fewer predicates drive.
-const MAX_SEARCHES: usize = 64;
+/// At most this many key lookups for one scan (IN lists multiply); past it, a scan.
+const MAX_KEYS: usize = 1024;
 
 /// `column = v` or `column IN (v, ...)`, with the values as the store has them.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,35 +39,112 @@ pub struct Equality {
 pub struct ScanPlan {
     pub access: Access,
     pub strategy: String,
-    /// The predicates that became search words, as SQL.
-    pub searched: Vec<String>,
+    /// The predicates the path uses, as SQL.
+    pub used: Vec<String>,
     /// Why a cheaper path was not taken, if one could have been.
     pub note: Option<String>,
 }
 
 impl ScanPlan {
-    pub fn full(note: Option<String>) -> Self {
+    fn scan(table: &TableDef, prune: Vec<Prune>, note: Option<String>) -> Self {
+        let used = prune.iter().map(|p| describe_bound(table, p)).collect();
         ScanPlan {
-            access: Access::FullScan,
-            strategy: "full history scan".into(),
-            searched: vec![],
+            access: Access::Scan(prune),
+            strategy: "scan".into(),
+            used,
             note,
         }
     }
+}
 
-    /// One GET per message ID: the cheapest path there is.
-    pub fn fetch(table: &TableDef, ids: Vec<Snowflake>) -> Self {
+/// The path for a scan of `table` with these filters.
+pub fn plan(
+    table: &TableDef,
+    filters: &[Expr],
+    indexes: &[Arc<IndexDef>],
+    pushdown: bool,
+) -> ScanPlan {
+    if !pushdown {
+        return ScanPlan::scan(table, vec![], Some("dbcord.pushdown = false".into()));
+    }
+    if let Some(ids) = filters.iter().find_map(message_ids) {
         let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-        ScanPlan {
-            access: Access::Fetch {
-                channel: table.channel_id,
-                ids,
-            },
-            strategy: format!("message-ID fetch (#table-{})", table.name),
-            searched: vec![format!("{MESSAGE_ID} IN ({})", shown.join(", "))],
+        return ScanPlan {
+            access: Access::Commits(ids),
+            strategy: "message lookup".into(),
+            used: vec![format!("{MESSAGE_ID} IN ({})", shown.join(", "))],
             note: None,
+        };
+    }
+    let eqs: Vec<Equality> = filters.iter().filter_map(|f| equality(table, f)).collect();
+    if let Some(p) = key_lookup(table, &eqs) {
+        return p;
+    }
+    let mut note = None;
+    for unique in [true, false] {
+        for index in indexes.iter().filter(|i| i.unique == unique) {
+            let Some(eq) = eqs
+                .iter()
+                .find(|e| table.columns[e.column].name == index.column)
+            else {
+                continue;
+            };
+            if !index.ready {
+                note = Some(format!(
+                    "index {} is not ready (being built); not used",
+                    index.name
+                ));
+                continue;
+            }
+            return ScanPlan {
+                access: Access::Index {
+                    index: Arc::clone(index),
+                    values: eq.values.clone(),
+                },
+                strategy: format!("index lookup ({})", index.name),
+                used: vec![describe(table, eq)],
+                note: None,
+            };
         }
     }
+    let prune = filters.iter().flat_map(|f| bounds(table, f)).collect();
+    ScanPlan::scan(table, prune, note)
+}
+
+/// Key lookups when every primary key column has an equality.
+fn key_lookup(table: &TableDef, eqs: &[Equality]) -> Option<ScanPlan> {
+    let parts: Vec<&Equality> = table
+        .primary_key
+        .iter()
+        .map(|k| {
+            let col = table.column_index(k)?;
+            eqs.iter().find(|e| e.column == col)
+        })
+        .collect::<Option<_>>()?;
+    let combinations: usize = parts.iter().map(|e| e.values.len()).product();
+    if combinations > MAX_KEYS {
+        return None;
+    }
+    let mut keys: Vec<Vec<&Value>> = vec![Vec::new()];
+    for eq in &parts {
+        keys = keys
+            .iter()
+            .flat_map(|k| {
+                eq.values.iter().map(move |v| {
+                    let mut k = k.clone();
+                    k.push(v);
+                    k
+                })
+            })
+            .collect();
+    }
+    let keys: Vec<Key> = keys.into_iter().filter_map(Key::of).collect();
+    Some(ScanPlan {
+        strategy: format!("key lookup ({} keys)", keys.len()),
+        access: Access::Keys(keys),
+        used: parts.iter().map(|e| describe(table, e)).collect(),
+        note: None,
+    })
 }
 
 /// The message IDs a filter on `_message_id` names (`=`, `IN`, or an OR of `=`).
@@ -189,140 +270,60 @@ fn value_of(ty: ColumnType, v: &ScalarValue) -> Option<Value> {
     })
 }
 
-/// Choose the path for a scan with these equalities and indexes. Every
-/// search is one token: Discord matches several words only as a phrase,
-/// so one equality (or one composite-key token) drives, and the other
-/// equalities are re-checked on the rows like any filter.
-pub fn choose(table: &TableDef, eqs: &[Equality], indexes: &[Arc<IndexDef>]) -> ScanPlan {
-    if eqs.is_empty() {
-        return ScanPlan::full(None);
+/// The bounds a filter puts on a column: an equality, a comparison of the
+/// column with a literal, or a BETWEEN.
+pub fn bounds(table: &TableDef, expr: &Expr) -> Vec<Prune> {
+    if let Some(eq) = equality(table, expr) {
+        return vec![Prune {
+            column: eq.column,
+            bound: Bound::In(eq.values),
+        }];
     }
-    if let Some(plan) = key_search(table, eqs) {
-        return plan;
-    }
-    let mut stale = None;
-    for unique in [true, false] {
-        for index in indexes.iter().filter(|i| i.unique == unique) {
-            let Some(eq) = eqs
-                .iter()
-                .find(|e| table.columns[e.column].name == index.column)
-            else {
-                continue;
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (col, lit, op) = match (left.as_ref(), right.as_ref()) {
+                (Expr::Column(c), Expr::Literal(v, _)) => (c, v, *op),
+                (Expr::Literal(v, _), Expr::Column(c)) => match op.swap() {
+                    Some(swapped) => (c, v, swapped),
+                    None => return vec![],
+                },
+                _ => return vec![],
             };
-            if eq.values.len() > MAX_SEARCHES {
-                continue;
-            }
-            if !index.ready {
-                stale = Some(format!(
-                    "index {} is not ready (being built); not used",
-                    index.name
-                ));
-                continue;
-            }
-            let kind = if unique {
-                "unique index search"
-            } else {
-                "index search"
-            };
-            return index_search(table, index, eq, kind);
+            comparison(table, &col.name, op, lit).into_iter().collect()
         }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) => match (expr.as_ref(), low.as_ref(), high.as_ref()) {
+            (Expr::Column(c), Expr::Literal(lo, _), Expr::Literal(hi, _)) => [
+                comparison(table, &c.name, Operator::GtEq, lo),
+                comparison(table, &c.name, Operator::LtEq, hi),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            _ => vec![],
+        },
+        _ => vec![],
     }
-    let mut plan = token_search(table, eqs);
-    plan.note = stale;
-    plan
 }
 
-/// A search by the primary key when every key column has an equality: its
-/// own token for a one-column key, the composite key token otherwise (one
-/// per combination of the IN lists, within the cap).
-fn key_search(table: &TableDef, eqs: &[Equality]) -> Option<ScanPlan> {
-    let parts: Vec<&Equality> = table
-        .primary_key
-        .iter()
-        .map(|k| {
-            let col = table.column_index(k)?;
-            eqs.iter().find(|e| e.column == col)
-        })
-        .collect::<Option<_>>()?;
-    if let [one] = parts.as_slice() {
-        return (one.values.len() <= MAX_SEARCHES)
-            .then(|| table_search(table, &[one], tokens_of(table, one), "primary key search"));
-    }
-    let combinations: usize = parts.iter().map(|e| e.values.len()).product();
-    if combinations > MAX_SEARCHES {
+fn comparison(table: &TableDef, column: &str, op: Operator, lit: &ScalarValue) -> Option<Prune> {
+    let column = table.column_index(column)?;
+    let v = value_of(table.columns[column].ty, lit)?;
+    if v == Value::Null {
         return None;
     }
-    let mut keys: Vec<Vec<(&str, &Value)>> = vec![Vec::new()];
-    for eq in &parts {
-        let name = table.columns[eq.column].name.as_str();
-        keys = keys
-            .iter()
-            .flat_map(|k| {
-                eq.values.iter().map(move |v| {
-                    let mut k = k.clone();
-                    k.push((name, v));
-                    k
-                })
-            })
-            .collect();
-    }
-    let contents = keys.iter().filter_map(|k| key_token(k)).collect();
-    Some(table_search(table, &parts, contents, "primary key search"))
-}
-
-fn index_search(table: &TableDef, index: &IndexDef, eq: &Equality, kind: &str) -> ScanPlan {
-    ScanPlan {
-        access: Access::Search {
-            channel: index.channel_id,
-            index: true,
-            contents: tokens_of(table, eq),
-        },
-        strategy: format!(
-            "{kind} ({}, #idx-{}-{})",
-            index.name, index.table, index.column
-        ),
-        searched: vec![describe(table, eq)],
-        note: None,
-    }
-}
-
-/// A search of the table channel for the tokens of the equality with the
-/// fewest values (the one that makes the fewest searches).
-fn token_search(table: &TableDef, eqs: &[Equality]) -> ScanPlan {
-    match eqs
-        .iter()
-        .filter(|e| e.values.len() <= MAX_SEARCHES)
-        .min_by_key(|e| e.values.len())
-    {
-        Some(eq) => table_search(table, &[eq], tokens_of(table, eq), "token search"),
-        None => ScanPlan::full(Some(format!(
-            "IN lists longer than {MAX_SEARCHES} values are not searched"
-        ))),
-    }
-}
-
-/// The search token of each value of an equality (one search each: Discord has no OR).
-fn tokens_of(table: &TableDef, eq: &Equality) -> Vec<String> {
-    let name = &table.columns[eq.column].name;
-    eq.values.iter().filter_map(|v| token(name, v)).collect()
-}
-
-fn table_search(
-    table: &TableDef,
-    used: &[&Equality],
-    contents: Vec<String>,
-    kind: &str,
-) -> ScanPlan {
-    ScanPlan {
-        access: Access::Search {
-            channel: table.channel_id,
-            index: false,
-            contents,
-        },
-        strategy: format!("{kind} (#table-{})", table.name),
-        searched: used.iter().map(|e| describe(table, e)).collect(),
-        note: None,
-    }
+    let bound = match op {
+        Operator::Lt => Bound::Lt(v),
+        Operator::LtEq => Bound::Le(v),
+        Operator::Gt => Bound::Gt(v),
+        Operator::GtEq => Bound::Ge(v),
+        _ => return None,
+    };
+    Some(Prune { column, bound })
 }
 
 fn describe(table: &TableDef, eq: &Equality) -> String {
@@ -334,21 +335,33 @@ fn describe(table: &TableDef, eq: &Equality) -> String {
     }
 }
 
+fn describe_bound(table: &TableDef, p: &Prune) -> String {
+    let name = &table.columns[p.column].name;
+    match &p.bound {
+        Bound::In(vs) => describe(
+            table,
+            &Equality {
+                column: p.column,
+                values: vs.clone(),
+            },
+        ),
+        Bound::Lt(v) => format!("{name} < {}", v.show()),
+        Bound::Le(v) => format!("{name} <= {}", v.show()),
+        Bound::Gt(v) => format!("{name} > {}", v.show()),
+        Bound::Ge(v) => format!("{name} >= {}", v.show()),
+    }
+}
+
 impl fmt::Display for ScanPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "strategy={}", self.strategy)?;
-        if !self.searched.is_empty() {
-            write!(f, ", search=[{}]", self.searched.join(", "))?;
-        }
-        if let Access::Search { contents, .. } = &self.access {
-            let shown: Vec<&str> = contents.iter().take(3).map(String::as_str).collect();
-            let more = contents.len().saturating_sub(3);
-            let tail = if more > 0 {
-                format!(" and {more} more")
+        if !self.used.is_empty() {
+            let what = if matches!(self.access, Access::Scan(_)) {
+                "skip_segments_outside"
             } else {
-                String::new()
+                "lookup"
             };
-            write!(f, ", search_content=[{}{tail}]", shown.join(" | "))?;
+            write!(f, ", {what}=[{}]", self.used.join(", "))?;
         }
         if let Some(n) = &self.note {
             write!(f, ", note={n}")?;
@@ -357,13 +370,10 @@ impl fmt::Display for ScanPlan {
     }
 }
 
-/// Whether the plan's search words came from this equality.
-pub fn plan_uses(table: &TableDef, plan: &ScanPlan, eq: &Equality) -> bool {
-    plan.searched.contains(&describe(table, eq))
-}
-
 #[cfg(test)]
 mod tests {
+    use datafusion::prelude::{col, lit};
+
     use super::*;
     use crate::store::Column;
 
@@ -386,94 +396,81 @@ mod tests {
         }
     }
 
-    fn index(ready: bool, unique: bool) -> Arc<IndexDef> {
+    fn role_index(ready: bool) -> Arc<IndexDef> {
         Arc::new(IndexDef {
             database: "main".into(),
             name: "users_role".into(),
             table: "users".into(),
             column: "role".into(),
-            unique,
-            channel_id: Snowflake(20),
+            unique: false,
+            channel_id: Snowflake(0),
             ready,
         })
     }
 
-    fn eq(column: usize, values: &[&str]) -> Equality {
-        Equality {
-            column,
-            values: values.iter().map(|v| Value::Text(v.to_string())).collect(),
-        }
-    }
-
     #[test]
     fn the_primary_key_wins_over_an_index() {
-        let p = choose(
-            &users(),
-            &[eq(1, &["admin"]), eq(0, &["u1"])],
-            &[index(true, true)],
-        );
-        assert!(p.strategy.starts_with("primary key search"), "{p}");
-        let Access::Search {
-            channel, contents, ..
-        } = &p.access
-        else {
-            panic!()
+        let filters = [col("role").eq(lit("admin")), col("id").eq(lit("u1"))];
+        let p = plan(&users(), &filters, &[role_index(true)], true);
+        assert_eq!(p.strategy, "key lookup (1 keys)");
+        let Access::Keys(keys) = &p.access else {
+            panic!("{p}")
         };
-        assert_eq!(*channel, Snowflake(10));
-        assert_eq!(contents.len(), 1);
-        assert_eq!(
-            contents[0].split(' ').count(),
-            1,
-            "one token per search: the other equality is re-checked"
-        );
-        assert_eq!(p.searched, vec!["id = 'u1'".to_string()]);
+        assert_eq!(keys, &[Key::of([&Value::Text("u1".into())]).unwrap()]);
+        assert_eq!(p.used, ["id = 'u1'"]);
     }
 
     #[test]
-    fn a_ready_index_is_used_and_a_stale_one_is_not() {
-        let p = choose(
-            &users(),
-            &[eq(1, &["admin", "editor"])],
-            &[index(true, false)],
-        );
-        assert!(p.strategy.starts_with("index search"), "{p}");
-        let Access::Search {
-            channel,
-            index: true,
-            contents,
-        } = &p.access
-        else {
-            panic!("{p}")
-        };
-        assert_eq!(
-            (*channel, contents.len()),
-            (Snowflake(20), 2),
-            "one search per IN value"
-        );
-        let p = choose(&users(), &[eq(1, &["admin"])], &[index(false, false)]);
-        assert!(p.strategy.starts_with("token search"), "{p}");
+    fn a_ready_index_is_used_and_one_being_built_is_not() {
+        let filters = [col("role").in_list(vec![lit("admin"), lit("editor")], false)];
+        let p = plan(&users(), &filters, &[role_index(true)], true);
+        assert_eq!(p.strategy, "index lookup (users_role)");
+        assert_eq!(p.used, ["role IN ('admin', 'editor')"]);
+        let p = plan(&users(), &filters, &[role_index(false)], true);
+        assert_eq!(p.strategy, "scan");
         assert!(
-            p.note.as_deref().unwrap_or_default().contains("not ready"),
+            p.note.as_deref().is_some_and(|n| n.contains("not ready")),
             "{p}"
         );
     }
 
     #[test]
-    fn an_or_of_equalities_on_one_column_is_an_in_list() {
-        use datafusion::prelude::{col, lit};
-        let e = col("role")
-            .eq(lit("a"))
-            .or(col("role").eq(lit("b")).or(col("role").eq(lit("a"))));
-        assert_eq!(equality(&users(), &e), Some(eq(1, &["a", "b"])));
-        let mixed = col("role").eq(lit("a")).or(col("id").eq(lit("b")));
-        assert_eq!(equality(&users(), &mixed), None);
+    fn ranges_become_segment_bounds_and_others_are_only_rechecked() {
+        let filters = [
+            col("age").between(lit(30i64), lit(40i64)),
+            col("role").not_eq(lit("x")),
+        ];
+        let p = plan(&users(), &filters, &[], true);
+        assert_eq!(p.used, ["age >= 30", "age <= 40"]);
+        let Access::Scan(prune) = &p.access else {
+            panic!("{p}")
+        };
+        assert_eq!(prune.len(), 2);
     }
 
     #[test]
-    fn no_equality_means_a_full_scan() {
-        assert_eq!(
-            choose(&users(), &[], &[index(true, false)]).access,
-            Access::FullScan
-        );
+    fn pushdown_off_reads_everything() {
+        let p = plan(&users(), &[col("id").eq(lit("u1"))], &[], false);
+        assert_eq!(p.access, Access::Scan(vec![]));
+        assert_eq!(p.note.as_deref(), Some("dbcord.pushdown = false"));
+    }
+
+    #[test]
+    fn too_many_key_combinations_fall_back_to_a_scan() {
+        let many: Vec<Expr> = (0..=MAX_KEYS as i64)
+            .map(|i| lit(format!("k{i}")))
+            .collect();
+        let p = plan(&users(), &[col("id").in_list(many, false)], &[], true);
+        assert_eq!(p.strategy, "scan");
+    }
+
+    #[test]
+    fn message_ids_come_from_equalities_ors_and_in_lists() {
+        let m = || col(MESSAGE_ID);
+        assert_eq!(message_ids(&m().eq(lit(5i64))), Some(vec![Snowflake(5)]));
+        let or = m().eq(lit(5i64)).or(m().eq(lit(6i64)));
+        assert_eq!(message_ids(&or), Some(vec![Snowflake(5), Snowflake(6)]));
+        assert_eq!(message_ids(&m().eq(lit(-1i64))), None);
+        assert_eq!(message_ids(&col("id").eq(lit(5i64))), None);
     }
 }

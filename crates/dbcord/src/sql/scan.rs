@@ -1,14 +1,15 @@
 //! The Discord scan: an ExecutionPlan that streams a table's rows along the
-//! chosen access path (search, index, or full history).
+//! chosen access path (key lookups, index lookups, or a scan of the runs).
 //!
-//! One RecordBatch per Discord page, as the page arrives. The stream is lazy:
+//! One RecordBatch per page (a run of rows, or a batch of a segment). The stream is lazy:
 //! no request is made until the consumer asks for the next batch, so once a
 //! LIMIT is met (or the query is cancelled) requests stop. Every row is
 //! re-checked against every filter the scan accepted, so the answer is exact
 //! whatever search returned.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
@@ -30,7 +31,8 @@ use futures::stream;
 
 use super::convert::rows_to_batch;
 use super::pushdown::ScanPlan;
-use crate::store::lookup::{Access, Freshness, RowSource, SourceStats};
+use crate::store::segments::ReadStats;
+use crate::store::source::RowSource;
 use crate::store::table::StoredRow;
 use crate::store::{Store, TableDef};
 
@@ -39,12 +41,11 @@ use crate::store::{Store, TableDef};
 pub struct ScanSpec {
     pub table: Arc<TableDef>,
     pub plan: ScanPlan,
-    pub freshness: Freshness,
     /// Indexes into the table's columns.
     pub projection: Vec<usize>,
     /// All accepted filters, AND-ed, over the table's full schema.
     pub predicate: Option<Arc<dyn PhysicalExpr>>,
-    /// The filters search does not narrow, as SQL, for EXPLAIN.
+    /// Every accepted filter, as SQL, for EXPLAIN: each row is checked against all.
     pub post_filters: Vec<String>,
     pub limit: Option<usize>,
 }
@@ -54,12 +55,10 @@ pub struct ScanSpec {
 pub struct DiscordScanExec {
     store: Arc<Store>,
     spec: ScanSpec,
-    /// Output schema (the projection) and the full table schema.
+    /// The full table schema (the output schema is its projection).
     full_schema: SchemaRef,
     props: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
-    /// Set when a run fell back from search; shown by EXPLAIN ANALYZE.
-    fallback: Arc<Mutex<Option<String>>>,
 }
 
 impl DiscordScanExec {
@@ -77,7 +76,6 @@ impl DiscordScanExec {
             full_schema,
             props: Arc::new(props),
             metrics: ExecutionPlanMetricsSet::new(),
-            fallback: Arc::new(Mutex::new(None)),
         })
     }
 }
@@ -87,32 +85,13 @@ impl DisplayAs for DiscordScanExec {
         let s = &self.spec;
         write!(
             f,
-            "DiscordScanExec: table={}, {}",
+            "DiscordScanExec: table={} (#table-{}), {}",
             s.table.qualified_name(),
+            s.table.name,
             s.plan
         )?;
-        if s.plan.access == Access::FullScan {
-            write!(
-                f,
-                ", channel=#table-{} ({})",
-                s.table.name, s.table.channel_id
-            )?;
-        }
         if !s.post_filters.is_empty() {
-            write!(f, ", post_filters=[{}]", s.post_filters.join(", "))?;
-        }
-        if !matches!(s.plan.access, Access::FullScan) {
-            match s.freshness {
-                Freshness::Fresh(w) => write!(
-                    f,
-                    ", consistency=fresh (search + last {}s of history)",
-                    w.as_secs()
-                )?,
-                Freshness::Eventual => write!(
-                    f,
-                    ", consistency=eventual (search alone: may miss recent writes)"
-                )?,
-            }
+            write!(f, ", filters=[{}]", s.post_filters.join(", "))?;
         }
         // Named from the output schema: the projection may include the
         // hidden columns, which are not among the table's columns.
@@ -122,9 +101,6 @@ impl DisplayAs for DiscordScanExec {
         if let Some(l) = s.limit {
             write!(f, ", limit={l}")?;
         }
-        if let Some(why) = self.fallback.lock().ok().and_then(|g| g.clone()) {
-            write!(f, ", fell back to full scan: {why}")?;
-        }
         Ok(())
     }
 }
@@ -132,10 +108,12 @@ impl DisplayAs for DiscordScanExec {
 /// Counters of one scan, named as `EXPLAIN ANALYZE` shows them.
 #[derive(Clone)]
 struct ScanMetrics {
-    discord_requests: Count,
-    search_requests: Count,
     history_requests: Count,
-    get_requests: Count,
+    cdn_requests: Count,
+    cdn_bytes: Count,
+    cached_batches: Count,
+    runs_read: Count,
+    runs_pruned: Count,
     rows_fetched: Count,
     output_rows: Count,
     rate_limit_wait: Time,
@@ -145,10 +123,12 @@ impl ScanMetrics {
     fn new(set: &ExecutionPlanMetricsSet, partition: usize) -> Self {
         let c = |name: &'static str| MetricBuilder::new(set).counter(name, partition);
         ScanMetrics {
-            discord_requests: c("discord_requests"),
-            search_requests: c("search_requests"),
             history_requests: c("history_requests"),
-            get_requests: c("get_requests"),
+            cdn_requests: c("cdn_requests"),
+            cdn_bytes: c("cdn_bytes"),
+            cached_batches: c("cached_batches"),
+            runs_read: c("runs_read"),
+            runs_pruned: c("runs_pruned"),
             rows_fetched: c("rows_fetched"),
             output_rows: MetricBuilder::new(set).output_rows(partition),
             rate_limit_wait: MetricBuilder::new(set).subset_time("rate_limit_wait", partition),
@@ -156,17 +136,17 @@ impl ScanMetrics {
     }
 
     /// Add what the source did since `before`.
-    fn record(&self, before: &SourceStats, now: &SourceStats) {
+    fn record(&self, before: &ReadStats, now: &ReadStats, waited: Duration) {
         let d = |a: u64, b: u64| (a - b) as usize;
-        self.discord_requests
-            .add(d(now.requests(), before.requests()));
-        self.search_requests
-            .add(d(now.search_requests, before.search_requests));
         self.history_requests
             .add(d(now.history_requests, before.history_requests));
-        self.get_requests
-            .add(d(now.get_requests, before.get_requests));
-        let waited = now.rate_limit_wait.saturating_sub(before.rate_limit_wait);
+        self.cdn_requests
+            .add(d(now.cdn_requests, before.cdn_requests));
+        self.cdn_bytes.add(d(now.cdn_bytes, before.cdn_bytes));
+        self.cached_batches
+            .add(d(now.cached_batches, before.cached_batches));
+        self.runs_read.add(d(now.runs_read, before.runs_read));
+        self.runs_pruned.add(d(now.runs_pruned, before.runs_pruned));
         if !waited.is_zero() {
             self.rate_limit_wait.add_duration(waited);
         }
@@ -176,11 +156,11 @@ impl ScanMetrics {
 /// The state carried from one page to the next.
 struct ScanState {
     source: RowSource,
+    store: Arc<Store>,
     spec: ScanSpec,
     full_schema: SchemaRef,
     remaining: Option<usize>,
     metrics: ScanMetrics,
-    fallback: Arc<Mutex<Option<String>>>,
 }
 
 impl ScanState {
@@ -189,12 +169,15 @@ impl ScanState {
             if self.remaining == Some(0) {
                 return None;
             }
-            let before = self.source.stats.clone();
+            let before = self.source.stats;
+            let waited = self.store.discord().rate_limit_waited();
             let page = self.source.next_page().await;
-            self.metrics.record(&before, &self.source.stats);
-            if let Some(why) = &self.source.stats.fallback {
-                *self.fallback.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
-            }
+            let waited = self
+                .store
+                .discord()
+                .rate_limit_waited()
+                .saturating_sub(waited);
+            self.metrics.record(&before, &self.source.stats, waited);
             let page = match page {
                 Ok(Some(p)) => p,
                 Ok(None) => return None,
@@ -274,18 +257,18 @@ impl ExecutionPlan for DiscordScanExec {
         partition: usize,
         _ctx: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let source = self.store.row_source(
-            &self.spec.table,
-            &self.spec.plan.access,
-            self.spec.freshness,
+        let source = RowSource::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.spec.table),
+            self.spec.plan.access.clone(),
         );
         let state = ScanState {
             source,
+            store: Arc::clone(&self.store),
             spec: self.spec.clone(),
             full_schema: Arc::clone(&self.full_schema),
             remaining: self.spec.limit,
             metrics: ScanMetrics::new(&self.metrics, partition),
-            fallback: Arc::clone(&self.fallback),
         };
         let batches = stream::unfold(state, ScanState::next_batch);
         Ok(Box::pin(RecordBatchStreamAdapter::new(

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -13,19 +12,19 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
 use futures::TryStreamExt;
 
 use super::convert::batch_to_rows;
+use crate::store::write::WriteOptions;
 use crate::store::{Store, TableDef};
 
-/// Writes every row of the input to the table's channel.
+/// Writes every row of the input as one commit.
 ///
-/// The whole input is gathered and every row encoded before the first
-/// message is sent, so a statement with one bad row writes nothing.
+/// The whole input is gathered and every row checked before the commit is
+/// sent, so a statement with one bad row writes nothing.
 #[derive(Debug)]
 pub struct DiscordSink {
     store: Arc<Store>,
     table: Arc<TableDef>,
     schema: SchemaRef,
-    /// How far back the uniqueness check reads history search may not see yet.
-    fresh_window: Duration,
+    options: WriteOptions,
 }
 
 impl DiscordSink {
@@ -33,13 +32,13 @@ impl DiscordSink {
         store: Arc<Store>,
         table: Arc<TableDef>,
         schema: SchemaRef,
-        fresh_window: Duration,
+        options: WriteOptions,
     ) -> Self {
         DiscordSink {
             store,
             table,
             schema,
-            fresh_window,
+            options,
         }
     }
 }
@@ -67,7 +66,7 @@ impl DataSink for DiscordSink {
             rows.extend(batch_to_rows(&self.table, b)?);
         }
         self.store
-            .insert(&self.table, &rows, self.fresh_window)
+            .insert(&self.table, rows, &self.options)
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))
     }

@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     Expr as SqlExpr, Statement as SqlStatement, visit_expressions,
@@ -10,17 +10,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::store::{ColumnType, TableDef};
 
-pub fn arrow_type(t: ColumnType) -> DataType {
-    match t {
-        ColumnType::Text => DataType::Utf8,
-        ColumnType::BigInt => DataType::Int64,
-        ColumnType::Int => DataType::Int32,
-        ColumnType::Double => DataType::Float64,
-        ColumnType::Real => DataType::Float32,
-        ColumnType::Boolean => DataType::Boolean,
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Nanosecond, None),
-    }
-}
+pub use crate::store::codec::columns::arrow_type;
 
 /// The store type for a type `CREATE TABLE` produced, if dbcord supports it.
 pub fn column_type(dt: &DataType) -> Option<ColumnType> {

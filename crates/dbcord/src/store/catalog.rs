@@ -1,11 +1,13 @@
 //! The catalog: which databases and tables exist, read from and written to Discord.
 //!
 //! Each database is a category `dbcord-<db>` holding a `#dbc-catalog` channel.
-//! The catalog channel holds one message per object (see
+//! The catalog channel is an append-only log of entries (see
 //! [`super::codec::catalog_entry`]): first the database marker (dbcord's
-//! claim of ownership), then one message per table or index. The catalog
-//! message is the commit point of DDL: a table exists once its message
-//! does, and is gone once its message is deleted.
+//! claim of ownership), then a message per table or index definition, or
+//! per drop of one; a later entry of a name replaces an earlier one. Each
+//! entry is the commit point of its DDL statement. Being append-only, the
+//! catalog channel's newest message ID tells whether anything changed, which
+//! one request (`GET /guilds/{id}/channels`) shows for every database.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,12 +42,49 @@ pub struct Database {
     pub catalog_channel: Snowflake,
     pub tables: BTreeMap<String, TableEntry>,
     pub indexes: BTreeMap<String, IndexEntry>,
+    /// The newest catalog message read: when the catalog channel's newest
+    /// message differs, another process changed the catalog.
+    pub head: Option<Snowflake>,
 }
 
 impl Database {
     /// The indexes of one table.
     pub fn indexes_of(&self, table: &str) -> impl Iterator<Item = &IndexEntry> {
         self.indexes.values().filter(move |i| i.def.table == table)
+    }
+
+    /// Take in one catalog message: a definition, or a drop of one.
+    pub(super) fn apply(&mut self, m: &Message, bot: Snowflake) {
+        self.head = self.head.max(Some(m.id));
+        match CatalogEntry::from_message(m, bot) {
+            Some(CatalogEntry::Table(def)) => {
+                let entry = TableEntry {
+                    def: Arc::new(def),
+                    catalog_message: m.id,
+                };
+                self.tables.insert(entry.def.name.clone(), entry);
+            }
+            Some(CatalogEntry::Index(def)) => {
+                let entry = IndexEntry {
+                    def: Arc::new(def),
+                    catalog_message: m.id,
+                };
+                self.indexes.insert(entry.def.name.clone(), entry);
+            }
+            Some(CatalogEntry::DropTable { name }) => {
+                self.tables.remove(&name);
+                self.indexes.retain(|_, i| i.def.table != name);
+            }
+            Some(CatalogEntry::DropIndex { name }) => {
+                self.indexes.remove(&name);
+            }
+            Some(CatalogEntry::Database { .. }) => {}
+            None => tracing::warn!(
+                "message {} in the catalog of {} is not a catalog entry; ignored",
+                m.id,
+                self.name
+            ),
+        }
     }
 }
 
@@ -56,16 +95,28 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Read the catalog from the guild: one channel list, then each catalog channel.
-    pub async fn load(discord: &Arc<dyn Discord>) -> Result<Catalog> {
-        let channels = discord.list_channels().await?;
+    /// Read the catalog from the guild's channels: each database's catalog
+    /// channel, unless `known` already has it up to the channel's newest
+    /// message. Databases whose category is gone are dropped.
+    pub async fn load(
+        discord: &Arc<dyn Discord>,
+        channels: &[Channel],
+        known: &Catalog,
+    ) -> Result<Catalog> {
         let mut catalog = Catalog::default();
-        for (db, category) in database_categories(&channels) {
-            let Some(cat_chan) = catalog_channel_of(&channels, category.id) else {
+        for (db, category) in database_categories(channels) {
+            let Some(cat_chan) = catalog_channel_of(channels, category.id) else {
                 tracing::warn!("category {} has no catalog channel; ignored", category.name);
                 continue;
             };
-            let database = load_database(discord, db, category.id, cat_chan.id).await?;
+            let database = match known.databases.get(db) {
+                Some(d)
+                    if d.catalog_channel == cat_chan.id && d.head >= cat_chan.last_message_id =>
+                {
+                    d.clone()
+                }
+                _ => load_database(discord, db, category.id, cat_chan.id).await?,
+            };
             catalog.databases.insert(db.to_string(), database);
         }
         Ok(catalog)
@@ -95,6 +146,7 @@ pub fn catalog_channel_of(channels: &[Channel], category: Snowflake) -> Option<&
     })
 }
 
+/// Every catalog message of a database, oldest first, folded.
 async fn load_database(
     discord: &Arc<dyn Discord>,
     name: &str,
@@ -105,41 +157,21 @@ async fn load_database(
     let messages = HistoryPager::new(Arc::clone(discord), catalog_channel)
         .read_all()
         .await?;
-    let mut tables = BTreeMap::new();
-    let mut indexes = BTreeMap::new();
-    for m in &messages {
-        match CatalogEntry::from_message(m, bot) {
-            Some(CatalogEntry::Table(def)) => {
-                let entry = TableEntry {
-                    def: Arc::new(def),
-                    catalog_message: m.id,
-                };
-                tables.insert(entry.def.name.clone(), entry);
-            }
-            Some(CatalogEntry::Index(def)) => {
-                let entry = IndexEntry {
-                    def: Arc::new(def),
-                    catalog_message: m.id,
-                };
-                indexes.insert(entry.def.name.clone(), entry);
-            }
-            Some(CatalogEntry::Database { .. }) => {}
-            None => tracing::warn!(
-                "message {} in the catalog of {name} is not a catalog entry; ignored",
-                m.id
-            ),
-        }
-    }
-    Ok(Database {
+    let mut db = Database {
         name: name.to_string(),
         category_id,
         catalog_channel,
-        tables,
-        indexes,
-    })
+        tables: BTreeMap::new(),
+        indexes: BTreeMap::new(),
+        head: None,
+    };
+    for m in &messages {
+        db.apply(m, bot);
+    }
+    Ok(db)
 }
 
-/// Post a catalog entry; it must fit in one message.
+/// Post a catalog entry: the commit point of a DDL statement.
 pub async fn post_entry(
     discord: &Arc<dyn Discord>,
     channel: Snowflake,

@@ -7,11 +7,10 @@
 //! table refers to.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
 
-use super::catalog::{self, Database, TableEntry};
+use super::catalog::{self, Database};
 use super::codec::catalog_entry::CatalogEntry;
 use super::schema::{NewTable, TableDef};
 use super::{Store, names};
@@ -65,6 +64,7 @@ impl Store {
             catalog_channel: cat_chan.id,
             tables: BTreeMap::new(),
             indexes: BTreeMap::new(),
+            head: None,
         };
         self.write().databases.insert(name.to_string(), db);
         Ok(true)
@@ -107,24 +107,13 @@ impl Store {
             primary_key: new.primary_key,
             channel_id: channel,
         };
-        let msg = catalog::post_entry(
-            &self.discord,
-            database.catalog_channel,
-            &CatalogEntry::Table(def.clone()),
-        )
-        .await?;
-        let entry = TableEntry {
-            def: Arc::new(def),
-            catalog_message: msg.id,
-        };
-        if let Some(d) = self.write().databases.get_mut(db) {
-            d.tables.insert(entry.def.name.clone(), entry);
-        }
+        self.post_catalog(&database, &CatalogEntry::Table(def))
+            .await?;
         Ok(true)
     }
 
-    /// Drop a table: its catalog message (the commit point), then its indexes' catalog
-    /// messages, then the channels.
+    /// Drop a table: a drop entry in the catalog (the commit point), then
+    /// its channel (and the channels of indexes of the first format).
     pub async fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<bool> {
         let _ddl = self.ddl.lock().await;
         let database = self.read().database(db)?.clone();
@@ -135,24 +124,38 @@ impl Store {
                 Err(Error::NoSuchTable(format!("{db}.{name}")))
             };
         };
-        self.discord
-            .delete_message(database.catalog_channel, entry.catalog_message)
-            .await?;
-        let indexes: Vec<_> = database.indexes_of(name).cloned().collect();
-        if let Some(d) = self.write().databases.get_mut(db) {
-            d.tables.remove(name);
-            d.indexes.retain(|_, i| i.def.table != name);
-        }
-        for index in &indexes {
-            self.discord
-                .delete_message(database.catalog_channel, index.catalog_message)
-                .await?;
-        }
-        self.discord.delete_channel(entry.def.channel_id).await?;
-        for index in &indexes {
-            self.discord.delete_channel(index.def.channel_id).await?;
+        let channel = entry.def.channel_id;
+        let legacy: Vec<Snowflake> = database
+            .indexes_of(name)
+            .map(|i| i.def.channel_id)
+            .filter(|c| c.0 != 0 && *c != channel)
+            .collect();
+        let drop = CatalogEntry::DropTable {
+            name: name.to_string(),
+        };
+        self.post_catalog(&database, &drop).await?;
+        self.forget_log(channel);
+        for c in std::iter::once(channel).chain(legacy) {
+            if let Err(e) = self.discord.delete_channel(c).await {
+                tracing::warn!("dropped {db}.{name}, but its channel {c} stays: {e}");
+            }
         }
         Ok(true)
+    }
+
+    /// Post a catalog entry of `database` and take it into the local catalog.
+    pub(super) async fn post_catalog(
+        &self,
+        database: &Database,
+        entry: &CatalogEntry,
+    ) -> Result<()> {
+        let m = catalog::post_entry(&self.discord, database.catalog_channel, entry).await?;
+        self.note_head(database.catalog_channel, m.id);
+        let bot = self.discord.bot_user_id();
+        if let Some(d) = self.write().databases.get_mut(&database.name) {
+            d.apply(&m, bot);
+        }
+        Ok(())
     }
 
     /// The table's channel: an empty one left by an interrupted CREATE, or a new one.

@@ -1,17 +1,22 @@
-//! Secondary indexes: one channel `#idx-<table>-<column>` per index, one
-//! message per indexed row (the entry format is in
-//! [`super::codec::index_entry`]).
+//! CREATE and DROP INDEX. An index's data lives in the table's segments:
+//! each segment carries a file per index (values sorted, pointing at keys),
+//! written in the same commit as the rows; row messages need none, their
+//! rows are read whole. Creating an index marks it not ready in the catalog
+//! (scans do not use it, writers already maintain it), folds the table into
+//! a checkpoint that carries the new index's file, then marks it ready.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use discord_api::channel_type;
+use discord_api::Snowflake;
 
-use super::catalog::{self, IndexEntry};
+use super::Store;
+use super::catalog::IndexEntry;
 use super::codec::catalog_entry::CatalogEntry;
-use super::codec::index_entry::encode_entry;
+use super::codec::key::Key;
+use super::names;
 use super::schema::{IndexDef, NewIndex, TableDef};
-use super::{Store, names};
+use super::segments::ReadStats;
 use crate::error::{Error, NameKind, Result};
 
 impl Store {
@@ -23,9 +28,8 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// Create an index and its entries for the rows already there. While it
-    /// is built the catalog marks it not ready, so no scan trusts it; a
-    /// UNIQUE index over duplicate values is refused and removed again.
+    /// Create an index over the rows already there. A UNIQUE index over
+    /// duplicate values is refused before anything is written.
     pub async fn create_index(&self, db: &str, new: NewIndex, if_not_exists: bool) -> Result<bool> {
         names::check(NameKind::Index, &new.name)?;
         let _ddl = self.ddl.lock().await;
@@ -43,65 +47,53 @@ impl Store {
             .map(|t| Arc::clone(&t.def))
             .ok_or_else(|| Error::NoSuchTable(format!("{db}.{}", new.table)))?;
         check_column(&table, &new, database.indexes_of(&new.table))?;
-        let channel_name = format!("idx-{}-{}", new.table, new.column);
-        let topic = format!(
-            "dbcord index {db}.{} on {}({}). Managed by dbcord: do not post here.",
-            new.name, new.table, new.column
-        );
-        let channel = self
-            .make_channel(
-                &channel_name,
-                channel_type::TEXT,
-                Some(topic),
-                Some(database.category_id),
-            )
-            .await?;
         let mut def = IndexDef {
             database: db.to_string(),
             name: new.name.clone(),
             table: new.table.clone(),
             column: new.column.clone(),
             unique: new.unique,
-            channel_id: channel.id,
+            channel_id: Snowflake(0),
             ready: false,
         };
-        let msg = catalog::post_entry(
-            &self.discord,
-            database.catalog_channel,
-            &CatalogEntry::Index(def.clone()),
-        )
-        .await?;
-        if let Err(e) = self.build_index(&table, &def).await {
-            self.discord
-                .delete_message(database.catalog_channel, msg.id)
-                .await?;
-            self.discord.delete_channel(channel.id).await?;
-            return Err(e);
+        if def.unique {
+            self.check_no_duplicates(&table, &def).await?;
         }
-        def.ready = true;
-        let content = CatalogEntry::Index(def.clone()).to_content()?;
-        self.discord
-            .edit_message(database.catalog_channel, msg.id, &content)
+        self.post_catalog(&database, &CatalogEntry::Index(def.clone()))
             .await?;
-        let entry = IndexEntry {
-            def: Arc::new(def),
-            catalog_message: msg.id,
-        };
-        if let Some(d) = self.write().databases.get_mut(db) {
-            d.indexes.insert(new.name, entry);
-        }
+        self.compact_for_index(&table, &def.name).await?;
+        def.ready = true;
+        self.post_catalog(&database, &CatalogEntry::Index(def))
+            .await?;
         Ok(true)
     }
 
-    /// Write an entry for every row; for UNIQUE, refuse duplicates first.
-    async fn build_index(&self, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
-        let rows = self.all_rows(table).await?;
+    /// Fold the table into a checkpoint unless it already is one that
+    /// carries `index`'s file.
+    async fn compact_for_index(&self, table: &Arc<TableDef>, index: &str) -> Result<()> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(table, &mut stats).await?;
+        let carried = snap.runs.iter().all(|r| match &r.body {
+            super::log::CommitBody::Segment(s) => s.header.indexes.contains_key(index),
+            super::log::CommitBody::Rows(_) => true,
+        });
+        if !carried || snap.runs.len() > 1 {
+            self.compact_always(table).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuse a UNIQUE index over values that repeat among the live rows.
+    async fn check_no_duplicates(&self, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
         let col = table.column_index(&index.column).expect("checked");
-        if index.unique {
-            let mut seen = HashSet::new();
-            for r in &rows {
-                if let Some(key) = r.values[col].canonical()
-                    && !seen.insert(key)
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(table, &mut stats).await?;
+        let mut cursor = self.scan(&snap, &[]);
+        let mut seen = HashSet::new();
+        while let Some(page) = self.scan_page(&snap, &mut cursor, &mut stats).await? {
+            for r in page.rows {
+                if let Some(v) = Key::of([&r.values[col]])
+                    && !seen.insert(v)
                 {
                     return Err(Error::NotUnique {
                         index: index.name.clone(),
@@ -112,33 +104,36 @@ impl Store {
                 }
             }
         }
-        for (i, r) in rows.iter().enumerate() {
-            if let Some(content) = encode_entry(table, index, &r.values, r.message_id, i + 1)? {
-                self.create_verified(table, index.channel_id, content, i + 1)
-                    .await?;
-            }
-        }
         Ok(())
     }
 
-    /// Drop an index: its catalog message (the commit point), then its channel.
+    /// Drop an index: a drop entry in the catalog (the commit point). An
+    /// index of the first format also loses its channel.
     pub async fn drop_index(&self, db: &str, name: &str, if_exists: bool) -> Result<bool> {
         let _ddl = self.ddl.lock().await;
         let database = self.read().database(db)?.clone();
-        let Some(entry) = database.indexes.get(name) else {
+        let Some(entry) = database.indexes.get(name).cloned() else {
             return if if_exists {
                 Ok(false)
             } else {
                 Err(Error::NoSuchIndex(format!("{db}.{name}")))
             };
         };
-        self.discord
-            .delete_message(database.catalog_channel, entry.catalog_message)
-            .await?;
-        if let Some(d) = self.write().databases.get_mut(db) {
-            d.indexes.remove(name);
+        let drop = CatalogEntry::DropIndex {
+            name: name.to_string(),
+        };
+        self.post_catalog(&database, &drop).await?;
+        let legacy = entry.def.channel_id;
+        let table_channel = database
+            .tables
+            .get(&entry.def.table)
+            .map(|t| t.def.channel_id);
+        if legacy.0 != 0
+            && Some(legacy) != table_channel
+            && let Err(e) = self.discord.delete_channel(legacy).await
+        {
+            tracing::warn!("dropped index {name}, but its channel {legacy} stays: {e}");
         }
-        self.discord.delete_channel(entry.def.channel_id).await?;
         Ok(true)
     }
 }

@@ -1,38 +1,48 @@
 //! The Discord-native data model: databases, tables, rows as messages.
 //!
-//! The store knows Discord (through the trait) and JSON, nothing of SQL.
-//! Files: `codec` (the message formats, as pure functions), `names`
-//! (naming rules and ownership markers), `schema` (table and index
-//! definitions), `catalog` (loading the catalog), `history` (paging),
-//! `ddl` (create and drop), `table` (insert and full reads), `lookup`
-//! (access paths: search, fresh history, full scan), `index` (secondary
-//! indexes), `unique` (primary key and UNIQUE checks).
+//! The store knows Discord (through the trait), JSON and Arrow (segments
+//! are Arrow files), nothing of SQL. A table is a log of commits in its
+//! channel; the newest committed version of each row wins.
+//!
+//! Files: `codec` (the message and file formats, as pure functions),
+//! `names` (naming rules and ownership markers), `schema` (definitions),
+//! `catalog` (the catalog log), `history` (paging), `ddl` (create and drop),
+//! `index` (CREATE and DROP INDEX), `fresh` (one request a statement to stay
+//! current), `log` (a table's commits), `runs` (which commits count),
+//! `segments` (range reads of segment batches, cached), `read` (lookups and
+//! scans), `write` (a statement as one commit), `compact` (checkpoints and
+//! vacuum), `source` (access paths, walked a page at a time), `table` (rows
+//! as handed on).
 
 pub mod catalog;
 pub mod codec;
+pub mod compact;
 mod ddl;
+pub mod fresh;
 pub mod history;
 pub mod index;
-pub mod lag;
-pub mod lookup;
+pub mod log;
 pub mod names;
-pub mod recent;
+pub mod read;
+pub mod runs;
 pub mod schema;
-pub mod search_cursor;
+pub mod segments;
+pub mod source;
 pub mod table;
-mod unique;
+pub mod write;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use discord_api::{Discord, SharedClock, Snowflake};
 use tokio::sync::Mutex;
 
 use crate::error::Result;
 use catalog::Catalog;
 pub use codec::Value;
-use discord_api::{Discord, SharedClock};
-use lag::LagWatch;
-use lookup::{Access, Freshness, RowSource};
+use log::TableLog;
 pub use schema::{Column, ColumnType, IndexDef, NewIndex, NewTable, TableDef};
+use segments::BatchCache;
 
 /// The database every guild has; created on first open.
 pub const DEFAULT_DATABASE: &str = "main";
@@ -40,13 +50,17 @@ pub const DEFAULT_DATABASE: &str = "main";
 /// dbcord's view of one guild: the catalog in memory, Discord for the rest.
 pub struct Store {
     discord: Arc<dyn Discord>,
-    /// The time the Discord backend lives in: freshness windows are measured on it.
+    /// The time the Discord backend lives in.
     clock: SharedClock,
     catalog: RwLock<Catalog>,
     /// DDL runs one statement at a time, so catalog changes never interleave.
     ddl: Mutex<()>,
-    /// What is known of search's lag, for fresh reads.
-    lag: Arc<LagWatch>,
+    /// Each channel's newest message, as the latest refresh listed it.
+    heads: std::sync::Mutex<HashMap<Snowflake, Option<Snowflake>>>,
+    /// Each table's log as last read, by channel.
+    logs: std::sync::Mutex<HashMap<Snowflake, Arc<TableLog>>>,
+    /// Decoded segment batches.
+    batches: BatchCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -58,14 +72,16 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Load the catalog from the guild, creating the default database if missing.
     pub async fn open(discord: Arc<dyn Discord>, clock: SharedClock) -> Result<Self> {
-        let catalog = Catalog::load(&discord).await?;
         let store = Store {
-            lag: Arc::new(LagWatch::new(discord.search_lag_bound())),
             discord,
             clock,
-            catalog: RwLock::new(catalog),
+            catalog: RwLock::new(Catalog::default()),
             ddl: Mutex::new(()),
+            heads: Default::default(),
+            logs: Default::default(),
+            batches: BatchCache::default(),
         };
+        store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {
             store.create_database(DEFAULT_DATABASE, true).await?;
         }
@@ -78,27 +94,6 @@ impl Store {
 
     pub fn clock(&self) -> &SharedClock {
         &self.clock
-    }
-
-    pub fn lag(&self) -> &Arc<LagWatch> {
-        &self.lag
-    }
-
-    /// A source of `table`'s rows along `access`.
-    pub fn row_source(
-        &self,
-        table: &Arc<TableDef>,
-        access: &Access,
-        freshness: Freshness,
-    ) -> RowSource {
-        RowSource::new(
-            Arc::clone(&self.discord),
-            Arc::clone(&self.clock),
-            Arc::clone(&self.lag),
-            Arc::clone(table),
-            access,
-            freshness,
-        )
     }
 
     pub fn database_names(&self) -> Vec<String> {

@@ -60,6 +60,23 @@ impl Stack {
         }
     }
 
+    /// A second process on the same guild and clock: its own client and
+    /// caches, so it reads what is committed, not what this one remembers.
+    pub async fn another(&self) -> Stack {
+        let session = Session::attach(
+            Arc::clone(&self.emulator),
+            self.clock.clone(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        Stack {
+            clock: Arc::clone(&self.clock),
+            emulator: Arc::clone(&self.emulator),
+            session,
+        }
+    }
+
     /// The same stack through HTTP: the emulator served on 127.0.0.1 by
     /// `dbcord emulator serve`'s server, dbcord on its HTTP backend. Both
     /// share one virtual clock.

@@ -1,25 +1,30 @@
-//! Property: for random tables and random conjunctions of predicates, the
-//! answer with pushdown = the answer of a full scan = DataFusion's own
-//! MemTable's answer, on an emulator whose search lags writes and is as
-//! fuzzy as Discord's (case folding, stemming). The test also counts the
-//! cases whose pushed query really searched, so that it fails if pushdown
-//! silently stops.
+//! Properties against DataFusion's own MemTable as the oracle.
+//!
+//! 1. Random statement sequences (INSERT, UPDATE of values and of keys,
+//!    DELETE, VACUUM, with compaction after a random few commits): after
+//!    every statement dbcord holds what the MemTable holds; an INSERT fails
+//!    exactly when a model of the primary key says it must, and a failed
+//!    statement changes nothing.
+//! 2. Random conjunctions of predicates: the answer with pushdown = the
+//!    answer of a full scan = the MemTable's answer.
+//!
+//! Both count how often the interesting paths ran (updates, deletes,
+//! vacuums, refused inserts, key and index lookups, pruned segments), so
+//! they fail if a generator stops producing them.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::collections::HashSet;
 
-use datafusion::arrow::array::{Array, Int64Array};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
 use datafusion::prelude::SessionContext;
-use discord_api::Route;
-use discord_emulator::EmulatorConfig;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 
-use crate::common::Stack;
+use crate::common::{Stack, cells};
 
 #[derive(Clone, Debug)]
 struct Row {
+    id: i64,
     a: Option<&'static str>,
     b: Option<i64>,
     c: Option<bool>,
@@ -37,8 +42,9 @@ fn float(f: f64) -> String {
     format!("{f:?}")
 }
 
-/// A row; with a composite key (`a`, `id`), `a` is never NULL.
-fn row(composite: bool) -> impl Strategy<Value = Row> {
+/// A row with an id below `ids`; with a composite key (`a`, `id`), `a` is
+/// never NULL.
+fn row(composite: bool, ids: i64) -> impl Strategy<Value = Row> {
     let a = proptest::sample::select(TEXTS.to_vec());
     let a = if composite {
         a.prop_map(Some).boxed()
@@ -46,19 +52,20 @@ fn row(composite: bool) -> impl Strategy<Value = Row> {
         proptest::option::of(a).boxed()
     };
     (
+        0..ids,
         a,
         proptest::option::of(-3i64..3),
         proptest::option::of(any::<bool>()),
         proptest::option::of(proptest::sample::select(FLOATS.to_vec())),
     )
-        .prop_map(|(a, b, c, d)| Row { a, b, c, d })
+        .prop_map(|(id, a, b, c, d)| Row { id, a, b, c, d })
 }
 
-/// One predicate, as SQL: equalities and INs (pushed), conjunctions that
-/// name a whole key, and others (post-filters).
-fn predicate(rows: usize) -> impl Strategy<Value = String> {
+/// One predicate, as SQL: equalities and INs (lookups), conjunctions that
+/// name a whole key, ranges (segment pruning), and others.
+fn predicate(ids: i64) -> impl Strategy<Value = String> {
     let t = || proptest::sample::select(TEXTS.to_vec());
-    let id = move || 0..rows.max(1) as i64;
+    let id = move || 0..ids.max(1);
     prop_oneof![
         t().prop_map(|v| format!("a = {}", text(v))),
         proptest::collection::vec(t(), 1..4).prop_map(|vs| format!(
@@ -80,20 +87,21 @@ fn predicate(rows: usize) -> impl Strategy<Value = String> {
             v + 1
         )),
         (-3i64..3).prop_map(|v| format!("b > {v}")),
+        id().prop_map(|v| format!("id < {v}")),
+        (id(), id()).prop_map(|(l, h)| format!("id BETWEEN {l} AND {h}")),
         (-3i64..3).prop_map(|v| format!("b <> {v}")),
         Just("a IS NULL".to_string()),
         t().prop_map(|v| format!("(a = {} OR b = 1)", text(v))),
     ]
 }
 
-fn values(rows: &[Row], from: usize) -> String {
+fn values(rows: &[Row]) -> String {
     let cell = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
     rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .map(|r| {
             format!(
                 "({}, {}, {}, {}, {})",
-                from + i,
+                r.id,
                 cell(r.a.map(text)),
                 cell(r.b.map(|v| v.to_string())),
                 cell(r.c.map(|v| v.to_string())),
@@ -114,8 +122,174 @@ fn create(composite: bool) -> &'static str {
 }
 
 const MEMTABLE: &str = "CREATE TABLE t (id BIGINT, a TEXT, b BIGINT, c BOOLEAN, d DOUBLE)";
+const EVERYTHING: &str = "SELECT * FROM t ORDER BY id, a";
 
-fn ids(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<i64> {
+/// One statement of a random sequence.
+#[derive(Clone, Debug)]
+enum Op {
+    Insert(Vec<Row>),
+    /// `UPDATE t SET b = .. WHERE ..`
+    SetB(Option<i64>, String),
+    /// `UPDATE t SET id = id + 1000 WHERE ..`: a new key for each row hit.
+    MoveKey(String),
+    Delete(String),
+    Vacuum,
+}
+
+impl Op {
+    fn sql(&self) -> String {
+        match self {
+            Op::Insert(rows) => format!("INSERT INTO t VALUES {}", values(rows)),
+            Op::SetB(v, p) => {
+                let v = v.map_or("NULL".to_string(), |v| v.to_string());
+                format!("UPDATE t SET b = {v} WHERE {p}")
+            }
+            Op::MoveKey(p) => format!("UPDATE t SET id = id + 1000 WHERE {p}"),
+            Op::Delete(p) => format!("DELETE FROM t WHERE {p}"),
+            Op::Vacuum => "VACUUM t".into(),
+        }
+    }
+}
+
+fn op(composite: bool) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => proptest::collection::vec(row(composite, 40), 1..12).prop_map(Op::Insert),
+        2 => (proptest::option::of(-3i64..3), predicate(40)).prop_map(|(v, p)| Op::SetB(v, p)),
+        1 => predicate(40).prop_map(Op::MoveKey),
+        2 => predicate(40).prop_map(Op::Delete),
+        1 => Just(Op::Vacuum),
+    ]
+}
+
+/// The primary key of a row as the model keeps it.
+fn key(composite: bool, r: &[String]) -> (String, String) {
+    let a = if composite {
+        r[1].clone()
+    } else {
+        String::new()
+    };
+    (a, r[0].clone())
+}
+
+/// A dbcord table and a MemTable that should hold the same rows.
+struct Pair {
+    stack: Stack,
+    memory: SessionContext,
+    composite: bool,
+}
+
+/// How often each interesting path ran.
+#[derive(Debug, Default)]
+struct Exercised {
+    refused_inserts: usize,
+    rows_updated: usize,
+    rows_moved: usize,
+    rows_deleted: usize,
+    vacuums: usize,
+    lookups: usize,
+    pruned_scans: usize,
+}
+
+impl Pair {
+    async fn new(composite: bool, index: bool, compact_after: usize) -> Pair {
+        let stack = Stack::new().await;
+        let memory = SessionContext::new();
+        memory.sql(MEMTABLE).await.unwrap().collect().await.unwrap();
+        stack.sql(create(composite)).await;
+        stack
+            .sql(&format!("SET dbcord.compact_after = {compact_after}"))
+            .await;
+        if index {
+            stack.sql("CREATE INDEX t_b ON t (b)").await;
+        }
+        Pair {
+            stack,
+            memory,
+            composite,
+        }
+    }
+
+    async fn memory(&self, sql: &str) -> Vec<RecordBatch> {
+        self.memory.sql(sql).await.unwrap().collect().await.unwrap()
+    }
+
+    /// Whether inserting `rows` must fail: a key already live, or twice in `rows`.
+    async fn must_refuse(&self, rows: &[Row]) -> bool {
+        let live = cells(&self.memory(EVERYTHING).await);
+        let mut keys: HashSet<(String, String)> =
+            live.iter().map(|r| key(self.composite, r)).collect();
+        rows.iter().any(|r| {
+            let a = if self.composite {
+                r.a.unwrap_or_default().to_string()
+            } else {
+                String::new()
+            };
+            !keys.insert((a, r.id.to_string()))
+        })
+    }
+
+    /// Apply `op` to both; panics if they disagree on success or contents.
+    async fn apply(&self, op: &Op, seen: &mut Exercised) {
+        let sql = op.sql();
+        let refuse = match op {
+            Op::Insert(rows) => self.must_refuse(rows).await,
+            _ => false,
+        };
+        let done = self.stack.engine().execute(&sql).await;
+        match (&done, refuse) {
+            (Ok(_), false) => {}
+            (Err(_), true) => seen.refused_inserts += 1,
+            (Ok(_), true) => panic!("{sql}: accepted a duplicate key"),
+            (Err(e), false) => panic!("{sql}: {e}"),
+        }
+        if done.is_ok() && !matches!(op, Op::Vacuum) {
+            let n = cells(&self.memory(&sql).await)[0][0]
+                .parse::<usize>()
+                .unwrap();
+            match op {
+                Op::SetB(..) => seen.rows_updated += n,
+                Op::MoveKey(_) => seen.rows_moved += n,
+                Op::Delete(_) => seen.rows_deleted += n,
+                _ => {}
+            }
+        }
+        if matches!(op, Op::Vacuum) {
+            seen.vacuums += 1;
+        }
+        let ours = self.stack.values(EVERYTHING).await;
+        let theirs = cells(&self.memory(EVERYTHING).await);
+        assert_eq!(ours, theirs, "after {sql}");
+    }
+
+    /// Run `preds` with pushdown, without, and on the MemTable; panics on
+    /// a disagreement; notes whether pushdown narrowed the read.
+    async fn check(&self, preds: &[String], seen: &mut Exercised) {
+        let s = &self.stack;
+        let query = format!("SELECT id FROM t WHERE {} ORDER BY id", preds.join(" AND "));
+        let expected = ids(&self.memory(&query).await);
+        s.sql("SET dbcord.pushdown = true").await;
+        let explain = s.text(&format!("EXPLAIN ANALYZE {query}")).await;
+        if explain.contains("strategy=key lookup") || explain.contains("strategy=index lookup") {
+            seen.lookups += 1;
+        } else if !explain.contains("runs_pruned=0") {
+            seen.pruned_scans += 1;
+        }
+        let pushed = ids(&s.rows(&query).await);
+        s.sql("SET dbcord.pushdown = false").await;
+        let scanned = ids(&s.rows(&query).await);
+        s.sql("SET dbcord.pushdown = true").await;
+        assert_eq!(
+            pushed, expected,
+            "pushdown differs from MemTable for {query}"
+        );
+        assert_eq!(
+            scanned, expected,
+            "full scan differs from MemTable for {query}"
+        );
+    }
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
     batches
         .iter()
         .flat_map(|b| {
@@ -125,132 +299,96 @@ fn ids(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<i64> {
         .collect()
 }
 
-/// A dbcord table and a MemTable holding the same rows: `old` written long
-/// ago (only search finds them), `new` just now (search lags them).
-struct Pair {
-    stack: Stack,
-    memory: SessionContext,
-}
-
-impl Pair {
-    async fn load(old: &[Row], new: &[Row], composite: bool, index: bool) -> Pair {
-        let config = EmulatorConfig::in_memory_with_lag(Duration::from_secs(20));
-        let stack = Stack::with_config(config).await;
-        let memory = SessionContext::new();
-        memory.sql(MEMTABLE).await.unwrap().collect().await.unwrap();
-        stack.sql(create(composite)).await;
-        if index {
-            stack.sql("CREATE INDEX t_b ON t (b)").await;
-        }
-        for (batch, from) in [(old, 0), (new, old.len())] {
-            if batch.is_empty() {
-                continue;
-            }
-            let insert = format!("INSERT INTO t VALUES {}", values(batch, from));
-            stack.sql(&insert).await;
-            memory.sql(&insert).await.unwrap().collect().await.unwrap();
-            // The old rows become searchable and older than the fresh window,
-            // so only search finds them; the new ones stay inside the lag.
-            if from == 0 {
-                stack.clock.advance(Duration::from_secs(400));
-            }
-        }
-        Pair { stack, memory }
-    }
-
-    /// Run `preds` with pushdown, without, and on the MemTable; panics on
-    /// a disagreement; returns whether the pushed query searched.
-    async fn check(&self, preds: &[String]) -> bool {
-        let s = &self.stack;
-        let query = format!("SELECT id FROM t WHERE {} ORDER BY id", preds.join(" AND "));
-        let expected = ids(&self
-            .memory
-            .sql(&query)
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap());
-        s.sql("SET dbcord.pushdown = true").await;
-        let before = s.counters();
-        let pushed = ids(&s.rows(&query).await);
-        let searched = s.counters().since(&before).route(Route::Search).requests > 0;
-        s.sql("SET dbcord.pushdown = false").await;
-        let scanned = ids(&s.rows(&query).await);
-        assert_eq!(
-            pushed, expected,
-            "pushdown differs from MemTable for {query}"
-        );
-        assert_eq!(
-            scanned, expected,
-            "full scan differs from MemTable for {query}"
-        );
-        searched
-    }
-}
-
-const CASES: u32 = 200;
-
-#[test]
-fn pushdown_equals_full_scan_equals_memtable() {
-    let config = Config {
-        cases: CASES,
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
         source_file: Some(file!()),
         failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
             "proptest-regressions",
         ))),
         ..Config::default()
-    };
+    })
+}
+
+const CASES: u32 = 200;
+
+#[test]
+fn random_writes_leave_dbcord_equal_to_a_memtable() {
     let strategy = any::<bool>().prop_flat_map(|composite| {
         (
-            proptest::collection::vec(row(composite), 0..30),
-            proptest::collection::vec(row(composite), 0..10),
-            proptest::collection::vec(predicate(40), 1..4),
             Just(composite),
             any::<bool>(),
+            0usize..5,
+            proptest::collection::vec(op(composite), 1..10),
+            proptest::collection::vec(predicate(40), 1..3),
         )
     });
-    let searched = AtomicUsize::new(0);
-    TestRunner::new(config)
-        .run(&strategy, |(old, new, preds, composite, index)| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let pair = rt.block_on(Pair::load(&old, &new, composite, index));
-            if rt.block_on(pair.check(&preds)) {
-                searched.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        })
+    let seen = std::sync::Mutex::new(Exercised::default());
+    runner(CASES)
+        .run(
+            &strategy,
+            |(composite, index, compact_after, ops, preds)| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let mut seen = seen.lock().unwrap();
+                rt.block_on(async {
+                    let pair = Pair::new(composite, index, compact_after).await;
+                    for op in &ops {
+                        pair.apply(op, &mut seen).await;
+                    }
+                    pair.check(&preds, &mut seen).await;
+                });
+                Ok(())
+            },
+        )
         .unwrap();
-    let searched = searched.load(Ordering::Relaxed);
+    let seen = seen.into_inner().unwrap();
+    let enough = CASES as usize / 5;
     assert!(
-        searched >= CASES as usize / 4,
-        "only {searched} of {CASES} cases searched: pushdown is not being exercised"
+        seen.refused_inserts >= enough
+            && seen.rows_updated >= enough
+            && seen.rows_moved >= enough
+            && seen.rows_deleted >= enough
+            && seen.vacuums >= enough
+            && seen.lookups >= enough,
+        "a path was barely exercised: {seen:?}"
     );
 }
 
-/// 2,000 random queries on one table with a composite key and an index.
+/// 2,000 random queries on one table with a composite key and an index,
+/// written as segments, a few row messages, updates and deletes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_random_queries_agree_with_pushdown_on_and_off_and_a_memtable() {
     let mut runner = TestRunner::deterministic();
-    let old = proptest::collection::vec(row(true), 250)
+    let pair = Pair::new(true, true, 0).await;
+    let mut seen = Exercised::default();
+    let mut rows = proptest::collection::vec(row(true, 300), 400)
         .new_tree(&mut runner)
         .unwrap()
         .current();
-    let new = proptest::collection::vec(row(true), 50)
-        .new_tree(&mut runner)
-        .unwrap()
-        .current();
-    let pair = Pair::load(&old, &new, true, true).await;
+    let mut keys = HashSet::new();
+    rows.retain(|r| keys.insert((r.a, r.id)));
+    let (bulk, few) = rows.split_at(rows.len() - 6);
+    // Four segments over disjoint id ranges, so that ranges can skip some.
+    let mut bulk = bulk.to_vec();
+    bulk.sort_by_key(|r| r.id);
+    for part in bulk.chunks(bulk.len().div_ceil(4)) {
+        pair.apply(&Op::Insert(part.to_vec()), &mut seen).await;
+    }
+    for r in few {
+        pair.apply(&Op::Insert(vec![r.clone()]), &mut seen).await;
+    }
+    pair.apply(&Op::SetB(Some(2), "id % 7 = 0".into()), &mut seen)
+        .await;
+    pair.apply(&Op::Delete("id % 11 = 0".into()), &mut seen)
+        .await;
     let queries = proptest::collection::vec(predicate(300), 1..4);
-    let mut searched = 0;
     for _ in 0..2_000 {
         let preds = queries.new_tree(&mut runner).unwrap().current();
-        if pair.check(&preds).await {
-            searched += 1;
-        }
+        pair.check(&preds, &mut seen).await;
     }
-    assert!(searched > 500, "only {searched} of 2,000 queries searched");
+    assert!(seen.lookups > 500, "{seen:?}");
+    assert!(seen.pruned_scans > 100, "{seen:?}");
 }

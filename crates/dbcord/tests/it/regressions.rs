@@ -3,9 +3,6 @@
 
 use std::time::Duration;
 
-use discord_api::Clock;
-use discord_emulator::EmulatorConfig;
-
 use crate::common::{Stack, table};
 
 #[tokio::test]
@@ -84,7 +81,12 @@ async fn doubles_read_back_exactly_and_are_found_by_their_displayed_value() {
             .unwrap();
         read.extend(ids.values().iter().copied());
     }
-    let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    // Compared as sets of bit patterns: rows come back in key order.
+    let bits = |v: &[f64]| {
+        let mut b: Vec<u64> = v.iter().map(|f| f.to_bits()).collect();
+        b.sort_unstable();
+        b
+    };
     assert_eq!(
         bits(&read),
         bits(&values),
@@ -93,7 +95,7 @@ async fn doubles_read_back_exactly_and_are_found_by_their_displayed_value() {
     let shown = s.values("SELECT id FROM d").await;
     for row in shown.iter().step_by(15) {
         let q = format!("SELECT count(*) FROM d WHERE id = {}", row[0]);
-        assert_eq!(s.value(&q).await, "1", "{q} finds its row through search");
+        assert_eq!(s.value(&q).await, "1", "{q} finds its row by key");
     }
 }
 
@@ -111,26 +113,6 @@ async fn the_same_double_key_cannot_be_inserted_twice() {
         assert!(e.contains("duplicate key"), "{f:?}: {e}");
     }
     assert_eq!(s.value("SELECT count(*) FROM d").await, "40");
-}
-
-#[tokio::test]
-async fn fresh_mode_keeps_rows_written_just_before_a_slow_search() {
-    // Search lags 30 s; the window is 40 s. An IN list of 64 values makes
-    // 64 searches, which the search bucket (5 per 5 s) stretches over about
-    // a minute: a horizon taken after them would lie past the new row.
-    let s = Stack::with_config(EmulatorConfig::in_memory_with_lag(Duration::from_secs(30))).await;
-    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, tag TEXT)")
-        .await;
-    s.sql("SET dbcord.fresh_window = 40").await;
-    s.sql("INSERT INTO t VALUES ('new', 'tag63')").await;
-    let tags: Vec<String> = (0..64).map(|i| format!("'tag{i}'")).collect();
-    let q = format!("SELECT id FROM t WHERE tag IN ({})", tags.join(", "));
-    let before = s.clock.now_ms();
-    assert_eq!(s.values(&q).await, table(&[&["new"]]));
-    assert!(
-        s.clock.now_ms() - before > 40_000,
-        "the searches took longer than the window, so the test has teeth"
-    );
 }
 
 #[tokio::test]

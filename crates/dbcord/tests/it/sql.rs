@@ -1,6 +1,6 @@
 //! SQL through the whole stack: DataFusion, the store, the emulator.
 
-use discord_api::{Discord, HistoryAnchor, HistoryQuery, Route};
+use discord_api::{Discord, Route};
 use discord_emulator::EmulatorConfig;
 
 use crate::common::{Stack, insert_numbers, table};
@@ -15,41 +15,47 @@ async fn create_insert_and_aggregate() {
 }
 
 #[tokio::test]
-async fn a_250_row_table_is_scanned_in_exactly_3_history_requests() {
+async fn a_250_row_table_is_read_with_one_history_page_and_one_download() {
     let s = Stack::new().await;
     s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
         .await;
     s.sql(&insert_numbers("t", 0, 250)).await;
+    let cold = s.another().await;
     let before = s.counters();
-    let out = s
+    let out = cold
         .values("SELECT count(*) AS c, sum(n) AS total FROM t")
         .await;
     assert_eq!(out, table(&[&["250", "31125"]]));
     let cost = s.counters().since(&before);
-    assert_eq!(cost.route(Route::ListMessages).requests, 3);
-    assert_eq!(cost.total_requests(), 3, "{cost:?}");
+    assert_eq!(cost.route(Route::ListMessages).requests, 1, "{cost:?}");
+    assert_eq!(cost.cdn_requests(), 1, "{cost:?}");
+    assert_eq!(
+        cost.total_requests(),
+        2,
+        "the channel list that says what changed, and the page: {cost:?}"
+    );
 }
 
 #[tokio::test]
 async fn limit_stops_requests_once_met() {
     let s = Stack::new().await;
+    s.sql("SET dbcord.compact_after = 0").await;
     s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
         .await;
-    s.sql(&insert_numbers("t", 0, 250)).await;
+    for part in 0..4 {
+        s.sql(&insert_numbers("t", part * 250, part * 250 + 250))
+            .await;
+    }
+    let cold = s.another().await;
     let before = s.counters();
-    let batches = s.rows("SELECT id FROM t LIMIT 5").await;
+    let batches = cold.rows("SELECT id FROM t LIMIT 5").await;
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 5);
-    assert_eq!(
-        s.counters()
-            .since(&before)
-            .route(Route::ListMessages)
-            .requests,
-        1
-    );
+    let cost = s.counters().since(&before);
+    assert_eq!(cost.cdn_requests(), 1, "one of four segments: {cost:?}");
 }
 
 #[tokio::test]
-async fn rows_come_back_in_insertion_order() {
+async fn limit_and_offset_read_one_segment_in_key_order() {
     let s = Stack::new().await;
     s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT)")
         .await;
@@ -59,22 +65,38 @@ async fn rows_come_back_in_insertion_order() {
 }
 
 #[tokio::test]
-async fn an_oversized_row_is_refused_and_nothing_is_written() {
+async fn a_row_over_the_message_limit_is_stored_whole_in_a_segment() {
     let s = Stack::new().await;
     s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT)")
         .await;
+    s.sql("INSERT INTO t VALUES ('big', repeat('xy', 60000))")
+        .await;
+    let reader = s.another().await;
+    assert_eq!(
+        reader
+            .value("SELECT length(body) FROM t WHERE id = 'big'")
+            .await,
+        "120000"
+    );
+}
+
+#[tokio::test]
+async fn a_statement_larger_than_one_commit_is_refused_and_nothing_is_written() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, body TEXT)")
+        .await;
     let before = s.counters();
-    let big = "x".repeat(2100);
+    // About 30 MB of random digits, which do not compress away.
     let err = s
-        .sql_err(&format!(
-            "INSERT INTO t VALUES ('ok', 'small'), ('big', '{big}')"
-        ))
+        .sql_err(
+            "INSERT INTO t SELECT a.value, string_agg(CAST(random() AS VARCHAR), '') \
+             FROM generate_series(1, 28) a CROSS JOIN generate_series(1, 60000) b GROUP BY a.value",
+        )
         .await;
     assert!(
-        err.contains("row 2 of main.t does not fit in one Discord message"),
+        err.contains("main.t") && err.contains("split it into smaller statements"),
         "{err}"
     );
-    assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(
         s.counters()
             .since(&before)
@@ -243,29 +265,4 @@ async fn a_new_session_sees_the_catalog_written_by_an_earlier_one() {
     }
     let s = Stack::with_config(config).await;
     assert_eq!(s.value("SELECT sum(n) AS s FROM shop.t").await, "42");
-}
-
-#[tokio::test]
-async fn an_insert_that_fails_midway_is_rolled_back() {
-    let s = Stack::new().await;
-    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, tag TEXT)")
-        .await;
-    s.sql("CREATE INDEX t_tag ON t (tag)").await;
-    // Someone deletes the index channel: the first index entry cannot be written.
-    let index = s.engine().store().indexes_of("main", "t")[0].clone();
-    s.emulator.delete_channel(index.channel_id).await.unwrap();
-    let e = s
-        .sql_err("INSERT INTO t VALUES ('a', 'x'), ('b', 'y')")
-        .await;
-    assert!(e.contains("Unknown Channel"), "{e}");
-    let def = s.engine().store().table("main", "t").unwrap();
-    let q = HistoryQuery {
-        anchor: HistoryAnchor::Latest,
-        limit: 100,
-    };
-    let left = s.emulator.list_messages(def.channel_id, &q).await.unwrap();
-    assert!(
-        left.is_empty(),
-        "the row written before the failure was deleted again: {left:?}"
-    );
 }

@@ -13,11 +13,21 @@ pub const CATALOG_MARKER: &str = "dbcord catalog v1";
 
 /// One catalog message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CatalogEntry {
-    Database { name: String },
+    Database {
+        name: String,
+    },
     Table(TableDef),
     Index(IndexDef),
+    /// The table (and its indexes) no longer exists.
+    DropTable {
+        name: String,
+    },
+    /// The index no longer exists.
+    DropIndex {
+        name: String,
+    },
 }
 
 impl CatalogEntry {
@@ -45,6 +55,8 @@ impl CatalogEntry {
             CatalogEntry::Database { name } => format!("database {name}"),
             CatalogEntry::Table(t) => format!("table {}", t.qualified_name()),
             CatalogEntry::Index(i) => format!("index {}.{}", i.database, i.name),
+            CatalogEntry::DropTable { name } => format!("drop of table {name}"),
+            CatalogEntry::DropIndex { name } => format!("drop of index {name}"),
         }
     }
 }

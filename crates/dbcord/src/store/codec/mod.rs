@@ -5,8 +5,11 @@
 
 pub mod ascii_json;
 pub mod catalog_entry;
-pub mod index_entry;
+pub mod columns;
+pub mod commit;
+pub mod key;
 pub mod row;
+pub mod segment;
 pub mod token;
 pub mod value;
 

@@ -1,0 +1,356 @@
+//! Commit messages: every message dbcord writes into a table's channel is
+//! one commit, a statement's whole effect, visible at once or not at all.
+//!
+//! A small commit is a readable row message (the seeds' model):
+//!
+//! ```text
+//! dbcrow qhxkzpwmfaqrtlb qbnvuzeoyqfcmha base 1300000000000000123 txn 19a3f2c07e1d0b2 sum 5c1e09a4
+//! {"id":"u_1","email":"a@example.com","age":31}
+//! ~{"id":"u_2","email":"b@example.com","age":40}
+//! -{"id":"u_3"}
+//! ```
+//!
+//! Line 1: the marker, the search tokens of every row (see
+//! [`super::token`]), then `base` (the newest message the writer had read:
+//! the snapshot its statement saw), `txn` (the statement's own ID) and
+//! `sum` (a CRC-32 of the lines below: a message whose text Discord
+//! changed is not read as a commit).
+//! Nothing before the tokens holds a digit. Each further line is one row
+//! change in ASCII JSON: a bare object inserts a new row, `~` writes a new
+//! version of an existing one, `-` deletes one (its key columns only).
+//! Rows of the first format (`dbc1`, one insert, no base) read the same.
+//!
+//! A large commit is a segment (see [`super::segment`]): `dbcseg base ...
+//! txn ...`, then a JSON header with the segment's statistics and the byte
+//! directory of its attachments.
+
+use discord_api::limits::MAX_CONTENT_LEN;
+use discord_api::{Snowflake, discord_len};
+use serde_json::{Map, Value as Json};
+
+use super::row::{
+    ROW_MARKER, ROW_MARKER_V1, composite_key_token, decode_json, row_json, row_tokens,
+};
+use super::token::token;
+use super::value::Value;
+use crate::error::{Error, Result};
+use crate::store::schema::TableDef;
+
+pub const SEGMENT_MARKER: &str = "dbcseg";
+
+/// What a commit does to one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A new key: the commit is void if the key was written concurrently.
+    Insert,
+    /// A new version of an existing row.
+    Upsert,
+    /// The row is gone (a tombstone until compaction).
+    Delete,
+}
+
+impl Op {
+    pub fn code(self) -> u8 {
+        match self {
+            Op::Insert => 0,
+            Op::Upsert => 1,
+            Op::Delete => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Op> {
+        Some(match code {
+            0 => Op::Insert,
+            1 => Op::Upsert,
+            2 => Op::Delete,
+            _ => return None,
+        })
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Op::Insert => "",
+            Op::Upsert => "~",
+            Op::Delete => "-",
+        }
+    }
+}
+
+/// One row change: for a delete, only the key columns are set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub op: Op,
+    pub values: Vec<Value>,
+}
+
+/// Who wrote a commit and from which snapshot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommitMeta {
+    /// The newest message of the channel the writer had read; `None` for
+    /// rows of the first format, which knew no concurrency.
+    pub base: Option<Snowflake>,
+    /// The statement's ID, to recognise its commit after a cancellation.
+    pub txn: Option<String>,
+}
+
+impl CommitMeta {
+    /// ` base <id> txn <txn> sum <crc>`, for a marker line; `sum` is the
+    /// CRC-32 of `body`, everything after the marker line.
+    fn words(&self, body: &str) -> String {
+        let mut out = String::new();
+        if let Some(b) = self.base {
+            out.push_str(&format!(" base {b}"));
+        }
+        if let Some(t) = &self.txn {
+            out.push_str(&format!(" txn {t}"));
+        }
+        out.push_str(&format!(" sum {:08x}", crc32fast::hash(body.as_bytes())));
+        out
+    }
+
+    /// Read `base` and `txn` from the words of a marker line, and check
+    /// `sum` against `body`: a commit Discord altered is not a commit.
+    fn parse<'a>(
+        words: impl Iterator<Item = &'a str>,
+        body: &str,
+    ) -> Result<CommitMeta, NotACommit> {
+        let mut meta = CommitMeta::default();
+        let mut words = words.peekable();
+        while let Some(w) = words.next() {
+            match w {
+                "base" => meta.base = words.next().and_then(|b| b.parse().ok()),
+                "txn" => meta.txn = words.next().map(str::to_string),
+                "sum" => {
+                    let want = words.next().and_then(|s| u32::from_str_radix(s, 16).ok());
+                    if want != Some(crc32fast::hash(body.as_bytes())) {
+                        return Err(NotACommit("its checksum does not match its text".into()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(meta)
+    }
+}
+
+/// The content of a row commit, or `None` if it does not fit in one message.
+pub fn encode_rows(
+    def: &TableDef,
+    changes: &[Change],
+    meta: &CommitMeta,
+) -> Result<Option<String>> {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut lines = Vec::with_capacity(changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let (json, row_tokens) = match c.op {
+            Op::Delete => (key_json(def, &c.values), key_tokens(def, &c.values)),
+            _ => (row_json(def, &c.values, i + 1)?, row_tokens(def, &c.values)),
+        };
+        for t in row_tokens {
+            if !tokens.contains(&t) {
+                tokens.push(t);
+            }
+        }
+        lines.push(format!("{}{json}", c.op.prefix()));
+    }
+    let body = lines.join("\n");
+    let content = format!(
+        "{ROW_MARKER} {}{}\n{body}",
+        tokens.join(" "),
+        meta.words(&body)
+    );
+    Ok((discord_len(&content) <= MAX_CONTENT_LEN).then_some(content))
+}
+
+/// The key columns of a row as a JSON object.
+fn key_json(def: &TableDef, values: &[Value]) -> String {
+    let mut obj = Map::new();
+    for k in &def.primary_key {
+        if let Some(i) = def.column_index(k)
+            && let Some(j) = values[i].to_json(def.columns[i].ty)
+        {
+            obj.insert(k.clone(), j);
+        }
+    }
+    super::ascii_json::to_string(&Json::Object(obj))
+}
+
+/// The tokens that find a row by its key: each key cell's, and the
+/// composite key's own.
+fn key_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = def
+        .primary_key
+        .iter()
+        .filter_map(|k| def.column_index(k))
+        .filter_map(|i| token(&def.columns[i].name, &values[i]))
+        .collect();
+    if def.primary_key.len() > 1 {
+        out.extend(composite_key_token(def, values));
+    }
+    out
+}
+
+/// The content of a segment commit whose header is `header_json`.
+pub fn segment_content(header_json: &str, meta: &CommitMeta) -> String {
+    format!("{SEGMENT_MARKER}{}\n{header_json}", meta.words(header_json))
+}
+
+/// Which row (1-based) and what of it Discord changed, comparing a row
+/// commit's content with its echo.
+pub fn altered(def: &TableDef, sent: &str, echoed: &str) -> (usize, String) {
+    // The bodies, past the marker line: the echo's checksum no longer
+    // matches, which is the point.
+    let rows = |s: &str| changes(def, s.split_once('\n')?.1).ok();
+    let (Some(a), Some(b)) = (rows(sent), rows(echoed)) else {
+        return (1, "the row's text".to_string());
+    };
+    for (n, (x, y)) in a.iter().zip(&b).enumerate() {
+        if let Some((c, _)) = def
+            .columns
+            .iter()
+            .zip(x.values.iter().zip(&y.values))
+            .find(|(_, (u, v))| u != v)
+        {
+            return (n + 1, format!("column \"{}\"", c.name));
+        }
+    }
+    (1, "the search tokens".to_string())
+}
+
+/// Why a message is not a commit of this table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotACommit(pub String);
+
+/// What a row or segment message holds, before its attachments are read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Rows(Vec<Change>),
+    Segment(String),
+}
+
+/// Decode a commit message's content: its metadata and its body.
+pub fn decode(def: &TableDef, content: &str) -> Result<(CommitMeta, Body), NotACommit> {
+    let (first, rest) = content
+        .split_once('\n')
+        .ok_or_else(|| NotACommit("no commit marker".into()))?;
+    let mut words = first.split(' ');
+    match words.next() {
+        Some(ROW_MARKER_V1) => {
+            let values = decode_json(def, rest).map_err(|e| NotACommit(e.0))?;
+            let change = Change {
+                op: Op::Insert,
+                values,
+            };
+            Ok((CommitMeta::default(), Body::Rows(vec![change])))
+        }
+        Some(ROW_MARKER) => Ok((
+            CommitMeta::parse(words, rest)?,
+            Body::Rows(changes(def, rest)?),
+        )),
+        Some(SEGMENT_MARKER) => Ok((
+            CommitMeta::parse(words, rest)?,
+            Body::Segment(rest.to_string()),
+        )),
+        _ => Err(NotACommit("no commit marker".into())),
+    }
+}
+
+fn changes(def: &TableDef, lines: &str) -> Result<Vec<Change>, NotACommit> {
+    lines
+        .lines()
+        .map(|line| {
+            let (op, json) = match line.as_bytes().first() {
+                Some(b'~') => (Op::Upsert, &line[1..]),
+                Some(b'-') => (Op::Delete, &line[1..]),
+                _ => (Op::Insert, line),
+            };
+            let values = decode_json(def, json).map_err(|e| NotACommit(e.0))?;
+            Ok(Change { op, values })
+        })
+        .collect()
+}
+
+/// Check that a change's values are whole: arity, types, NOT NULL.
+pub fn check(def: &TableDef, change: &Change, row_no: usize) -> Result<()> {
+    match change.op {
+        Op::Delete => Ok(()),
+        _ => row_json(def, &change.values, row_no).map(|_| ()),
+    }
+}
+
+/// The error for a statement too large for one commit.
+pub fn too_large(def: &TableDef, bytes: usize) -> Error {
+    Error::StatementTooLarge {
+        table: def.qualified_name(),
+        bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::{Column, ColumnType};
+
+    fn def() -> TableDef {
+        let col = |name: &str, ty| Column {
+            name: name.into(),
+            ty,
+            nullable: true,
+        };
+        TableDef {
+            database: "main".into(),
+            name: "t".into(),
+            columns: vec![col("id", ColumnType::Text), col("n", ColumnType::BigInt)],
+            primary_key: vec!["id".into()],
+            channel_id: Snowflake(1),
+        }
+    }
+
+    #[test]
+    fn a_row_commit_round_trips_with_its_snapshot_and_ops() {
+        let d = def();
+        let changes = vec![
+            Change {
+                op: Op::Insert,
+                values: vec![Value::Text("a".into()), Value::Int(1)],
+            },
+            Change {
+                op: Op::Upsert,
+                values: vec![Value::Text("b".into()), Value::Int(2)],
+            },
+            Change {
+                op: Op::Delete,
+                values: vec![Value::Text("c".into()), Value::Null],
+            },
+        ];
+        let meta = CommitMeta {
+            base: Some(Snowflake(77)),
+            txn: Some("abc".into()),
+        };
+        let content = encode_rows(&d, &changes, &meta).unwrap().unwrap();
+        let head = content.lines().next().unwrap();
+        assert!(
+            head.starts_with("dbcrow q") && head.contains(" base 77 txn abc sum "),
+            "{head}"
+        );
+        assert_eq!(decode(&d, &content).unwrap(), (meta, Body::Rows(changes)));
+        let altered = content.replace("\"b\"", "\"B\"");
+        let e = decode(&d, &altered).unwrap_err();
+        assert!(e.0.contains("checksum"), "{e}");
+    }
+
+    #[test]
+    fn a_first_format_row_is_an_insert_without_a_snapshot() {
+        let (meta, body) = decode(&def(), "dbc1 qabc\n{\"id\":\"a\",\"n\":1}").unwrap();
+        assert_eq!(meta, CommitMeta::default());
+        assert_eq!(
+            body,
+            Body::Rows(vec![Change {
+                op: Op::Insert,
+                values: vec![Value::Text("a".into()), Value::Int(1)]
+            }])
+        );
+        assert!(decode(&def(), "hello").is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! Compaction and vacuum.
+//!
+//! Compaction folds a table's log into one checkpoint: a segment of every
+//! live row (tombstones and old versions dropped), sorted by key, with a file
+//! per index, which `covers` everything up to the newest message it read.
+//! It is one commit like any other; commits made while it ran stay after
+//! it. Readers then read nothing older. Vacuum compacts, then deletes the
+//! bot's messages that the checkpoint replaced (bulk deletes for messages
+//! younger than 14 days, one by one for older ones); people's messages in
+//! the channel are left alone.
+
+use std::sync::Arc;
+
+use discord_api::limits::{BULK_DELETE_MAX, BULK_DELETE_MAX_AGE, HISTORY_PAGE};
+use discord_api::{HistoryAnchor, HistoryQuery, NewFile, NewMessage, Snowflake};
+
+use super::Store;
+use super::codec::commit::{Change, CommitMeta, Op};
+use super::log::CommitBody;
+use super::schema::TableDef;
+use super::segments::ReadStats;
+use super::write::fit_segment;
+use crate::error::{Error, Result};
+
+/// What a vacuum did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VacuumReport {
+    /// The checkpoint everything older was folded into, if the table has rows.
+    pub checkpoint: Option<Snowflake>,
+    /// Messages deleted.
+    pub deleted: u64,
+}
+
+impl Store {
+    /// Fold `table`'s log into a checkpoint; `None` if it already is one.
+    pub async fn compact(&self, table: &Arc<TableDef>) -> Result<Option<Snowflake>> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(table, &mut stats).await?;
+        let folded = snap.runs.len() == 1
+            && matches!(&snap.runs[0].body, CommitBody::Segment(s) if s.header.covers.is_some());
+        if folded || snap.runs.is_empty() {
+            return Ok(None);
+        }
+        self.compact_always(table).await
+    }
+
+    /// Fold `table`'s log into a new checkpoint, even if it is one already
+    /// (to give it the file of a new index). `None` for an empty channel.
+    pub async fn compact_always(&self, table: &Arc<TableDef>) -> Result<Option<Snowflake>> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(table, &mut stats).await?;
+        let Some(synced) = snap.synced else {
+            return Ok(None);
+        };
+        let mut rows = Vec::new();
+        let mut cursor = self.scan(&snap, &[]);
+        while let Some(page) = self.scan_page(&snap, &mut cursor, &mut stats).await? {
+            rows.extend(page.rows.into_iter().map(|r| Change {
+                op: Op::Insert,
+                values: r.values,
+            }));
+        }
+        let indexes = self.indexes_of(&table.database, &table.name);
+        let meta = CommitMeta {
+            base: Some(synced),
+            txn: Some(discord_api::nonce::new_nonce()),
+        };
+        let (content, seg) = fit_segment(table, &indexes, &rows, &meta, Some(synced))?;
+        let files: Vec<NewFile> = seg
+            .files
+            .into_iter()
+            .map(|(filename, bytes)| NewFile { filename, bytes })
+            .collect();
+        let message = NewMessage {
+            files,
+            ..NewMessage::idempotent(content)
+        };
+        let sent = self
+            .discord
+            .create_message(table.channel_id, &message)
+            .await?;
+        self.note_head(table.channel_id, sent.id);
+        tracing::info!(
+            "compacted {} ({} rows) into message {}",
+            table.qualified_name(),
+            rows.len(),
+            sent.id
+        );
+        Ok(Some(sent.id))
+    }
+
+    /// `VACUUM table`: compact, then delete every message of the bot's that
+    /// the checkpoint replaced.
+    pub async fn vacuum(&self, table: &Arc<TableDef>) -> Result<VacuumReport> {
+        self.compact(table).await?;
+        let mut stats = ReadStats::default();
+        self.snapshot(table, &mut stats).await?;
+        let log = self.log_of(table.channel_id);
+        let (Some(checkpoint), Some(cover)) = (log.checkpoint.as_ref().map(|c| c.id), log.cover())
+        else {
+            return Ok(VacuumReport::default());
+        };
+        let replaced = self.replaced(table, checkpoint, cover).await?;
+        let deleted = self.delete_all(table, &replaced).await?;
+        Ok(VacuumReport {
+            checkpoint: Some(checkpoint),
+            deleted,
+        })
+    }
+
+    /// The bot's messages older than the checkpoint and within what it covers.
+    async fn replaced(
+        &self,
+        table: &TableDef,
+        checkpoint: Snowflake,
+        cover: Snowflake,
+    ) -> Result<Vec<Snowflake>> {
+        let bot = self.discord.bot_user_id();
+        let mut out = Vec::new();
+        let mut before = checkpoint;
+        loop {
+            let query = HistoryQuery {
+                anchor: HistoryAnchor::Before(before),
+                limit: HISTORY_PAGE,
+            };
+            let page = self.discord.list_messages(table.channel_id, &query).await?;
+            let Some(oldest) = page.iter().map(|m| m.id).min() else {
+                return Ok(out);
+            };
+            out.extend(
+                page.iter()
+                    .filter(|m| m.author.id == bot && m.id <= cover)
+                    .map(|m| m.id),
+            );
+            if page.len() < HISTORY_PAGE as usize {
+                return Ok(out);
+            }
+            before = oldest;
+        }
+    }
+
+    /// Delete messages: in bulk where Discord allows (2 to 100, younger than
+    /// 14 days), one by one otherwise.
+    async fn delete_all(&self, table: &TableDef, ids: &[Snowflake]) -> Result<u64> {
+        let now_ms = self
+            .discord
+            .server_time_ms()
+            .unwrap_or_else(|| self.clock.now_ms());
+        let limit_ms = now_ms.saturating_sub(BULK_DELETE_MAX_AGE.as_millis() as u64 - 60_000);
+        let (young, old): (Vec<Snowflake>, Vec<Snowflake>) =
+            ids.iter().partition(|id| id.unix_ms() > limit_ms);
+        let channel = table.channel_id;
+        for chunk in young.chunks(BULK_DELETE_MAX) {
+            match chunk {
+                [one] => self.discord.delete_message(channel, *one).await,
+                many => self.discord.bulk_delete(channel, many).await,
+            }
+            .map_err(Error::from)?;
+        }
+        for id in old {
+            self.discord.delete_message(channel, id).await?;
+        }
+        Ok(ids.len() as u64)
+    }
+}

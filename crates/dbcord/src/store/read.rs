@@ -1,0 +1,398 @@
+//! Reading a table: the newest committed version of each row, from the
+//! runs of its log (the checkpoint, then each valid commit).
+//!
+//! A row's newest version is in the newest run that holds its key; a
+//! tombstone there means the row is gone. So a key lookup walks the runs
+//! from the newest, reading in a segment only the batch whose key range can
+//! hold the key. A scan walks the runs from the newest too, remembering the
+//! keys it has passed, so an older version is never returned; runs that
+//! the filter's bounds exclude (by their statistics) are skipped unless an
+//! older run needs their keys. An index lookup collects candidate keys from
+//! each run's index file (or its rows) and then looks them up.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use discord_api::Snowflake;
+
+use super::Store;
+use super::codec::commit::{Change, Op};
+use super::codec::key::Key;
+use super::codec::segment::{self, SegmentHeader};
+use super::codec::value::Value;
+use super::log::CommitBody;
+use super::runs::Run;
+use super::schema::{IndexDef, TableDef};
+use super::segments::{ReadStats, batch_for, batches_for_value};
+use super::table::{RowPage, StoredRow};
+use crate::error::Result;
+
+/// A table as one statement reads it.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub def: Arc<TableDef>,
+    pub runs: Vec<Run>,
+    /// The newest message read: the base of what the statement writes.
+    pub synced: Option<Snowflake>,
+}
+
+/// A bound a filter puts on one column: runs whose statistics lie outside
+/// it hold no matching row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bound {
+    /// `=` one of these.
+    In(Vec<Value>),
+    Lt(Value),
+    Le(Value),
+    Gt(Value),
+    Ge(Value),
+}
+
+/// `column` within `bound`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prune {
+    pub column: usize,
+    pub bound: Bound,
+}
+
+impl Prune {
+    /// Whether a segment with these statistics may hold a matching row.
+    fn may_match(&self, def: &TableDef, header: &SegmentHeader) -> bool {
+        let col = &def.columns[self.column];
+        let Some(stats) = header.stats.get(&col.name) else {
+            return true;
+        };
+        let live = header.rows - header.deletes;
+        if stats.nulls >= live {
+            return false; // every row is NULL here, and NULL matches no bound
+        }
+        let read = |j: &Option<serde_json::Value>| {
+            j.as_ref()
+                .and_then(|j| Value::from_json(col.ty, j))
+                .and_then(|v| Key::of([&v]))
+        };
+        let (Some(min), Some(max)) = (read(&stats.min), read(&stats.max)) else {
+            return true;
+        };
+        let key = |v: &Value| Key::of([v]);
+        match &self.bound {
+            Bound::In(vs) => vs.iter().filter_map(key).any(|k| min <= k && k <= max),
+            Bound::Lt(v) => key(v).is_none_or(|k| min < k),
+            Bound::Le(v) => key(v).is_none_or(|k| min <= k),
+            Bound::Gt(v) => key(v).is_none_or(|k| max > k),
+            Bound::Ge(v) => key(v).is_none_or(|k| max >= k),
+        }
+    }
+}
+
+/// Where a scan is.
+#[derive(Debug)]
+pub struct ScanCursor {
+    /// Runs still to read, newest first, with whether their rows are
+    /// wanted and whether they must be read at all.
+    todo: Vec<(usize, bool, bool)>,
+    /// Batches left of the segment being read.
+    batch: usize,
+    seen: HashSet<Key>,
+}
+
+impl Store {
+    /// The newest version of `key` in runs older than `upper`: the run it
+    /// is in and the change (an insert, upsert or tombstone).
+    pub async fn newest(
+        &self,
+        snap: &Snapshot,
+        key: &Key,
+        upper: usize,
+        stats: &mut ReadStats,
+    ) -> Result<Option<(usize, Change)>> {
+        for i in (0..upper.min(snap.runs.len())).rev() {
+            match &snap.runs[i].body {
+                CommitBody::Rows(changes) => {
+                    let def = &snap.def;
+                    if let Some(c) = changes
+                        .iter()
+                        .rev()
+                        .find(|c| segment::key_of(def, &c.values).as_ref() == Some(key))
+                    {
+                        return Ok(Some((i, c.clone())));
+                    }
+                }
+                CommitBody::Segment(seg) => {
+                    let in_range = seg
+                        .header
+                        .key_range()
+                        .is_some_and(|(lo, hi)| lo <= *key && *key <= hi);
+                    let Some(b) = batch_for(&seg.header.data.batches, key).filter(|_| in_range)
+                    else {
+                        continue;
+                    };
+                    let batch = self.data_batch(&snap.def, seg, b, stats).await?;
+                    if let Ok(at) = batch.binary_search_by(|(k, _)| k.cmp(key)) {
+                        return Ok(Some((i, batch[at].1.clone())));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The live rows with these keys.
+    pub async fn get(
+        &self,
+        snap: &Snapshot,
+        keys: &[Key],
+        stats: &mut ReadStats,
+    ) -> Result<Vec<StoredRow>> {
+        let mut out = Vec::new();
+        let mut done = HashSet::new();
+        for key in keys {
+            if !done.insert(key.clone()) {
+                continue;
+            }
+            if let Some((i, c)) = self.newest(snap, key, snap.runs.len(), stats).await?
+                && c.op != Op::Delete
+            {
+                out.push(stored(snap, i, c.values));
+            }
+        }
+        stats.runs_read += snap.runs.len() as u64;
+        Ok(out)
+    }
+
+    /// The live rows whose `index`ed column holds one of `values`.
+    pub async fn by_index(
+        &self,
+        snap: &Snapshot,
+        index: &IndexDef,
+        values: &[Value],
+        stats: &mut ReadStats,
+    ) -> Result<Vec<StoredRow>> {
+        let Some(col) = snap.def.column_index(&index.column) else {
+            return Ok(Vec::new());
+        };
+        let wanted: Vec<Key> = values.iter().filter_map(|v| Key::of([v])).collect();
+        let prune = Prune {
+            column: col,
+            bound: Bound::In(values.to_vec()),
+        };
+        let mut candidates = Vec::new();
+        for run in &snap.runs {
+            match &run.body {
+                CommitBody::Rows(changes) => candidates.extend(
+                    changes
+                        .iter()
+                        .filter(|c| c.op != Op::Delete)
+                        .filter(|c| Key::of([&c.values[col]]).is_some_and(|k| wanted.contains(&k)))
+                        .filter_map(|c| segment::key_of(&snap.def, &c.values)),
+                ),
+                CommitBody::Segment(seg) if !prune.may_match(&snap.def, &seg.header) => {
+                    stats.runs_pruned += 1;
+                }
+                CommitBody::Segment(seg) => {
+                    let keys = self
+                        .index_keys(&snap.def, index, seg, col, &wanted, stats)
+                        .await?;
+                    candidates.extend(keys);
+                }
+            }
+        }
+        let rows = self.get(snap, &candidates, stats).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| Key::of([&r.values[col]]).is_some_and(|k| wanted.contains(&k)))
+            .collect())
+    }
+
+    /// Keys whose row in this segment has one of the `wanted` values: from
+    /// the segment's file for the index, or, for a segment written before
+    /// the index, from its rows.
+    async fn index_keys(
+        &self,
+        def: &TableDef,
+        index: &IndexDef,
+        seg: &super::log::SegmentRef,
+        col: usize,
+        wanted: &[Key],
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Key>> {
+        let mut out = Vec::new();
+        let Some(file) = seg.header.indexes.get(&index.name) else {
+            for batch in self.all_batches(def, seg, stats).await? {
+                out.extend(batch.iter().filter_map(|(k, c)| {
+                    let v = Key::of([&c.values[col]])?;
+                    (c.op != Op::Delete && wanted.contains(&v)).then(|| k.clone())
+                }));
+            }
+            return Ok(out);
+        };
+        for value in wanted {
+            for b in batches_for_value(&file.batches, value) {
+                let entries = self.index_batch(def, index, seg, file, b, stats).await?;
+                out.extend(
+                    entries
+                        .iter()
+                        .filter(|(v, _)| v == value)
+                        .map(|(_, k)| k.clone()),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The live rows whose newest version is in one of these commits.
+    pub async fn in_commits(
+        &self,
+        snap: &Snapshot,
+        ids: &[Snowflake],
+        stats: &mut ReadStats,
+    ) -> Result<Vec<StoredRow>> {
+        let mut out = Vec::new();
+        for (i, run) in snap.runs.iter().enumerate() {
+            if !ids.contains(&run.id) {
+                continue;
+            }
+            let changes: Vec<Change> = match &run.body {
+                CommitBody::Rows(c) => c.to_vec(),
+                CommitBody::Segment(seg) => {
+                    let batches = self.all_batches(&snap.def, seg, stats).await?;
+                    batches
+                        .iter()
+                        .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
+                        .collect()
+                }
+            };
+            for c in changes {
+                let Some(key) = segment::key_of(&snap.def, &c.values) else {
+                    continue;
+                };
+                if let Some((j, newest)) = self.newest(snap, &key, snap.runs.len(), stats).await?
+                    && j == i
+                    && newest.op != Op::Delete
+                {
+                    out.push(stored(snap, i, newest.values));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Start a scan of `snap` restricted by `prune`. A run the bounds
+    /// exclude is still read if an older wanted run's key range overlaps
+    /// its own: it may hold newer versions (or tombstones) of their rows.
+    pub fn scan(&self, snap: &Snapshot, prune: &[Prune]) -> ScanCursor {
+        let wanted: Vec<bool> = snap
+            .runs
+            .iter()
+            .map(|r| match &r.body {
+                CommitBody::Rows(_) => true,
+                CommitBody::Segment(s) => prune.iter().all(|p| p.may_match(&snap.def, &s.header)),
+            })
+            .collect();
+        let ranges: Vec<Option<(Key, Key)>> =
+            (0..snap.runs.len()).map(|i| key_range(snap, i)).collect();
+        let overlaps = |i: usize, j: usize| match (&ranges[i], &ranges[j]) {
+            (Some((lo_i, hi_i)), Some((lo_j, hi_j))) => lo_i <= hi_j && lo_j <= hi_i,
+            (None, _) | (_, None) => false,
+        };
+        let todo = (0..snap.runs.len())
+            .rev()
+            .map(|i| {
+                let needed = wanted[i] || (0..i).any(|j| wanted[j] && overlaps(i, j));
+                (i, wanted[i], needed)
+            })
+            .collect();
+        ScanCursor {
+            todo,
+            batch: 0,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The next page of a scan: one run of rows, or one batch of a segment.
+    pub async fn scan_page(
+        &self,
+        snap: &Snapshot,
+        cursor: &mut ScanCursor,
+        stats: &mut ReadStats,
+    ) -> Result<Option<RowPage>> {
+        loop {
+            let Some(&(i, wanted, needed)) = cursor.todo.first() else {
+                return Ok(None);
+            };
+            if !needed {
+                stats.runs_pruned += 1;
+                cursor.todo.remove(0);
+                continue;
+            }
+            let (changes, last) = self.run_page(snap, i, cursor.batch, stats).await?;
+            if last {
+                cursor.todo.remove(0);
+                cursor.batch = 0;
+                stats.runs_read += 1;
+            } else {
+                cursor.batch += 1;
+            }
+            let mut page = RowPage::default();
+            for (key, c) in changes.iter() {
+                let fresh = cursor.seen.insert(key.clone());
+                if fresh && wanted && c.op != Op::Delete {
+                    page.rows.push(stored(snap, i, c.values.clone()));
+                }
+            }
+            return Ok(Some(page));
+        }
+    }
+
+    /// The changes of run `i` (batch `b` of a segment), keyed, and whether
+    /// it was the run's last.
+    async fn run_page(
+        &self,
+        snap: &Snapshot,
+        i: usize,
+        b: usize,
+        stats: &mut ReadStats,
+    ) -> Result<(Arc<Vec<(Key, Change)>>, bool)> {
+        match &snap.runs[i].body {
+            CommitBody::Rows(changes) => {
+                let keyed = changes
+                    .iter()
+                    .filter_map(|c| Some((segment::key_of(&snap.def, &c.values)?, c.clone())))
+                    .collect();
+                Ok((Arc::new(keyed), true))
+            }
+            CommitBody::Segment(seg) => {
+                let n = seg.header.data.batches.len();
+                if n == 0 {
+                    return Ok((Arc::new(Vec::new()), true));
+                }
+                let batch = self.data_batch(&snap.def, seg, b, stats).await?;
+                Ok((batch, b + 1 >= n))
+            }
+        }
+    }
+}
+
+/// The smallest and largest key run `i` holds (`None`: none, or unreadable).
+fn key_range(snap: &Snapshot, i: usize) -> Option<(Key, Key)> {
+    match &snap.runs[i].body {
+        CommitBody::Segment(s) => s.header.key_range(),
+        CommitBody::Rows(changes) => {
+            let keys = changes
+                .iter()
+                .filter_map(|c| segment::key_of(&snap.def, &c.values));
+            keys.fold(None, |range, k| match range {
+                None => Some((k.clone(), k)),
+                Some((lo, hi)) => Some((lo.min(k.clone()), hi.max(k))),
+            })
+        }
+    }
+}
+
+fn stored(snap: &Snapshot, run: usize, values: Vec<Value>) -> StoredRow {
+    StoredRow {
+        channel_id: snap.def.channel_id,
+        message_id: snap.runs[run].id,
+        values,
+    }
+}

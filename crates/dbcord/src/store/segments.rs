@@ -1,0 +1,201 @@
+//! Reading segments: batches fetched from the CDN with range reads, decoded
+//! once and cached (a segment never changes, so its batches never go stale).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::error::ArrowError;
+use discord_api::attachments::download;
+use discord_api::{ByteRange, Snowflake};
+
+use super::Store;
+use super::codec::commit::Change;
+use super::codec::key::Key;
+use super::codec::segment::{self, BatchDir, FileDir};
+use super::log::SegmentRef;
+use super::schema::{IndexDef, TableDef};
+use crate::error::{Error, Result};
+
+/// The rows of a data batch with their keys, in key order.
+pub type KeyedBatch = Arc<Vec<(Key, Change)>>;
+/// The (value key, row key) pairs of an index batch, in order.
+pub type IndexBatch = Arc<Vec<(Key, Key)>>;
+
+/// What reads cost, for `EXPLAIN ANALYZE`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReadStats {
+    /// History pages read to bring the table's log up to date.
+    pub history_requests: u64,
+    /// Range reads and downloads from the CDN, and their bytes.
+    pub cdn_requests: u64,
+    pub cdn_bytes: u64,
+    /// Segment batches served from this process's cache.
+    pub cached_batches: u64,
+    /// Commits (runs) read, and those skipped by their statistics.
+    pub runs_read: u64,
+    pub runs_pruned: u64,
+}
+
+/// Entries kept before the cache starts over (each is one decoded batch).
+const CACHE_BATCHES: usize = 4096;
+
+/// Decoded batches by (attachment, batch).
+#[derive(Debug, Default)]
+pub struct BatchCache {
+    data: Mutex<HashMap<(Snowflake, usize), KeyedBatch>>,
+    index: Mutex<HashMap<(Snowflake, usize), IndexBatch>>,
+}
+
+fn remember<V: Clone>(map: &Mutex<HashMap<(Snowflake, usize), V>>, k: (Snowflake, usize), v: &V) {
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+    if m.len() >= CACHE_BATCHES {
+        m.clear();
+    }
+    m.insert(k, v.clone());
+}
+
+fn recall<V: Clone>(
+    map: &Mutex<HashMap<(Snowflake, usize), V>>,
+    k: &(Snowflake, usize),
+) -> Option<V> {
+    map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(k)
+        .cloned()
+}
+
+fn corrupt(def: &TableDef, seg: &SegmentRef, e: ArrowError) -> Error {
+    Error::CatalogDamaged(format!(
+        "segment in message {} of {} is unreadable: {e}",
+        seg.message.id,
+        def.qualified_name()
+    ))
+}
+
+impl Store {
+    /// The bytes of one batch of one of a segment's files: one range read.
+    async fn batch_bytes(
+        &self,
+        seg: &SegmentRef,
+        file: &FileDir,
+        dir: &BatchDir,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<u8>> {
+        let attachment = seg.message.attachments.get(file.file).ok_or_else(|| {
+            Error::CatalogDamaged(format!(
+                "message {} lacks attachment {}",
+                seg.message.id, file.file
+            ))
+        })?;
+        let range = ByteRange {
+            start: dir.offset(),
+            end: dir.offset() + dir.len(),
+        };
+        let bytes = download(
+            self.discord.as_ref(),
+            seg.message.channel_id,
+            seg.message.id,
+            attachment,
+            Some(range),
+        )
+        .await?;
+        stats.cdn_requests += 1;
+        stats.cdn_bytes += bytes.len() as u64;
+        Ok(bytes)
+    }
+
+    /// Batch `i` of a segment's data file, keyed.
+    pub async fn data_batch(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        i: usize,
+        stats: &mut ReadStats,
+    ) -> Result<KeyedBatch> {
+        let file = &seg.header.data;
+        let attachment = seg.message.attachments.get(file.file).map(|a| a.id);
+        let cache_key = (attachment.unwrap_or_default(), i);
+        if let Some(hit) = recall(&self.batches.data, &cache_key) {
+            stats.cached_batches += 1;
+            return Ok(hit);
+        }
+        let dir = &file.batches[i];
+        let bytes = self.batch_bytes(seg, file, dir, stats).await?;
+        let batch = segment::decode_batch(&segment::data_schema(def), dir, bytes)
+            .and_then(|b| segment::changes(def, &b))
+            .map_err(|e| corrupt(def, seg, e))?;
+        let keyed: Vec<(Key, Change)> = batch
+            .into_iter()
+            .filter_map(|c| Some((segment::key_of(def, &c.values)?, c)))
+            .collect();
+        let keyed = Arc::new(keyed);
+        remember(&self.batches.data, cache_key, &keyed);
+        Ok(keyed)
+    }
+
+    /// Batch `i` of a segment's file for `index`.
+    pub async fn index_batch(
+        &self,
+        def: &TableDef,
+        index: &IndexDef,
+        seg: &SegmentRef,
+        file: &FileDir,
+        i: usize,
+        stats: &mut ReadStats,
+    ) -> Result<IndexBatch> {
+        let attachment = seg.message.attachments.get(file.file).map(|a| a.id);
+        let cache_key = (attachment.unwrap_or_default(), i);
+        if let Some(hit) = recall(&self.batches.index, &cache_key) {
+            stats.cached_batches += 1;
+            return Ok(hit);
+        }
+        let schema = segment::index_schema(def, index).ok_or_else(|| {
+            Error::CatalogDamaged(format!("index {} names a missing column", index.name))
+        })?;
+        let dir = &file.batches[i];
+        let bytes = self.batch_bytes(seg, file, dir, stats).await?;
+        let entries = segment::decode_batch(&schema, dir, bytes)
+            .and_then(|b| segment::index_entries(def, index, &b))
+            .map_err(|e| corrupt(def, seg, e))?;
+        let pairs: Vec<(Key, Key)> = entries
+            .into_iter()
+            .filter_map(|(v, k)| Some((Key::of([&v])?, k)))
+            .collect();
+        let pairs = Arc::new(pairs);
+        remember(&self.batches.index, cache_key, &pairs);
+        Ok(pairs)
+    }
+
+    /// Every row of a segment, batch by batch, keyed.
+    pub async fn all_batches(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<KeyedBatch>> {
+        let mut out = Vec::with_capacity(seg.header.data.batches.len());
+        for i in 0..seg.header.data.batches.len() {
+            out.push(self.data_batch(def, seg, i, stats).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// The batch of a directory whose key range may hold `key`: the last whose
+/// first key is at most `key`.
+pub fn batch_for(batches: &[BatchDir], key: &Key) -> Option<usize> {
+    let at = batches.partition_point(|b| b.first().is_some_and(|f| f <= *key));
+    at.checked_sub(1)
+}
+
+/// The batches of an index directory that may hold entries for `value`:
+/// from the one that may hold its first entry to the last that starts with it.
+pub fn batches_for_value(batches: &[BatchDir], value: &Key) -> std::ops::Range<usize> {
+    let starts_at_most = batches.partition_point(|b| b.first().is_some_and(|f| f < *value));
+    let first = starts_at_most.saturating_sub(1);
+    let end = batches.partition_point(|b| {
+        b.first()
+            .is_some_and(|f| f.0.starts_with(&value.0) || f < *value)
+    });
+    first..end.max(first + 1).min(batches.len())
+}
