@@ -56,6 +56,7 @@
 //!    row is re-checked against every filter, the survivors become an Arrow
 //!    batch, and DataFusion projects `email` and prints it.
 
+pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod session;

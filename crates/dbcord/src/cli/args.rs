@@ -91,13 +91,27 @@ pub enum Command {
         #[command(subcommand)]
         command: EmulatorCommand,
     },
-    /// Measure what pushdown saves against a full scan (requests and
-    /// rate-limit waiting on Discord, from the emulator's counters).
+    /// Measure loads, reads and writes of a users table on the embedded
+    /// emulator: Discord requests by kind, CDN bytes, simulated time, local
+    /// time, each beside its lower bound and a MemTable's engine time.
+    #[command(
+        after_help = "Examples:\n  dbcord bench\n  dbcord bench --rows 20000 --rows 100000 --format json"
+    )]
     Bench {
-        /// Rows in the benchmark's users table.
-        #[arg(long, default_value_t = 2000)]
-        rows: usize,
+        /// Rows in the users table (repeatable: one run per size).
+        #[arg(long, default_values_t = [20_000])]
+        rows: Vec<usize>,
+        /// Markdown table for people, or JSON (stable field names) for scripts.
+        #[arg(long = "format", value_enum, default_value_t = BenchFormat::Markdown)]
+        format: BenchFormat,
     },
+}
+
+/// How `dbcord bench` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,10 @@
 //! The command line: arguments, the shell, scripts, output. It does no
 //! storage work itself. Files: `args` (clap), `backend` (opening a guild),
-//! `bench` (the pushdown benchmark),
 //! `exec` (scripts), `repl` (the shell), `dot` (dot-commands), `output`
 //! (tables and CSV), `serve` (`dbcord emulator serve`).
 
 pub mod args;
 pub mod backend;
-pub mod bench;
 pub mod dot;
 pub mod exec;
 pub mod output;
@@ -25,8 +23,15 @@ use crate::session::Session;
 /// Run dbcord as the arguments say; the exit code is non-zero if any statement failed.
 pub async fn run(args: Args) -> Result<ExitCode> {
     match &args.command {
-        Some(args::Command::Bench { rows }) => {
-            print!("{}", bench::run(*rows).await?);
+        Some(args::Command::Bench { rows, format }) => {
+            let mut all = Vec::new();
+            for n in rows {
+                all.extend(crate::bench::run(*n).await?);
+            }
+            match format {
+                args::BenchFormat::Markdown => print!("{}", crate::bench::markdown(&all)),
+                args::BenchFormat::Json => println!("{}", crate::bench::json(&all)),
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Some(args::Command::Emulator {

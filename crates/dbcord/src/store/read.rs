@@ -127,7 +127,7 @@ impl Store {
                     else {
                         continue;
                     };
-                    let batch = self.data_batch(&snap.def, seg, b, stats).await?;
+                    let batch = self.data_batch(&snap.def, seg, b, false, stats).await?;
                     if let Ok(at) = batch.binary_search_by(|(k, _)| k.cmp(key)) {
                         return Ok(Some((i, batch[at].1.clone())));
                     }
@@ -366,7 +366,7 @@ impl Store {
                 if n == 0 {
                     return Ok((Arc::new(Vec::new()), true));
                 }
-                let batch = self.data_batch(&snap.def, seg, b, stats).await?;
+                let batch = self.data_batch(&snap.def, seg, b, true, stats).await?;
                 Ok((batch, b + 1 >= n))
             }
         }

@@ -36,6 +36,9 @@ pub struct ReadStats {
     pub runs_pruned: u64,
 }
 
+/// Bytes a scan reads ahead in one range request.
+const READ_AHEAD: u64 = 8 << 20;
+
 /// Entries kept before the cache starts over (each is one decoded batch).
 const CACHE_BATCHES: usize = 4096;
 
@@ -64,6 +67,23 @@ fn recall<V: Clone>(
         .cloned()
 }
 
+/// One data batch's bytes as keyed changes.
+fn decode_data(
+    def: &TableDef,
+    seg: &SegmentRef,
+    dir: &BatchDir,
+    bytes: Vec<u8>,
+) -> Result<KeyedBatch> {
+    let batch = segment::decode_batch(&segment::data_schema(def), dir, bytes)
+        .and_then(|b| segment::changes(def, &b))
+        .map_err(|e| corrupt(def, seg, e))?;
+    let keyed: Vec<(Key, Change)> = batch
+        .into_iter()
+        .filter_map(|c| Some((segment::key_of(def, &c.values)?, c)))
+        .collect();
+    Ok(Arc::new(keyed))
+}
+
 fn corrupt(def: &TableDef, seg: &SegmentRef, e: ArrowError) -> Error {
     Error::CatalogDamaged(format!(
         "segment in message {} of {} is unreadable: {e}",
@@ -73,12 +93,12 @@ fn corrupt(def: &TableDef, seg: &SegmentRef, e: ArrowError) -> Error {
 }
 
 impl Store {
-    /// The bytes of one batch of one of a segment's files: one range read.
-    async fn batch_bytes(
+    /// Bytes `range` of one of a segment's files: one range read.
+    async fn file_bytes(
         &self,
         seg: &SegmentRef,
         file: &FileDir,
-        dir: &BatchDir,
+        range: ByteRange,
         stats: &mut ReadStats,
     ) -> Result<Vec<u8>> {
         let attachment = seg.message.attachments.get(file.file).ok_or_else(|| {
@@ -87,10 +107,6 @@ impl Store {
                 seg.message.id, file.file
             ))
         })?;
-        let range = ByteRange {
-            start: dir.offset(),
-            end: dir.offset() + dir.len(),
-        };
         let bytes = download(
             self.discord.as_ref(),
             seg.message.channel_id,
@@ -104,33 +120,66 @@ impl Store {
         Ok(bytes)
     }
 
-    /// Batch `i` of a segment's data file, keyed.
+    /// The bytes of one batch of one of a segment's files.
+    async fn batch_bytes(
+        &self,
+        seg: &SegmentRef,
+        file: &FileDir,
+        dir: &BatchDir,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<u8>> {
+        let range = ByteRange {
+            start: dir.offset(),
+            end: dir.offset() + dir.len(),
+        };
+        self.file_bytes(seg, file, range, stats).await
+    }
+
+    /// Batch `i` of a segment's data file, keyed. With `ahead` (a scan
+    /// that will want the next batches too), the batches that follow it,
+    /// up to [`READ_AHEAD`] bytes, come in the same range read.
     pub async fn data_batch(
         &self,
         def: &TableDef,
         seg: &SegmentRef,
         i: usize,
+        ahead: bool,
         stats: &mut ReadStats,
     ) -> Result<KeyedBatch> {
         let file = &seg.header.data;
         let attachment = seg.message.attachments.get(file.file).map(|a| a.id);
-        let cache_key = (attachment.unwrap_or_default(), i);
-        if let Some(hit) = recall(&self.batches.data, &cache_key) {
+        let cache_key = |i| (attachment.unwrap_or_default(), i);
+        if let Some(hit) = recall(&self.batches.data, &cache_key(i)) {
             stats.cached_batches += 1;
             return Ok(hit);
         }
-        let dir = &file.batches[i];
-        let bytes = self.batch_bytes(seg, file, dir, stats).await?;
-        let batch = segment::decode_batch(&segment::data_schema(def), dir, bytes)
-            .and_then(|b| segment::changes(def, &b))
-            .map_err(|e| corrupt(def, seg, e))?;
-        let keyed: Vec<(Key, Change)> = batch
-            .into_iter()
-            .filter_map(|c| Some((segment::key_of(def, &c.values)?, c)))
-            .collect();
-        let keyed = Arc::new(keyed);
-        remember(&self.batches.data, cache_key, &keyed);
-        Ok(keyed)
+        let dirs = &file.batches;
+        let start = dirs[i].offset();
+        let mut last = i;
+        while ahead
+            && last + 1 < dirs.len()
+            && dirs[last + 1].offset() + dirs[last + 1].len() - start <= READ_AHEAD
+        {
+            last += 1;
+        }
+        let end = dirs[last].offset() + dirs[last].len();
+        let bytes = self
+            .file_bytes(seg, file, ByteRange { start, end }, stats)
+            .await?;
+        let mut first = None;
+        for (j, dir) in dirs.iter().enumerate().take(last + 1).skip(i) {
+            let at = (dir.offset() - start) as usize;
+            let own = bytes
+                .get(at..at + dir.len() as usize)
+                .ok_or_else(|| {
+                    corrupt(def, seg, ArrowError::IpcError("a short range read".into()))
+                })?
+                .to_vec();
+            let keyed = decode_data(def, seg, dir, own)?;
+            remember(&self.batches.data, cache_key(j), &keyed);
+            first.get_or_insert(keyed);
+        }
+        Ok(first.expect("batch i was read"))
     }
 
     /// Batch `i` of a segment's file for `index`.
@@ -175,7 +224,7 @@ impl Store {
     ) -> Result<Vec<KeyedBatch>> {
         let mut out = Vec::with_capacity(seg.header.data.batches.len());
         for i in 0..seg.header.data.batches.len() {
-            out.push(self.data_batch(def, seg, i, stats).await?);
+            out.push(self.data_batch(def, seg, i, true, stats).await?);
         }
         Ok(out)
     }

@@ -293,3 +293,31 @@ fn the_served_emulator_refuses_a_client_without_a_discord_bot_user_agent() {
     let o = served.client("x", &["-c", "SELECT 1 AS one", "--format", "csv"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `dbcord bench --format json`: stable fields, and the costs the storage
+/// engine promises (counted by the emulator, not timed).
+#[test]
+fn bench_json_reports_every_scenario_within_its_request_goal() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dbcord(dir.path(), &["bench", "--rows", "2000", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 9);
+    let find = |name: &str| {
+        all.iter()
+            .find(|m| m["scenario"].as_str().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("no scenario {name}"))
+    };
+    let api = |name: &str| find(name)["cost"]["api_requests"].as_u64().unwrap();
+    assert!(api("load in one INSERT") <= 20);
+    assert!(api("count(*)") <= 5);
+    assert!(api("primary-key lookup") <= 3);
+    assert_eq!(find("primary-key lookup")["cost"]["cdn_requests"], 1);
+    assert!(api("indexed equality") <= 5);
+    assert!(api("UPDATE of 100") <= 6 && api("DELETE of 100") <= 6);
+    assert!(api("one-row INSERT") <= 3);
+    let per_statement = api("load as 20 INSERTs") as f64 / 20.0;
+    assert!(per_statement <= 5.0, "{per_statement} requests per INSERT");
+    assert!(find("count(*)")["memtable_ms"].as_f64().is_some());
+}

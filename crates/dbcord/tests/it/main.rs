@@ -4,6 +4,8 @@
 
 mod cli;
 mod common;
+mod concurrency;
+mod crash;
 mod http;
 mod live;
 mod properties;

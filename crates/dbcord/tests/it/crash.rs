@@ -1,0 +1,217 @@
+//! `kill -9` of a dbcord process (and its embedded Discord) at random
+//! points of a large INSERT, a 1,000-row UPDATE and a compaction: after
+//! each kill the table holds all of the statement or none of it, the same
+//! through every access path, and its indexes agree with its rows.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use discord_emulator::EmulatorConfig;
+
+use crate::common::Stack;
+
+/// Kills that must land while the statement's process is still running.
+const KILLS: usize = 20;
+
+const SCHEMA: [&str; 3] = [
+    "CREATE TABLE u (id BIGINT PRIMARY KEY, email TEXT, role TEXT, age BIGINT)",
+    "CREATE UNIQUE INDEX u_email ON u (email)",
+    "CREATE INDEX u_role ON u (role)",
+];
+
+fn dbcord(dir: &Path, sql: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dbcord"));
+    c.arg("--data-dir").arg(dir);
+    for s in sql {
+        c.arg("-c").arg(s);
+    }
+    c.env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn run_to_end(dir: &Path, sql: &[&str]) -> Duration {
+    let start = Instant::now();
+    let status = dbcord(dir, sql).status().unwrap();
+    assert!(status.success(), "{sql:?}");
+    start.elapsed()
+}
+
+/// `rows` users from `from`: 1 in 100 an admin.
+fn insert(from: i64, rows: i64) -> String {
+    format!(
+        "INSERT INTO u SELECT value, 'user' || CAST(value AS VARCHAR) || '@x', \
+         CASE WHEN value % 100 = 7 THEN 'admin' ELSE 'viewer' END, value % 60 \
+         FROM generate_series({from}, {}) AS g(value)",
+        from + rows - 1
+    )
+}
+
+/// A small deterministic generator, so that a failing run can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// Start `sql` and kill it after a random delay within `window`; true if
+/// the process was still running when killed.
+fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut Lcg) -> bool {
+    let mut child = dbcord(dir, &[sql]).spawn().unwrap();
+    let delay = rng.below(window.as_micros() as u64);
+    std::thread::sleep(Duration::from_micros(delay));
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    running
+}
+
+/// The guild as a new process reads it.
+async fn reopen(dir: &Path) -> Stack {
+    let config = EmulatorConfig {
+        data_dir: Some(dir.into()),
+        ..EmulatorConfig::in_memory()
+    };
+    Stack::with_config(config).await
+}
+
+/// One figure read with pushdown on (lookups, pruning) and off (a scan of
+/// everything): they must agree.
+async fn both_ways(s: &Stack, q: &str) -> String {
+    s.sql("SET dbcord.pushdown = true").await;
+    let pushed = s.value(q).await;
+    s.sql("SET dbcord.pushdown = false").await;
+    let scanned = s.value(q).await;
+    s.sql("SET dbcord.pushdown = true").await;
+    assert_eq!(pushed, scanned, "{q}: pushdown and scan disagree");
+    pushed
+}
+
+/// The users in `[from, from + rows)`: all there or none, by key, by
+/// index and by scan.
+async fn all_or_none(s: &Stack, from: i64, rows: i64) -> bool {
+    let to = from + rows - 1;
+    let n = both_ways(
+        s,
+        &format!("SELECT count(*) FROM u WHERE id BETWEEN {from} AND {to}"),
+    )
+    .await;
+    let full = match n.parse::<i64>().unwrap() {
+        0 => false,
+        c if c == rows => true,
+        c => panic!("{c} of {rows} rows of a killed INSERT are visible"),
+    };
+    let one = full as u8;
+    for id in [from, from + rows / 2, to] {
+        let by_key = both_ways(s, &format!("SELECT count(*) FROM u WHERE id = {id}")).await;
+        let by_email = both_ways(
+            s,
+            &format!("SELECT count(*) FROM u WHERE email = 'user{id}@x'"),
+        )
+        .await;
+        assert_eq!(
+            (by_key, by_email),
+            (one.to_string(), one.to_string()),
+            "id {id}"
+        );
+    }
+    full
+}
+
+/// Every index agrees with the rows: the same answers by index and by scan.
+async fn indexes_agree(s: &Stack) {
+    for role in ["admin", "viewer"] {
+        both_ways(s, &format!("SELECT count(*) FROM u WHERE role = '{role}'")).await;
+    }
+    both_ways(s, "SELECT count(*) FROM u WHERE email = 'user7@x'").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_10000_row_insert_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    run_to_end(dir.path(), &SCHEMA);
+    let window = run_to_end(dir.path(), &[&insert(0, 10_000)]).mul_f64(1.2);
+    let mut rng = Lcg(9);
+    let (mut kills, mut outcomes) = (0, [0, 0]);
+    for attempt in 1..=3 * KILLS as i64 {
+        let from = attempt * 10_000;
+        if kill_during(dir.path(), &insert(from, 10_000), window, &mut rng) {
+            kills += 1;
+        }
+        let s = reopen(dir.path()).await;
+        outcomes[all_or_none(&s, from, 10_000).await as usize] += 1;
+        indexes_agree(&s).await;
+        if kills == KILLS {
+            break;
+        }
+    }
+    assert_eq!(kills, KILLS, "too few kills landed mid-statement");
+    assert!(outcomes[0] > 0, "no kill came early enough: {outcomes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_update_of_1000_rows_and_a_killed_compaction_change_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    run_to_end(dir.path(), &SCHEMA);
+    run_to_end(dir.path(), &[&insert(0, 5_000)]);
+    let sum = "SELECT sum(age) FROM u WHERE id < 1000";
+    // Each update also rewrites a UNIQUE indexed value: one more dot.
+    let update = "UPDATE u SET age = age + 1000, email = email || '.' WHERE id < 1000";
+    // Each statement's run time, measured once; a kill that came after
+    // the end shortens its window.
+    let mut windows = [
+        run_to_end(dir.path(), &[update]),
+        run_to_end(dir.path(), &["VACUUM u"]),
+    ];
+    let base = both_ways(&reopen(dir.path()).await, sum)
+        .await
+        .parse::<i64>()
+        .unwrap();
+    let mut rng = Lcg(17);
+    let mut kills = 0;
+    for _ in 0..3 * KILLS {
+        let before = reopen(dir.path()).await;
+        let (old_sum, count) = (
+            both_ways(&before, sum).await.parse::<i64>().unwrap(),
+            both_ways(&before, "SELECT count(*) FROM u").await,
+        );
+        drop(before);
+        let which = kills % 2;
+        let statement = [update, "VACUUM u"][which];
+        if kill_during(dir.path(), statement, windows[which], &mut rng) {
+            kills += 1;
+        } else {
+            windows[which] = windows[which].mul_f64(0.7);
+        }
+        let s = reopen(dir.path()).await;
+        let new_sum = both_ways(&s, sum).await.parse::<i64>().unwrap();
+        assert!(
+            new_sum == old_sum || new_sum == old_sum + 1_000_000,
+            "{statement}: sum went from {old_sum} to {new_sum}"
+        );
+        // The measuring run made one update; each applied since adds 1,000,000.
+        let dots = 1 + ((new_sum - base) / 1_000_000) as usize;
+        for (d, rows) in [(dots, "1"), (dots - 1, "0"), (dots + 1, "0")] {
+            let q = format!(
+                "SELECT count(*) FROM u WHERE email = 'user7@x{}'",
+                ".".repeat(d)
+            );
+            assert_eq!(both_ways(&s, &q).await, rows, "{statement}: {q}");
+        }
+        assert_eq!(both_ways(&s, "SELECT count(*) FROM u").await, count);
+        indexes_agree(&s).await;
+        if kills == KILLS {
+            break;
+        }
+    }
+    assert_eq!(kills, KILLS, "too few kills landed mid-statement");
+}
