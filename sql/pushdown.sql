@@ -1,17 +1,18 @@
 -- What pushdown saves: run after sql/users.sql. EXPLAIN ANALYZE shows each
--- scan's strategy and its Discord requests (discord_requests, search_requests,
--- history_requests, get_requests, rows_fetched, rate_limit_wait).
+-- scan's strategy and what it read (history_requests, cdn_requests,
+-- cdn_bytes, cached_batches, runs_read, runs_pruned, rows_fetched,
+-- rate_limit_wait).
 
--- Primary key: a search of the table channel, plus the last minute of history.
+-- Primary key: one batch of one segment, by a range read.
 EXPLAIN ANALYZE SELECT * FROM users WHERE id = 'u_01234';
 
--- An indexed column: a search of #idx-users-role, whose entries carry the rows.
+-- An indexed column: the index's file gives the keys, then the rows.
 EXPLAIN ANALYZE SELECT * FROM users WHERE role = 'admin';
 
--- The equality is pushed; the range stays a post-filter.
+-- The equality picks the path; every filter is re-checked on every row.
 EXPLAIN SELECT * FROM users WHERE role = 'admin' AND age > 50;
 
--- A range alone: a full scan of the table's history.
+-- A range alone: a scan that skips segments whose statistics exclude it.
 EXPLAIN ANALYZE SELECT count(*) FROM users WHERE age BETWEEN 30 AND 40;
 
 -- The same key lookup without pushdown: a full scan, the same answer.
@@ -19,7 +20,8 @@ SET dbcord.pushdown = false;
 EXPLAIN ANALYZE SELECT * FROM users WHERE id = 'u_01234';
 SET dbcord.pushdown = true;
 
--- Search alone: cheaper, and EXPLAIN says it may miss recent writes.
-SET dbcord.consistency = 'eventual';
-EXPLAIN SELECT * FROM users WHERE id = 'u_01234';
-SET dbcord.consistency = 'fresh';
+-- Writes: each statement is one message; UPDATE and DELETE find their rows
+-- the way SELECT does.
+UPDATE users SET age = age + 1 WHERE role = 'admin';
+DELETE FROM users WHERE id = 'u_01999';
+SELECT count(*) AS users, sum(age) AS ages FROM users;

@@ -92,24 +92,40 @@ pub async fn run(session: &Session, mut format: Format, history: Option<PathBuf>
     Ok(())
 }
 
-/// Run statements typed at the prompt; Ctrl-C cancels, which stops its requests.
+/// Run statements typed at the prompt; Ctrl-C cancels.
 async fn run_text(session: &Session, text: &str, format: Format) {
-    let statements = match session.engine.parse(text) {
-        Ok(s) => s,
-        Err(e) => return eprintln!("error: {}", user_message(&e)),
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
     };
+    match run_cancellable(session, text, format, ctrl_c).await {
+        Ok(true) => {}
+        Ok(false) => eprintln!(
+            "cancelled: nothing of the statement was written, unless its commit message had \
+             already been sent (then all of it was)"
+        ),
+        Err(msg) => eprintln!("error: {msg}"),
+    }
+}
+
+/// Run the statements of `text` until one fails or `cancel` completes.
+/// Cancelling drops the running statement with its pending requests: a
+/// statement commits with one message, so it is then wholly written (its
+/// commit had been sent) or not at all. Ok(false) if cancelled.
+pub async fn run_cancellable(
+    session: &Session,
+    text: &str,
+    format: Format,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<bool, String> {
+    let statements = session.engine.parse(text).map_err(|e| user_message(&e))?;
+    tokio::pin!(cancel);
     for stmt in statements {
         tokio::select! {
-            r = run_one(session, stmt, format) => if let Err(msg) = r {
-                eprintln!("error: {msg}");
-                return;
-            },
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("cancelled");
-                return;
-            }
+            r = run_one(session, stmt, format) => r?,
+            _ = &mut cancel => return Ok(false),
         }
     }
+    Ok(true)
 }
 
 fn dot(session: &Session, cmd: DotCommand, format: &mut Format) {

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -33,7 +33,7 @@ use super::convert::rows_to_batch;
 use super::pushdown::ScanPlan;
 use crate::store::segments::ReadStats;
 use crate::store::source::RowSource;
-use crate::store::table::StoredRow;
+use crate::store::table::{ArrowRows, StoredRow};
 use crate::store::{Store, TableDef};
 
 /// Everything a scan needs besides the store.
@@ -186,8 +186,12 @@ impl ScanState {
                     return Some((Err(DataFusionError::External(Box::new(e))), self));
                 }
             };
-            self.metrics.rows_fetched.add(page.rows.len());
-            match self.page_batch(&page.rows) {
+            self.metrics.rows_fetched.add(page.len());
+            let batch = match page.arrow {
+                Some(a) => self.arrow_batch(a),
+                None => self.page_batch(&page.rows),
+            };
+            match batch {
                 Ok(b) if b.num_rows() == 0 => continue,
                 Ok(b) => {
                     self.metrics.output_rows.add(b.num_rows());
@@ -201,7 +205,26 @@ impl ScanState {
     /// Full rows, then the filters, then the limit, then the projection.
     fn page_batch(&mut self, rows: &[StoredRow]) -> Result<RecordBatch> {
         let all: Vec<usize> = (0..self.full_schema.fields().len()).collect();
-        let mut batch = rows_to_batch(Arc::clone(&self.full_schema), &self.spec.table, &all, rows)?;
+        let batch = rows_to_batch(Arc::clone(&self.full_schema), &self.spec.table, &all, rows)?;
+        self.finish(batch)
+    }
+
+    /// A decoded segment batch in the table's schema, the hidden columns
+    /// added if the statement names them, then as [`Self::page_batch`].
+    fn arrow_batch(&mut self, rows: ArrowRows) -> Result<RecordBatch> {
+        let n = rows.batch.num_rows();
+        let mut columns = rows.batch.columns().to_vec();
+        let hidden = self.full_schema.fields().len() - columns.len();
+        let constant = |v: u64| Arc::new(Int64Array::from_value(v as i64, n)) as ArrayRef;
+        if hidden == 2 {
+            columns.push(constant(rows.message_id.0));
+            columns.push(constant(rows.channel_id.0));
+        }
+        let batch = RecordBatch::try_new(Arc::clone(&self.full_schema), columns)?;
+        self.finish(batch)
+    }
+
+    fn finish(&mut self, mut batch: RecordBatch) -> Result<RecordBatch> {
         if let Some(pred) = &self.spec.predicate {
             let mask = pred.evaluate(&batch)?.into_array(batch.num_rows())?;
             batch = filter_record_batch(&batch, mask.as_boolean())?;

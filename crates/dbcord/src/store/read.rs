@@ -24,7 +24,7 @@ use super::log::CommitBody;
 use super::runs::Run;
 use super::schema::{IndexDef, TableDef};
 use super::segments::{ReadStats, batch_for, batches_for_value};
-use super::table::{RowPage, StoredRow};
+use super::table::{ArrowRows, RowPage, StoredRow};
 use crate::error::Result;
 
 /// A table as one statement reads it.
@@ -85,15 +85,39 @@ impl Prune {
     }
 }
 
+/// How a scan treats one run.
+#[derive(Clone, Copy, Debug)]
+struct RunPlan {
+    run: usize,
+    /// Its rows may match the bounds.
+    wanted: bool,
+    /// It must be read: wanted, or it may shadow an older wanted run.
+    needed: bool,
+    /// A newer needed run overlaps its keys: skip the keys seen there.
+    check: bool,
+    /// An older needed run overlaps its keys: remember them.
+    record: bool,
+}
+
 /// Where a scan is.
 #[derive(Debug)]
 pub struct ScanCursor {
-    /// Runs still to read, newest first, with whether their rows are
-    /// wanted and whether they must be read at all.
-    todo: Vec<(usize, bool, bool)>,
-    /// Batches left of the segment being read.
+    /// Runs still to read, newest first.
+    todo: Vec<RunPlan>,
+    /// The batch of the segment being read.
     batch: usize,
+    /// Keys of runs read so far that older runs may also hold.
     seen: HashSet<Key>,
+    /// Whether pages may come as Arrow ([`RowPage::arrow`]).
+    arrow: bool,
+}
+
+impl ScanCursor {
+    /// Let segment batches that need no resolution come as Arrow.
+    pub fn with_arrow(mut self) -> Self {
+        self.arrow = true;
+        self
+    }
 }
 
 impl Store {
@@ -172,6 +196,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let wanted: Vec<Key> = values.iter().filter_map(|v| Key::of([v])).collect();
+        let is_wanted: HashSet<&Key> = wanted.iter().collect();
         let prune = Prune {
             column: col,
             bound: Bound::In(values.to_vec()),
@@ -183,7 +208,9 @@ impl Store {
                     changes
                         .iter()
                         .filter(|c| c.op != Op::Delete)
-                        .filter(|c| Key::of([&c.values[col]]).is_some_and(|k| wanted.contains(&k)))
+                        .filter(|c| {
+                            Key::of([&c.values[col]]).is_some_and(|k| is_wanted.contains(&k))
+                        })
                         .filter_map(|c| segment::key_of(&snap.def, &c.values)),
                 ),
                 CommitBody::Segment(seg) if !prune.may_match(&snap.def, &seg.header) => {
@@ -200,7 +227,7 @@ impl Store {
         let rows = self.get(snap, &candidates, stats).await?;
         Ok(rows
             .into_iter()
-            .filter(|r| Key::of([&r.values[col]]).is_some_and(|k| wanted.contains(&k)))
+            .filter(|r| Key::of([&r.values[col]]).is_some_and(|k| is_wanted.contains(&k)))
             .collect())
     }
 
@@ -218,6 +245,7 @@ impl Store {
     ) -> Result<Vec<Key>> {
         let mut out = Vec::new();
         let Some(file) = seg.header.indexes.get(&index.name) else {
+            let wanted: HashSet<&Key> = wanted.iter().collect();
             for batch in self.all_batches(def, seg, stats).await? {
                 out.extend(batch.iter().filter_map(|(k, c)| {
                     let v = Key::of([&c.values[col]])?;
@@ -295,17 +323,25 @@ impl Store {
             (Some((lo_i, hi_i)), Some((lo_j, hi_j))) => lo_i <= hi_j && lo_j <= hi_i,
             (None, _) | (_, None) => false,
         };
-        let todo = (0..snap.runs.len())
+        let n = snap.runs.len();
+        let needed: Vec<bool> = (0..n)
+            .map(|i| wanted[i] || (0..i).any(|j| wanted[j] && overlaps(i, j)))
+            .collect();
+        let todo = (0..n)
             .rev()
-            .map(|i| {
-                let needed = wanted[i] || (0..i).any(|j| wanted[j] && overlaps(i, j));
-                (i, wanted[i], needed)
+            .map(|i| RunPlan {
+                run: i,
+                wanted: wanted[i],
+                needed: needed[i],
+                check: (i + 1..n).any(|j| needed[j] && overlaps(i, j)),
+                record: (0..i).any(|j| needed[j] && overlaps(i, j)),
             })
             .collect();
         ScanCursor {
             todo,
             batch: 0,
             seen: HashSet::new(),
+            arrow: false,
         }
     }
 
@@ -317,58 +353,103 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<Option<RowPage>> {
         loop {
-            let Some(&(i, wanted, needed)) = cursor.todo.first() else {
+            let Some(plan) = cursor.todo.first().copied() else {
                 return Ok(None);
             };
-            if !needed {
+            if !plan.needed {
                 stats.runs_pruned += 1;
                 cursor.todo.remove(0);
                 continue;
             }
-            let (changes, last) = self.run_page(snap, i, cursor.batch, stats).await?;
-            if last {
+            let b = cursor.batch;
+            let n = match &snap.runs[plan.run].body {
+                CommitBody::Segment(seg) => seg.header.data.batches.len(),
+                CommitBody::Rows(_) => 1,
+            };
+            if b + 1 >= n {
                 cursor.todo.remove(0);
                 cursor.batch = 0;
                 stats.runs_read += 1;
             } else {
                 cursor.batch += 1;
             }
+            if n == 0 {
+                return Ok(Some(RowPage::default()));
+            }
+            if let Some(page) = self.arrow_page(snap, cursor.arrow, plan, b, stats).await? {
+                return Ok(Some(page));
+            }
+            let changes = self.run_page(snap, plan.run, b, stats).await?;
             let mut page = RowPage::default();
             for (key, c) in changes.iter() {
-                let fresh = cursor.seen.insert(key.clone());
-                if fresh && wanted && c.op != Op::Delete {
-                    page.rows.push(stored(snap, i, c.values.clone()));
+                let fresh = if plan.check || plan.record {
+                    let newer = plan.check && cursor.seen.contains(key);
+                    if plan.record {
+                        cursor.seen.insert(key.clone());
+                    }
+                    !newer
+                } else {
+                    true
+                };
+                if fresh && plan.wanted && c.op != Op::Delete {
+                    page.rows.push(stored(snap, plan.run, c.values.clone()));
                 }
             }
             return Ok(Some(page));
         }
     }
 
-    /// The changes of run `i` (batch `b` of a segment), keyed, and whether
-    /// it was the run's last.
+    /// A segment batch no other run can shadow, handed on as decoded:
+    /// its live rows, no conversion to rows and back.
+    async fn arrow_page(
+        &self,
+        snap: &Snapshot,
+        allowed: bool,
+        plan: RunPlan,
+        b: usize,
+        stats: &mut ReadStats,
+    ) -> Result<Option<RowPage>> {
+        let CommitBody::Segment(seg) = &snap.runs[plan.run].body else {
+            return Ok(None);
+        };
+        if !allowed || plan.check || plan.record || !plan.wanted {
+            return Ok(None);
+        }
+        let batch = self.data_arrow(&snap.def, seg, b, stats).await?;
+        let live = segment::live_rows(&snap.def, &batch).map_err(|e| {
+            crate::error::Error::CatalogDamaged(format!(
+                "segment in message {} of {} is unreadable: {e}",
+                seg.message.id,
+                snap.def.qualified_name()
+            ))
+        })?;
+        Ok(Some(RowPage {
+            rows: Vec::new(),
+            arrow: Some(ArrowRows {
+                batch: live,
+                channel_id: snap.def.channel_id,
+                message_id: snap.runs[plan.run].id,
+            }),
+        }))
+    }
+
+    /// The changes of run `i` (batch `b` of a segment), keyed.
     async fn run_page(
         &self,
         snap: &Snapshot,
         i: usize,
         b: usize,
         stats: &mut ReadStats,
-    ) -> Result<(Arc<Vec<(Key, Change)>>, bool)> {
+    ) -> Result<Arc<Vec<(Key, Change)>>> {
         match &snap.runs[i].body {
             CommitBody::Rows(changes) => {
                 let keyed = changes
                     .iter()
                     .filter_map(|c| Some((segment::key_of(&snap.def, &c.values)?, c.clone())))
                     .collect();
-                Ok((Arc::new(keyed), true))
+                Ok(Arc::new(keyed))
             }
-            CommitBody::Segment(seg) => {
-                let n = seg.header.data.batches.len();
-                if n == 0 {
-                    return Ok((Arc::new(Vec::new()), true));
-                }
-                let batch = self.data_batch(&snap.def, seg, b, true, stats).await?;
-                Ok((batch, b + 1 >= n))
-            }
+            CommitBody::Segment(seg) => self.data_batch(&snap.def, seg, b, true, stats).await,
         }
     }
 }

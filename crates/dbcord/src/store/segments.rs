@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::error::ArrowError;
 use discord_api::attachments::download;
 use discord_api::{ByteRange, Snowflake};
@@ -46,6 +47,9 @@ const CACHE_BATCHES: usize = 4096;
 #[derive(Debug, Default)]
 pub struct BatchCache {
     data: Mutex<HashMap<(Snowflake, usize), KeyedBatch>>,
+    /// The same batches as decoded (table columns then `_op`), for scans
+    /// that hand them on without going through rows.
+    arrow: Mutex<HashMap<(Snowflake, usize), RecordBatch>>,
     index: Mutex<HashMap<(Snowflake, usize), IndexBatch>>,
 }
 
@@ -67,21 +71,27 @@ fn recall<V: Clone>(
         .cloned()
 }
 
-/// One data batch's bytes as keyed changes.
+/// The cache key of data batch `i` of a segment.
+fn data_key(seg: &SegmentRef, i: usize) -> (Snowflake, usize) {
+    let attachment = seg.message.attachments.get(seg.header.data.file);
+    (attachment.map(|a| a.id).unwrap_or_default(), i)
+}
+
+/// One data batch's bytes, decoded, and as keyed changes.
 fn decode_data(
     def: &TableDef,
     seg: &SegmentRef,
     dir: &BatchDir,
     bytes: Vec<u8>,
-) -> Result<KeyedBatch> {
-    let batch = segment::decode_batch(&segment::data_schema(def), dir, bytes)
-        .and_then(|b| segment::changes(def, &b))
+) -> Result<(KeyedBatch, RecordBatch)> {
+    let arrow = segment::decode_batch(&segment::data_schema(def), dir, bytes)
         .map_err(|e| corrupt(def, seg, e))?;
-    let keyed: Vec<(Key, Change)> = batch
+    let changes = segment::changes(def, &arrow).map_err(|e| corrupt(def, seg, e))?;
+    let keyed: Vec<(Key, Change)> = changes
         .into_iter()
         .filter_map(|c| Some((segment::key_of(def, &c.values)?, c)))
         .collect();
-    Ok(Arc::new(keyed))
+    Ok((Arc::new(keyed), arrow))
 }
 
 fn corrupt(def: &TableDef, seg: &SegmentRef, e: ArrowError) -> Error {
@@ -146,13 +156,40 @@ impl Store {
         ahead: bool,
         stats: &mut ReadStats,
     ) -> Result<KeyedBatch> {
-        let file = &seg.header.data;
-        let attachment = seg.message.attachments.get(file.file).map(|a| a.id);
-        let cache_key = |i| (attachment.unwrap_or_default(), i);
-        if let Some(hit) = recall(&self.batches.data, &cache_key(i)) {
+        if let Some(hit) = recall(&self.batches.data, &data_key(seg, i)) {
             stats.cached_batches += 1;
             return Ok(hit);
         }
+        Ok(self.load_data(def, seg, i, ahead, stats).await?.0)
+    }
+
+    /// Batch `i` of a segment's data file as decoded: the table's columns,
+    /// then `_op`. Reads ahead as [`Store::data_batch`] does.
+    pub async fn data_arrow(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        i: usize,
+        stats: &mut ReadStats,
+    ) -> Result<RecordBatch> {
+        if let Some(hit) = recall(&self.batches.arrow, &data_key(seg, i)) {
+            stats.cached_batches += 1;
+            return Ok(hit);
+        }
+        Ok(self.load_data(def, seg, i, true, stats).await?.1)
+    }
+
+    /// Fetch batch `i` (and with `ahead` the batches after it) in one
+    /// range read, decode and cache them; batch `i` both ways.
+    async fn load_data(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        i: usize,
+        ahead: bool,
+        stats: &mut ReadStats,
+    ) -> Result<(KeyedBatch, RecordBatch)> {
+        let file = &seg.header.data;
         let dirs = &file.batches;
         let start = dirs[i].offset();
         let mut last = i;
@@ -175,9 +212,10 @@ impl Store {
                     corrupt(def, seg, ArrowError::IpcError("a short range read".into()))
                 })?
                 .to_vec();
-            let keyed = decode_data(def, seg, dir, own)?;
-            remember(&self.batches.data, cache_key(j), &keyed);
-            first.get_or_insert(keyed);
+            let (keyed, arrow) = decode_data(def, seg, dir, own)?;
+            remember(&self.batches.data, data_key(seg, j), &keyed);
+            remember(&self.batches.arrow, data_key(seg, j), &arrow);
+            first.get_or_insert((keyed, arrow));
         }
         Ok(first.expect("batch i was read"))
     }

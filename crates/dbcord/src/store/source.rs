@@ -81,7 +81,7 @@ impl RowSource {
         let snap = store.snapshot(&self.table, &mut self.stats).await?;
         let rows = match &self.access {
             Access::Scan(prune) => {
-                let cursor = store.scan(&snap, prune);
+                let cursor = store.scan(&snap, prune).with_arrow();
                 self.state = State::Scanning(Box::new(snap), cursor);
                 return Box::pin(self.next_page()).await;
             }
@@ -93,6 +93,6 @@ impl RowSource {
             }
             Access::Commits(ids) => store.in_commits(&snap, ids, &mut self.stats).await?,
         };
-        Ok(Some(RowPage { rows }))
+        Ok(Some(RowPage { rows, arrow: None }))
     }
 }

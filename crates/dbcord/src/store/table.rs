@@ -1,5 +1,6 @@
 //! Rows as a scan hands them on.
 
+use datafusion::arrow::array::RecordBatch;
 use discord_api::Snowflake;
 
 use super::codec::value::Value;
@@ -13,8 +14,28 @@ pub struct StoredRow {
     pub values: Vec<Value>,
 }
 
-/// One page of a read.
+/// One page of a read: rows, or (a scan's fast path) a decoded segment
+/// batch that needs no version resolution, handed on as Arrow.
 #[derive(Debug, Default)]
 pub struct RowPage {
     pub rows: Vec<StoredRow>,
+    pub arrow: Option<ArrowRows>,
+}
+
+/// Live rows of one segment batch: the table's columns, in table order.
+#[derive(Debug)]
+pub struct ArrowRows {
+    pub batch: RecordBatch,
+    pub channel_id: Snowflake,
+    pub message_id: Snowflake,
+}
+
+impl RowPage {
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.arrow.as_ref().map_or(0, |a| a.batch.num_rows())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }

@@ -1,7 +1,8 @@
 //! `kill -9` of a dbcord process (and its embedded Discord) at random
-//! points of a large INSERT, a 1,000-row UPDATE and a compaction: after
-//! each kill the table holds all of the statement or none of it, the same
-//! through every access path, and its indexes agree with its rows.
+//! points of a large INSERT, a 1,000-row UPDATE and a compaction, and the
+//! shell's Ctrl-C: after each, the table holds all of the statement or none
+//! of it, the same through every access path, and its indexes agree with
+//! its rows.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -214,4 +215,43 @@ async fn a_killed_update_of_1000_rows_and_a_killed_compaction_change_all_or_noth
         }
     }
     assert_eq!(kills, KILLS, "too few kills landed mid-statement");
+}
+
+/// The shell's Ctrl-C path (`run_cancellable`), fired at random moments of
+/// a 2,000-row INSERT over HTTP: each time all of it or none of it, and
+/// the session goes on to run the next statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_insert_leaves_all_or_nothing_and_the_session_goes_on() {
+    use dbcord::cli::args::Format;
+    use dbcord::cli::repl::run_cancellable;
+
+    let s = Stack::served().await;
+    for sql in SCHEMA {
+        s.sql(sql).await;
+    }
+    let start = Instant::now();
+    s.sql(&insert(0, 2_000)).await;
+    let window = start.elapsed().mul_f64(1.5);
+    let mut rng = Lcg(5);
+    let mut outcomes = [0, 0];
+    for round in 1..=KILLS as i64 {
+        let from = round * 10_000;
+        let delay = Duration::from_micros(rng.below(window.as_micros() as u64));
+        let cancel = tokio::time::sleep(delay);
+        let done = run_cancellable(&s.session, &insert(from, 2_000), Format::Csv, cancel).await;
+        assert!(done.is_ok(), "{done:?}");
+        let visible = all_or_none(&s, from, 2_000).await;
+        if done == Ok(true) {
+            assert!(visible, "an acknowledged INSERT is missing");
+        }
+        outcomes[visible as usize] += 1;
+        indexes_agree(&s).await;
+    }
+    assert!(outcomes[0] > 0, "no cancel came in time: {outcomes:?}");
+    s.sql("INSERT INTO u VALUES (-1, 'after@x', 'viewer', 1)")
+        .await;
+    assert_eq!(
+        s.value("SELECT email FROM u WHERE id = -1").await,
+        "after@x"
+    );
 }

@@ -140,16 +140,25 @@ pub fn encode_rows(
     meta: &CommitMeta,
 ) -> Result<Option<String>> {
     let mut tokens: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut lines = Vec::with_capacity(changes.len());
+    // Stop as soon as the text is too long: a large statement becomes a
+    // segment, and encoding all of it here would be wasted work.
+    let mut len = 0;
     for (i, c) in changes.iter().enumerate() {
         let (json, row_tokens) = match c.op {
             Op::Delete => (key_json(def, &c.values), key_tokens(def, &c.values)),
             _ => (row_json(def, &c.values, i + 1)?, row_tokens(def, &c.values)),
         };
         for t in row_tokens {
-            if !tokens.contains(&t) {
+            if seen.insert(t.clone()) {
+                len += t.len() + 1;
                 tokens.push(t);
             }
+        }
+        len += json.len() + 2;
+        if len > MAX_CONTENT_LEN {
+            return Ok(None);
         }
         lines.push(format!("{}{json}", c.op.prefix()));
     }

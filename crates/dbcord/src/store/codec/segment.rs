@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt8Array};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt8Array};
 use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
@@ -394,6 +394,21 @@ pub fn decode_batch(
 /// Every batch of a whole file.
 pub fn decode_file(bytes: Vec<u8>) -> Result<Vec<RecordBatch>, ArrowError> {
     FileReader::try_new(std::io::Cursor::new(bytes), None)?.collect()
+}
+
+/// The live rows of a data batch (no tombstones), as the table's columns.
+pub fn live_rows(def: &TableDef, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let n = def.columns.len();
+    let ops = batch
+        .column_by_name("_op")
+        .and_then(|c| c.as_any().downcast_ref::<UInt8Array>())
+        .ok_or_else(|| ArrowError::SchemaError("no _op column".into()))?;
+    let keep: BooleanArray = ops
+        .iter()
+        .map(|op| Some(op != Some(Op::Delete.code())))
+        .collect();
+    let columns = batch.project(&(0..n).collect::<Vec<_>>())?;
+    datafusion::arrow::compute::filter_record_batch(&columns, &keep)
 }
 
 /// The changes of a data batch, in key order.
