@@ -178,8 +178,9 @@ async fn a_killed_update_of_1000_rows_and_a_killed_compaction_change_all_or_noth
         .parse::<i64>()
         .unwrap();
     let mut rng = Lcg(17);
+    // KILLS for each of the two statements.
     let mut kills = 0;
-    for _ in 0..3 * KILLS {
+    for _ in 0..6 * KILLS {
         let before = reopen(dir.path()).await;
         let (old_sum, count) = (
             both_ways(&before, sum).await.parse::<i64>().unwrap(),
@@ -210,11 +211,11 @@ async fn a_killed_update_of_1000_rows_and_a_killed_compaction_change_all_or_noth
         }
         assert_eq!(both_ways(&s, "SELECT count(*) FROM u").await, count);
         indexes_agree(&s).await;
-        if kills == KILLS {
+        if kills == 2 * KILLS {
             break;
         }
     }
-    assert_eq!(kills, KILLS, "too few kills landed mid-statement");
+    assert_eq!(kills, 2 * KILLS, "too few kills landed mid-statement");
 }
 
 /// The shell's Ctrl-C path (`run_cancellable`), fired at random moments of
