@@ -50,10 +50,10 @@ pub struct Measured {
     pub lower_bound: String,
     /// The goal the storage-engine issue set, for comparison.
     pub goal: String,
-    /// The same query's engine time on a MemTable, if it is a query.
+    /// The same query's engine time on a MemTable (best of 5), if a query.
     pub memtable_ms: Option<f64>,
-    /// dbcord's local time for the query run again, its batches cached:
-    /// the engine's own time, to set beside the MemTable's.
+    /// dbcord's local time for the query run again, its batches cached
+    /// (best of 5): the engine's own time, to set beside the MemTable's.
     pub warm_ms: Option<f64>,
 }
 

@@ -375,25 +375,15 @@ mod tests {
     use datafusion::prelude::{col, lit};
 
     use super::*;
-    use crate::store::Column;
+    use crate::store::schema::test_table;
 
     fn users() -> TableDef {
-        let col = |n: &str, ty| Column {
-            name: n.into(),
-            ty,
-            nullable: true,
-        };
-        TableDef {
-            database: "main".into(),
-            name: "users".into(),
-            columns: vec![
-                col("id", ColumnType::Text),
-                col("role", ColumnType::Text),
-                col("age", ColumnType::BigInt),
-            ],
-            primary_key: vec!["id".into()],
-            channel_id: Snowflake(10),
-        }
+        let columns = [
+            ("id", ColumnType::Text),
+            ("role", ColumnType::Text),
+            ("age", ColumnType::BigInt),
+        ];
+        test_table("users", &columns)
     }
 
     fn role_index(ready: bool) -> Arc<IndexDef> {

@@ -27,6 +27,7 @@ use discord_api::limits::HISTORY_PAGE;
 use discord_api::{Discord, HistoryAnchor, HistoryQuery, Message, Snowflake};
 
 use super::codec::commit::{self, Body, Change, CommitMeta};
+use super::codec::key::Key;
 use super::codec::segment::SegmentHeader;
 use super::schema::TableDef;
 use crate::error::{Error, Result};
@@ -36,6 +37,36 @@ use crate::error::{Error, Result};
 pub struct SegmentRef {
     pub message: Message,
     pub header: SegmentHeader,
+    /// The header's key range and data batch boundaries, parsed once: a
+    /// lookup compares keys with them for every key it seeks.
+    pub range: Option<(Key, Key)>,
+    pub firsts: Vec<Option<Key>>,
+}
+
+impl SegmentRef {
+    pub fn new(message: Message, header: SegmentHeader) -> Self {
+        let range = header.key_range();
+        let firsts = header.data.batches.iter().map(|b| b.first()).collect();
+        SegmentRef {
+            message,
+            header,
+            range,
+            firsts,
+        }
+    }
+
+    /// The data batch that may hold `key`: the last whose first key is at
+    /// most `key`, if `key` is within the segment's range.
+    pub fn batch_for(&self, key: &Key) -> Option<usize> {
+        let (lo, hi) = self.range.as_ref()?;
+        if key < lo || key > hi {
+            return None;
+        }
+        let at = self
+            .firsts
+            .partition_point(|f| f.as_ref().is_some_and(|f| f <= key));
+        at.checked_sub(1)
+    }
 }
 
 /// What a commit holds.
@@ -129,10 +160,7 @@ fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit> {
         Body::Rows(changes) => CommitBody::Rows(Arc::new(changes)),
         Body::Segment(json) => {
             let header = serde_json::from_str(&json).ok()?;
-            CommitBody::Segment(Arc::new(SegmentRef {
-                message: m.clone(),
-                header,
-            }))
+            CommitBody::Segment(Arc::new(SegmentRef::new(m.clone(), header)))
         }
     };
     Some(Commit {

@@ -23,7 +23,7 @@ use super::codec::value::Value;
 use super::log::CommitBody;
 use super::runs::Run;
 use super::schema::{IndexDef, TableDef};
-use super::segments::{ReadStats, batch_for, batches_for_value};
+use super::segments::{KeyedBatch, ReadStats, batches_for_value};
 use super::table::{ArrowRows, RowPage, StoredRow};
 use crate::error::Result;
 
@@ -130,6 +130,19 @@ impl Store {
         upper: usize,
         stats: &mut ReadStats,
     ) -> Result<Option<(usize, Change)>> {
+        self.newest_with(snap, key, upper, &mut None, stats).await
+    }
+
+    /// [`Store::newest`], keeping the last segment batch read in `last`:
+    /// keys sought in order mostly fall in the batch of the one before.
+    async fn newest_with(
+        &self,
+        snap: &Snapshot,
+        key: &Key,
+        upper: usize,
+        last: &mut Option<(usize, usize, KeyedBatch)>,
+        stats: &mut ReadStats,
+    ) -> Result<Option<(usize, Change)>> {
         for i in (0..upper.min(snap.runs.len())).rev() {
             match &snap.runs[i].body {
                 CommitBody::Rows(changes) => {
@@ -143,15 +156,17 @@ impl Store {
                     }
                 }
                 CommitBody::Segment(seg) => {
-                    let in_range = seg
-                        .header
-                        .key_range()
-                        .is_some_and(|(lo, hi)| lo <= *key && *key <= hi);
-                    let Some(b) = batch_for(&seg.header.data.batches, key).filter(|_| in_range)
-                    else {
+                    let Some(b) = seg.batch_for(key) else {
                         continue;
                     };
-                    let batch = self.data_batch(&snap.def, seg, b, false, stats).await?;
+                    let batch = match last {
+                        Some((run, at, batch)) if *run == i && *at == b => Arc::clone(batch),
+                        _ => {
+                            let batch = self.data_batch(&snap.def, seg, b, false, stats).await?;
+                            *last = Some((i, b, Arc::clone(&batch)));
+                            batch
+                        }
+                    };
                     if let Ok(at) = batch.binary_search_by(|(k, _)| k.cmp(key)) {
                         return Ok(Some((i, batch[at].1.clone())));
                     }
@@ -169,12 +184,13 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<Vec<StoredRow>> {
         let mut out = Vec::new();
-        let mut done = HashSet::new();
-        for key in keys {
-            if !done.insert(key.clone()) {
-                continue;
-            }
-            if let Some((i, c)) = self.newest(snap, key, snap.runs.len(), stats).await?
+        let mut sorted: Vec<&Key> = keys.iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut last = None;
+        for key in sorted {
+            let n = snap.runs.len();
+            if let Some((i, c)) = self.newest_with(snap, key, n, &mut last, stats).await?
                 && c.op != Op::Delete
             {
                 out.push(stored(snap, i, c.values));
@@ -256,11 +272,13 @@ impl Store {
         };
         for value in wanted {
             for b in batches_for_value(&file.batches, value) {
+                // Entries are sorted by value, then key.
                 let entries = self.index_batch(def, index, seg, file, b, stats).await?;
+                let from = entries.partition_point(|(v, _)| v < value);
                 out.extend(
-                    entries
+                    entries[from..]
                         .iter()
-                        .filter(|(v, _)| v == value)
+                        .take_while(|(v, _)| v == value)
                         .map(|(_, k)| k.clone()),
                 );
             }
@@ -457,7 +475,7 @@ impl Store {
 /// The smallest and largest key run `i` holds (`None`: none, or unreadable).
 fn key_range(snap: &Snapshot, i: usize) -> Option<(Key, Key)> {
     match &snap.runs[i].body {
-        CommitBody::Segment(s) => s.header.key_range(),
+        CommitBody::Segment(s) => s.range.clone(),
         CommitBody::Rows(changes) => {
             let keys = changes
                 .iter()

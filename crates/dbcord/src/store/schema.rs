@@ -97,3 +97,22 @@ pub struct NewIndex {
     pub column: String,
     pub unique: bool,
 }
+
+/// A table `main.t` of nullable columns keyed by the first, for unit tests.
+#[cfg(test)]
+pub fn test_table(name: &str, columns: &[(&str, ColumnType)]) -> TableDef {
+    TableDef {
+        database: "main".into(),
+        name: name.into(),
+        columns: columns
+            .iter()
+            .map(|(n, ty)| Column {
+                name: n.to_string(),
+                ty: *ty,
+                nullable: true,
+            })
+            .collect(),
+        primary_key: vec![columns[0].0.to_string()],
+        channel_id: discord_api::Snowflake(1),
+    }
+}

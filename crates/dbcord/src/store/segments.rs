@@ -268,13 +268,6 @@ impl Store {
     }
 }
 
-/// The batch of a directory whose key range may hold `key`: the last whose
-/// first key is at most `key`.
-pub fn batch_for(batches: &[BatchDir], key: &Key) -> Option<usize> {
-    let at = batches.partition_point(|b| b.first().is_some_and(|f| f <= *key));
-    at.checked_sub(1)
-}
-
 /// The batches of an index directory that may hold entries for `value`:
 /// from the one that may hold its first entry to the last that starts with it.
 pub fn batches_for_value(batches: &[BatchDir], value: &Key) -> std::ops::Range<usize> {

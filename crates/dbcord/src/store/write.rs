@@ -165,20 +165,7 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<()> {
         let def = &snap.def;
-        for c in changes.iter().filter(|c| c.op == Op::Insert) {
-            let key = segment::key_of(def, &c.values).expect("checked");
-            if let Some((_, old)) = self.newest(snap, &key, snap.runs.len(), stats).await?
-                && old.op != Op::Delete
-            {
-                return Err(duplicate(
-                    def,
-                    "primary key".into(),
-                    &def.primary_key,
-                    &c.values,
-                    true,
-                ));
-            }
-        }
+        self.refuse_taken_keys(snap, changes, stats).await?;
         let mine: HashSet<Key> = changes
             .iter()
             .filter_map(|c| segment::key_of(def, &c.values))
@@ -186,6 +173,26 @@ impl Store {
         for index in indexes.iter().filter(|i| i.unique) {
             self.check_unique(snap, index, changes, &mine, stats)
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Refuse an inserted key that a live row of `snap` already holds.
+    async fn refuse_taken_keys(
+        &self,
+        snap: &Snapshot,
+        changes: &[Change],
+        stats: &mut ReadStats,
+    ) -> Result<()> {
+        let def = &snap.def;
+        for c in changes.iter().filter(|c| c.op == Op::Insert) {
+            let key = segment::key_of(def, &c.values).expect("checked");
+            if let Some((_, held)) = self.newest(snap, &key, snap.runs.len(), stats).await?
+                && held.op != Op::Delete
+            {
+                let pk = &def.primary_key;
+                return Err(duplicate(def, "primary key".into(), pk, &c.values, true));
+            }
         }
         Ok(())
     }
@@ -222,14 +229,7 @@ impl Store {
                 .iter()
                 .find(|c| c.values[col] == holder.values[col])
                 .expect("a holder of a written value");
-            let label = format!("UNIQUE index {}", index.name);
-            return Err(duplicate(
-                def,
-                label,
-                std::slice::from_ref(&index.column),
-                &c.values,
-                true,
-            ));
+            return Err(unique_duplicate(def, index, &c.values, true));
         }
         Ok(())
     }
@@ -269,20 +269,7 @@ impl Store {
         if after.runs.iter().any(|r| r.id == sent.id) {
             return Ok(());
         }
-        for c in changes.iter().filter(|c| c.op == Op::Insert) {
-            let key = segment::key_of(def, &c.values).expect("checked");
-            if let Some((_, won)) = self.newest(&after, &key, after.runs.len(), stats).await?
-                && won.op != Op::Delete
-            {
-                return Err(duplicate(
-                    def,
-                    "primary key".into(),
-                    &def.primary_key,
-                    &c.values,
-                    true,
-                ));
-            }
-        }
+        self.refuse_taken_keys(&after, changes, stats).await?;
         Err(Error::Conflict {
             table: def.qualified_name(),
         })
@@ -306,10 +293,7 @@ fn normalise(def: &TableDef, changes: Vec<Change>) -> Result<Vec<Change>> {
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            commit::check(def, &c, i + 1)?;
-            if segment::key_of(def, &c.values).is_none() {
-                return Err(null_key(def, &c.values, i + 1));
-            }
+            // row_json checks the row whole (arity, types, NOT NULL).
             let values = match c.op {
                 Op::Delete => c.values,
                 _ => {
@@ -317,6 +301,9 @@ fn normalise(def: &TableDef, changes: Vec<Change>) -> Result<Vec<Change>> {
                     decode_json(def, &json).expect("a row's own JSON decodes")
                 }
             };
+            if segment::key_of(def, &values).is_none() {
+                return Err(null_key(def, &values, i + 1));
+            }
             Ok(Change { op: c.op, values })
         })
         .collect()
@@ -362,18 +349,23 @@ fn check_within(def: &TableDef, indexes: &[Arc<IndexDef>], changes: &[Change]) -
             if let Some(v) = Key::of([&c.values[col]])
                 && seen.insert(v, ()).is_some()
             {
-                let label = format!("UNIQUE index {}", index.name);
-                return Err(duplicate(
-                    def,
-                    label,
-                    std::slice::from_ref(&index.column),
-                    &c.values,
-                    false,
-                ));
+                return Err(unique_duplicate(def, index, &c.values, false));
             }
         }
     }
     Ok(())
+}
+
+/// The duplicate error of a UNIQUE index.
+fn unique_duplicate(def: &TableDef, index: &IndexDef, values: &[Value], existing: bool) -> Error {
+    let label = format!("UNIQUE index {}", index.name);
+    duplicate(
+        def,
+        label,
+        std::slice::from_ref(&index.column),
+        values,
+        existing,
+    )
 }
 
 fn duplicate(

@@ -280,14 +280,6 @@ fn changes(def: &TableDef, lines: &str) -> Result<Vec<Change>, NotACommit> {
         .collect()
 }
 
-/// Check that a change's values are whole: arity, types, NOT NULL.
-pub fn check(def: &TableDef, change: &Change, row_no: usize) -> Result<()> {
-    match change.op {
-        Op::Delete => Ok(()),
-        _ => row_json(def, &change.values, row_no).map(|_| ()),
-    }
-}
-
 /// The error for a statement too large for one commit.
 pub fn too_large(def: &TableDef, bytes: usize) -> Error {
     Error::StatementTooLarge {
@@ -299,21 +291,10 @@ pub fn too_large(def: &TableDef, bytes: usize) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema::{Column, ColumnType};
+    use crate::store::schema::{ColumnType, test_table};
 
     fn def() -> TableDef {
-        let col = |name: &str, ty| Column {
-            name: name.into(),
-            ty,
-            nullable: true,
-        };
-        TableDef {
-            database: "main".into(),
-            name: "t".into(),
-            columns: vec![col("id", ColumnType::Text), col("n", ColumnType::BigInt)],
-            primary_key: vec!["id".into()],
-            channel_id: Snowflake(1),
-        }
+        test_table("t", &[("id", ColumnType::Text), ("n", ColumnType::BigInt)])
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt8Array};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt8Array};
 use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
@@ -403,11 +403,12 @@ pub fn live_rows(def: &TableDef, batch: &RecordBatch) -> Result<RecordBatch, Arr
         .column_by_name("_op")
         .and_then(|c| c.as_any().downcast_ref::<UInt8Array>())
         .ok_or_else(|| ArrowError::SchemaError("no _op column".into()))?;
-    let keep: BooleanArray = ops
-        .iter()
-        .map(|op| Some(op != Some(Op::Delete.code())))
-        .collect();
     let columns = batch.project(&(0..n).collect::<Vec<_>>())?;
+    let delete = UInt8Array::new_scalar(Op::Delete.code());
+    let keep = datafusion::arrow::compute::kernels::cmp::neq(ops, &delete)?;
+    if keep.true_count() == keep.len() {
+        return Ok(columns);
+    }
     datafusion::arrow::compute::filter_record_batch(&columns, &keep)
 }
 
@@ -472,21 +473,13 @@ mod tests {
     use discord_api::Snowflake;
 
     use super::*;
-    use crate::store::schema::{Column, ColumnType};
+    use crate::store::schema::{ColumnType, test_table};
 
     fn def() -> TableDef {
-        let col = |name: &str, ty| Column {
-            name: name.into(),
-            ty,
-            nullable: true,
-        };
-        TableDef {
-            database: "main".into(),
-            name: "t".into(),
-            columns: vec![col("id", ColumnType::BigInt), col("tag", ColumnType::Text)],
-            primary_key: vec!["id".into()],
-            channel_id: Snowflake(1),
-        }
+        test_table(
+            "t",
+            &[("id", ColumnType::BigInt), ("tag", ColumnType::Text)],
+        )
     }
 
     fn tag_index() -> Arc<IndexDef> {
