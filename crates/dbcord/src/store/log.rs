@@ -28,7 +28,7 @@ use discord_api::{Discord, HistoryAnchor, HistoryQuery, Message, Snowflake};
 
 use super::codec::commit::{self, Body, Change, CommitMeta};
 use super::codec::key::Key;
-use super::codec::segment::SegmentHeader;
+use super::codec::segment::{self, SegmentHeader};
 use super::schema::TableDef;
 use crate::error::{Error, Result};
 
@@ -72,7 +72,8 @@ impl SegmentRef {
 /// What a commit holds.
 #[derive(Clone, Debug)]
 pub enum CommitBody {
-    Rows(Arc<Vec<Change>>),
+    /// A row commit's changes with their keys, computed once when read.
+    Rows(KeyedBatch),
     Segment(Arc<SegmentRef>),
 }
 
@@ -150,6 +151,18 @@ impl TableLog {
     }
 }
 
+/// Changes with their keys, in their order. A change without a key (a
+/// NULL in a key column) is no row any read can reach, so it is left out.
+pub type KeyedBatch = Arc<Vec<(Key, Change)>>;
+
+fn keyed(def: &TableDef, changes: Vec<Change>) -> KeyedBatch {
+    let keyed = changes
+        .into_iter()
+        .filter_map(|c| Some((segment::key_of(def, &c.values)?, c)))
+        .collect();
+    Arc::new(keyed)
+}
+
 /// The commit a message holds, if it is one of the bot's.
 fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit> {
     if m.author.id != bot {
@@ -157,7 +170,7 @@ fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit> {
     }
     let (meta, body) = commit::decode(def, &m.content).ok()?;
     let body = match body {
-        Body::Rows(changes) => CommitBody::Rows(Arc::new(changes)),
+        Body::Rows(changes) => CommitBody::Rows(keyed(def, changes)),
         Body::Segment(json) => {
             let header = serde_json::from_str(&json).ok()?;
             CommitBody::Segment(Arc::new(SegmentRef::new(m.clone(), header)))

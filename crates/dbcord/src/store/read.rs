@@ -21,9 +21,10 @@ use super::codec::key::Key;
 use super::codec::segment::{self, SegmentHeader};
 use super::codec::value::Value;
 use super::log::CommitBody;
+use super::log::KeyedBatch;
 use super::runs::Run;
 use super::schema::{IndexDef, TableDef};
-use super::segments::{KeyedBatch, ReadStats, batches_for_value};
+use super::segments::{ReadStats, batches_for_value};
 use super::table::{ArrowRows, RowPage, StoredRow};
 use crate::error::Result;
 
@@ -146,12 +147,7 @@ impl Store {
         for i in (0..upper.min(snap.runs.len())).rev() {
             match &snap.runs[i].body {
                 CommitBody::Rows(changes) => {
-                    let def = &snap.def;
-                    if let Some(c) = changes
-                        .iter()
-                        .rev()
-                        .find(|c| segment::key_of(def, &c.values).as_ref() == Some(key))
-                    {
+                    if let Some((_, c)) = changes.iter().rev().find(|(k, _)| k == key) {
                         return Ok(Some((i, c.clone())));
                     }
                 }
@@ -223,11 +219,11 @@ impl Store {
                 CommitBody::Rows(changes) => candidates.extend(
                     changes
                         .iter()
-                        .filter(|c| c.op != Op::Delete)
-                        .filter(|c| {
+                        .filter(|(_, c)| c.op != Op::Delete)
+                        .filter(|(_, c)| {
                             Key::of([&c.values[col]]).is_some_and(|k| is_wanted.contains(&k))
                         })
-                        .filter_map(|c| segment::key_of(&snap.def, &c.values)),
+                        .map(|(k, _)| k.clone()),
                 ),
                 CommitBody::Segment(seg) if !prune.may_match(&snap.def, &seg.header) => {
                     stats.runs_pruned += 1;
@@ -298,21 +294,12 @@ impl Store {
             if !ids.contains(&run.id) {
                 continue;
             }
-            let changes: Vec<Change> = match &run.body {
-                CommitBody::Rows(c) => c.to_vec(),
-                CommitBody::Segment(seg) => {
-                    let batches = self.all_batches(&snap.def, seg, stats).await?;
-                    batches
-                        .iter()
-                        .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
-                        .collect()
-                }
+            let batches = match &run.body {
+                CommitBody::Rows(c) => vec![Arc::clone(c)],
+                CommitBody::Segment(seg) => self.all_batches(&snap.def, seg, stats).await?,
             };
-            for c in changes {
-                let Some(key) = segment::key_of(&snap.def, &c.values) else {
-                    continue;
-                };
-                if let Some((j, newest)) = self.newest(snap, &key, snap.runs.len(), stats).await?
+            for (key, _) in batches.iter().flat_map(|b| b.iter()) {
+                if let Some((j, newest)) = self.newest(snap, key, snap.runs.len(), stats).await?
                     && j == i
                     && newest.op != Op::Delete
                 {
@@ -460,13 +447,7 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<Arc<Vec<(Key, Change)>>> {
         match &snap.runs[i].body {
-            CommitBody::Rows(changes) => {
-                let keyed = changes
-                    .iter()
-                    .filter_map(|c| Some((segment::key_of(&snap.def, &c.values)?, c.clone())))
-                    .collect();
-                Ok(Arc::new(keyed))
-            }
+            CommitBody::Rows(changes) => Ok(Arc::clone(changes)),
             CommitBody::Segment(seg) => self.data_batch(&snap.def, seg, b, true, stats).await,
         }
     }
@@ -477,13 +458,9 @@ fn key_range(snap: &Snapshot, i: usize) -> Option<(Key, Key)> {
     match &snap.runs[i].body {
         CommitBody::Segment(s) => s.range.clone(),
         CommitBody::Rows(changes) => {
-            let keys = changes
-                .iter()
-                .filter_map(|c| segment::key_of(&snap.def, &c.values));
-            keys.fold(None, |range, k| match range {
-                None => Some((k.clone(), k)),
-                Some((lo, hi)) => Some((lo.min(k.clone()), hi.max(k))),
-            })
+            let lo = changes.iter().map(|(k, _)| k).min()?;
+            let hi = changes.iter().map(|(k, _)| k).max()?;
+            Some((lo.clone(), hi.clone()))
         }
     }
 }

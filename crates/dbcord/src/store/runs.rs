@@ -127,7 +127,7 @@ impl Store {
     ) -> Result<Touched> {
         let mut t = Touched::default();
         match &c.body {
-            CommitBody::Rows(changes) => changes.iter().for_each(|ch| t.add(def, unique, ch)),
+            CommitBody::Rows(changes) => changes.iter().for_each(|(_, ch)| t.add(def, unique, ch)),
             CommitBody::Segment(seg) => {
                 for batch in self.all_batches(def, seg, stats).await? {
                     batch.iter().for_each(|(_, ch)| t.add(def, unique, ch));

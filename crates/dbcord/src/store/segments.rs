@@ -13,12 +13,10 @@ use super::Store;
 use super::codec::commit::Change;
 use super::codec::key::Key;
 use super::codec::segment::{self, BatchDir, FileDir};
-use super::log::SegmentRef;
+use super::log::{KeyedBatch, SegmentRef};
 use super::schema::{IndexDef, TableDef};
 use crate::error::{Error, Result};
 
-/// The rows of a data batch with their keys, in key order.
-pub type KeyedBatch = Arc<Vec<(Key, Change)>>;
 /// The (value key, row key) pairs of an index batch, in order.
 pub type IndexBatch = Arc<Vec<(Key, Key)>>;
 
