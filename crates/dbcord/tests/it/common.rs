@@ -49,15 +49,17 @@ impl Stack {
     }
 
     pub async fn with_config(config: EmulatorConfig) -> Stack {
+        Self::try_with_config(config).await.unwrap()
+    }
+
+    pub async fn try_with_config(config: EmulatorConfig) -> anyhow::Result<Stack> {
         let clock = Arc::new(ManualClock::fixed());
-        let session = Session::embedded(config, clock.clone(), Default::default())
-            .await
-            .unwrap();
-        Stack {
+        let session = Session::embedded(config, clock.clone(), Default::default()).await?;
+        Ok(Stack {
             clock,
             emulator: Arc::clone(session.emulator().unwrap()),
             session,
-        }
+        })
     }
 
     /// A second process on the same guild and clock: its own client and

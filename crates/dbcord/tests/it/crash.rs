@@ -76,13 +76,24 @@ fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut Lcg) -> bool {
     running
 }
 
-/// The guild as a new process reads it.
+/// The guild as a new process reads it. The previous stack's lock on the
+/// data directory goes when its last task does, which a loaded machine
+/// may delay: a locked directory is tried again for a few seconds.
 async fn reopen(dir: &Path) -> Stack {
     let config = EmulatorConfig {
         data_dir: Some(dir.into()),
         ..EmulatorConfig::in_memory()
     };
-    Stack::with_config(config).await
+    for _ in 0..50 {
+        match Stack::try_with_config(config.clone()).await {
+            Ok(s) => return s,
+            Err(e) if format!("{e:#}").contains("in use by another process") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("reopening {}: {e:#}", dir.display()),
+        }
+    }
+    panic!("{} stayed locked for 5 s", dir.display())
 }
 
 /// One figure read with pushdown on (lookups, pruning) and off (a scan of
