@@ -116,6 +116,27 @@ pub enum Error {
         value: String,
     },
     #[error(
+        "row {row}: column \"{column}\" of {table} is JSON but the value is not one JSON \
+         document ({why}); nothing was written"
+    )]
+    BadJson {
+        table: String,
+        column: String,
+        row: usize,
+        why: String,
+    },
+    #[error(
+        "row {row} of {table} violates CHECK {check} ({expr}) with {cells}; nothing was written"
+    )]
+    CheckViolated {
+        table: String,
+        row: usize,
+        check: String,
+        expr: String,
+        /// The cells the rule reads, as `column = value, ...`.
+        cells: String,
+    },
+    #[error(
         "row {row} of {table} does not fit in one Discord message: it encodes to {len} \
          characters and the limit is {max}{what}; nothing was written",
         max = discord_api::limits::MAX_CONTENT_LEN
@@ -126,6 +147,15 @@ pub enum Error {
         len: usize,
         /// What had to fit, if not the row message itself (an index entry).
         what: String,
+    },
+    #[error(
+        "row {row} of {table} is {bytes} bytes as JSON; dbcord stores rows of up to 10 MiB \
+         (10485760 bytes); nothing was written"
+    )]
+    RowOverLimit {
+        table: String,
+        row: usize,
+        bytes: usize,
     },
     #[error(
         "the statement writes {bytes} bytes into {table}, more than one commit holds \
@@ -171,6 +201,13 @@ pub enum Error {
          creating this table"
     )]
     ChannelInUse(String),
+    #[error("snapshot {id} cannot be restored: {why}")]
+    BadSnapshot {
+        id: discord_api::Snowflake,
+        why: String,
+    },
+    #[error("{file}: {why}")]
+    BadFile { file: String, why: String },
     #[error("the catalog is damaged: {0}")]
     CatalogDamaged(String),
 }

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use super::args::Format;
+use crate::sql::admin::AdminOp;
 
 /// A line starting with '.'.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,9 @@ pub enum DotCommand {
     Tables(Option<String>),
     Stats,
     Format(Format),
+    /// An admin operation, as the SQL that runs it (`.verify users` is
+    /// `SELECT * FROM verify('users')`): one implementation for both.
+    Sql(String),
     Quit,
 }
 
@@ -25,6 +29,7 @@ enum Kind {
     Tables,
     Stats,
     Format,
+    Admin(AdminOp),
     Quit,
 }
 
@@ -38,7 +43,7 @@ pub struct DotSpec {
     kind: Kind,
 }
 
-pub const COMMANDS: [DotSpec; 6] = [
+pub const COMMANDS: [DotSpec; 15] = [
     DotSpec {
         names: &[".help", ".h", ".?"],
         args: "",
@@ -70,6 +75,60 @@ pub const COMMANDS: [DotSpec; 6] = [
         kind: Kind::Format,
     },
     DotSpec {
+        names: &[".history"],
+        args: "table key...",
+        help: "every version of a row: history('table', key...)",
+        kind: Kind::Admin(AdminOp::History),
+    },
+    DotSpec {
+        names: &[".verify"],
+        args: "table",
+        help: "check a table's messages, rows and index data",
+        kind: Kind::Admin(AdminOp::Verify),
+    },
+    DotSpec {
+        names: &[".vacuum"],
+        args: "table [foreign]",
+        help: "compact, archive history, delete replaced messages",
+        kind: Kind::Admin(AdminOp::Vacuum),
+    },
+    DotSpec {
+        names: &[".reindex"],
+        args: "index",
+        help: "rebuild an index from its table's rows",
+        kind: Kind::Admin(AdminOp::Reindex),
+    },
+    DotSpec {
+        names: &[".snapshot"],
+        args: "table",
+        help: "save a table into #dbc-snapshots",
+        kind: Kind::Admin(AdminOp::Snapshot),
+    },
+    DotSpec {
+        names: &[".restore"],
+        args: "table snapshot_id",
+        help: "make a table from a snapshot",
+        kind: Kind::Admin(AdminOp::Restore),
+    },
+    DotSpec {
+        names: &[".export"],
+        args: "table file",
+        help: "write a table to a .csv or .jsonl file",
+        kind: Kind::Admin(AdminOp::Export),
+    },
+    DotSpec {
+        names: &[".import"],
+        args: "table file",
+        help: "insert a .csv or .jsonl file's rows as one statement",
+        kind: Kind::Admin(AdminOp::Import),
+    },
+    DotSpec {
+        names: &[".inspect"],
+        args: "table key...",
+        help: "where a row is in Discord",
+        kind: Kind::Admin(AdminOp::Inspect),
+    },
+    DotSpec {
         names: &[".quit", ".exit", ".q"],
         args: "",
         help: "leave (Ctrl-D works too; Ctrl-C cancels a running statement)",
@@ -80,7 +139,10 @@ pub const COMMANDS: [DotSpec; 6] = [
 const INTRO: &str = "\
 Statements end with ';' and may span lines. SQL: CREATE DATABASE, CREATE TABLE
 (with a PRIMARY KEY), DROP TABLE, CREATE [UNIQUE] INDEX, DROP INDEX,
-INSERT INTO ... VALUES / SELECT, SELECT, SHOW TABLES, EXPLAIN [ANALYZE], SET.
+INSERT INTO ... VALUES / SELECT, UPDATE, DELETE, VACUUM, SELECT, SHOW TABLES,
+EXPLAIN [ANALYZE], SET. Column types: TEXT, BIGINT, INT, DOUBLE, REAL, BOOLEAN,
+TIMESTAMP, JSON; rules: NOT NULL, DEFAULT, CHECK. The admin operations are
+table functions too: SELECT * FROM verify('users') WHERE NOT ok.
 Tables are named [database.]table; the default database is main.";
 
 /// The text `.help` prints, made from [`COMMANDS`].
@@ -103,7 +165,8 @@ impl FromStr for DotCommand {
     fn from_str(line: &str) -> Result<Self, String> {
         let mut words = line.trim().trim_end_matches(';').split_whitespace();
         let name = words.next().unwrap_or_default();
-        let arg = words.next().map(str::to_string);
+        let rest: Vec<&str> = words.collect();
+        let arg = rest.first().map(|a| a.to_string());
         let spec = COMMANDS
             .iter()
             .find(|s| s.names.contains(&name))
@@ -114,6 +177,10 @@ impl FromStr for DotCommand {
             Kind::Tables => DotCommand::Tables(arg),
             Kind::Stats => DotCommand::Stats,
             Kind::Quit => DotCommand::Quit,
+            Kind::Admin(_) if rest.is_empty() => {
+                return Err(format!("{} takes {}", spec.names[0], spec.args));
+            }
+            Kind::Admin(op) => DotCommand::Sql(admin_sql(op, &rest)),
             Kind::Format => match arg.as_deref() {
                 Some("table") => DotCommand::Format(Format::Table),
                 Some("csv") => DotCommand::Format(Format::Csv),
@@ -121,6 +188,16 @@ impl FromStr for DotCommand {
             },
         })
     }
+}
+
+/// `SELECT * FROM op('a', 'b')`, each argument a SQL string (the
+/// function reads each as the type it needs).
+fn admin_sql(op: AdminOp, args: &[&str]) -> String {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "''")))
+        .collect();
+    format!("SELECT * FROM {}({})", op.name(), args.join(", "))
 }
 
 #[cfg(test)]
@@ -136,6 +213,19 @@ mod tests {
         assert_eq!(".format csv".parse(), Ok(DotCommand::Format(Format::Csv)));
         assert!(".format xml".parse::<DotCommand>().is_err());
         assert!(".bogus".parse::<DotCommand>().is_err());
+        assert_eq!(
+            ".history users u_1".parse(),
+            Ok(DotCommand::Sql(
+                "SELECT * FROM history('users', 'u_1')".into()
+            ))
+        );
+        assert_eq!(
+            ".export t it's.csv".parse(),
+            Ok(DotCommand::Sql(
+                "SELECT * FROM export('t', 'it''s.csv')".into()
+            ))
+        );
+        assert!(".verify".parse::<DotCommand>().is_err());
     }
 
     /// Regression: the help was a hand-written string that had drifted from
@@ -148,6 +238,7 @@ mod tests {
                 assert!(help.contains(name), "{name} missing from the help");
                 let line = match spec.kind {
                     Kind::Format => format!("{name} table"),
+                    Kind::Admin(_) => format!("{name} t"),
                     _ => name.to_string(),
                 };
                 assert!(line.parse::<DotCommand>().is_ok(), "{line} is refused");

@@ -79,6 +79,7 @@ pub async fn run(session: &Session, mut format: Format, history: Option<PathBuf>
         if text.starts_with('.') {
             match text.parse::<DotCommand>() {
                 Ok(DotCommand::Quit) => break,
+                Ok(DotCommand::Sql(sql)) => run_text(session, &sql, format).await,
                 Ok(cmd) => dot(session, cmd, &mut format),
                 Err(e) => eprintln!("error: {e}"),
             }
@@ -142,6 +143,6 @@ fn dot(session: &Session, cmd: DotCommand, format: &mut Format) {
         }
         DotCommand::Stats => println!("{}", session.cost_report()),
         DotCommand::Format(f) => *format = f,
-        DotCommand::Quit => {}
+        DotCommand::Quit | DotCommand::Sql(_) => {}
     }
 }

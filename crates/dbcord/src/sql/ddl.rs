@@ -8,8 +8,9 @@ use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
 
 use super::catalog::CATALOG_NAME;
+use super::rules::{TableRules, check_rules_plan};
 use super::types::{SUPPORTED_TYPES, column_type};
-use crate::store::{Column, NewIndex, NewTable, Store};
+use crate::store::{Column, ColumnType, NewIndex, NewTable, Store, TableDef};
 
 fn unsupported(msg: impl Into<String>) -> DataFusionError {
     DataFusionError::NotImplemented(msg.into())
@@ -37,6 +38,7 @@ pub async fn create_table(
     store: &Store,
     cmd: &CreateMemoryTable,
     default_db: &str,
+    rules: TableRules,
 ) -> Result<String> {
     let (db, table) = resolve(&cmd.name, default_db)?;
     if cmd.or_replace {
@@ -54,10 +56,20 @@ pub async fn create_table(
             "CREATE TABLE ... AS SELECT is not supported yet; CREATE TABLE, then INSERT INTO ... SELECT",
         ));
     }
-    if !cmd.column_defaults.is_empty() {
-        return Err(unsupported("column DEFAULT values are not supported yet"));
-    }
-    let new = new_table(cmd, &table)?;
+    let new = new_table(cmd, &table, rules)?;
+    // The rules must plan against the new table's columns before it exists.
+    let probe = TableDef {
+        database: db.clone(),
+        name: new.name.clone(),
+        columns: new.columns.clone(),
+        primary_key: new.primary_key.clone(),
+        channel_id: Default::default(),
+        history: None,
+        checks: new.checks.clone(),
+        dropped: Vec::new(),
+        initial_columns: None,
+    };
+    check_rules_plan(&probe)?;
     let created = store
         .create_table(&db, new, cmd.if_not_exists)
         .await
@@ -69,7 +81,7 @@ pub async fn create_table(
     })
 }
 
-fn new_table(cmd: &CreateMemoryTable, table: &str) -> Result<NewTable> {
+fn new_table(cmd: &CreateMemoryTable, table: &str, rules: TableRules) -> Result<NewTable> {
     let schema = cmd.input.schema();
     let mut primary_key = Vec::new();
     for c in cmd.constraints.iter() {
@@ -88,7 +100,8 @@ fn new_table(cmd: &CreateMemoryTable, table: &str) -> Result<NewTable> {
         .fields()
         .iter()
         .map(|f| {
-            let ty = column_type(f.data_type()).ok_or_else(|| {
+            let json = rules.json.contains(f.name());
+            let ty = column_type(f.data_type()).map(|t| if json { ColumnType::Json } else { t }).ok_or_else(|| {
                 DataFusionError::Plan(format!(
                     "column \"{}\" of {table}: type {} is not supported; use one of {SUPPORTED_TYPES}",
                     f.name(),
@@ -96,13 +109,22 @@ fn new_table(cmd: &CreateMemoryTable, table: &str) -> Result<NewTable> {
                 ))
             })?;
             let nullable = f.is_nullable() && !primary_key.contains(f.name());
-            Ok(Column { name: f.name().clone(), ty, nullable })
+            let default = rules
+                .defaults
+                .iter()
+                .find(|(c, _)| c == f.name())
+                .map(|(_, d)| d.clone());
+            Ok(Column {
+                default,
+                ..Column::new(f.name().clone(), ty, nullable)
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(NewTable {
         name: table.to_string(),
         columns,
         primary_key,
+        checks: rules.checks,
     })
 }
 
@@ -256,7 +278,7 @@ pub async fn vacuum(store: &Store, name: &TableReference, default_db: &str) -> R
     let def = store
         .table(&db, &table)
         .ok_or_else(|| external(crate::Error::NoSuchTable(format!("{db}.{table}"))))?;
-    let report = store.vacuum(&def).await.map_err(external)?;
+    let report = store.vacuum(&def, false).await.map_err(external)?;
     Ok(match report.checkpoint {
         Some(c) => format!(
             "VACUUM {db}.{table}: checkpoint {c}, {} messages deleted",

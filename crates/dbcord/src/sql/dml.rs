@@ -21,6 +21,7 @@ use datafusion::prelude::SessionContext;
 use super::convert::batch_values;
 use super::ddl::resolve;
 use super::options::DbcordOptions;
+use super::rules::enforce_checks;
 use crate::store::codec::commit::{Change, Op};
 use crate::store::codec::segment::key_of;
 use crate::store::{Store, TableDef, Value};
@@ -51,6 +52,8 @@ pub async fn run(
             )));
         }
     };
+    let written = changes.iter().filter(|c| c.op != Op::Delete);
+    enforce_checks(&table, written.map(|c| c.values.as_slice()))?;
     let rows = changes
         .iter()
         .filter(|c| c.op != Op::Delete || tag == "DELETE")

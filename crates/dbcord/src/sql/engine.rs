@@ -16,7 +16,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
 use super::options::DbcordOptions;
 use super::types::names_hidden;
-use super::{ddl, dml};
+use super::{alter, ddl, dml, rules};
 use crate::store::{DEFAULT_DATABASE, Store};
 
 /// What one statement produced.
@@ -45,10 +45,13 @@ impl Engine {
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
             .with_option_extension(DbcordOptions::default());
-        let ctx = SessionContext::new_with_config(config);
+        let mut ctx = SessionContext::new_with_config(config);
+        datafusion_functions_json::register_all(&mut ctx)
+            .expect("the JSON functions register on a fresh session");
         let hidden = HiddenColumns::default();
         let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
         ctx.register_catalog(CATALOG_NAME, Arc::new(catalog));
+        super::admin::register(&ctx, &store);
         Engine { ctx, store, hidden }
     }
 
@@ -71,7 +74,8 @@ impl Engine {
     }
 
     /// Run one statement.
-    pub async fn run(&self, stmt: Statement) -> Result<Outcome> {
+    pub async fn run(&self, mut stmt: Statement) -> Result<Outcome> {
+        super::json::fix_statement(&mut stmt);
         if touches_the_guild(&stmt) {
             // One request: see what other processes committed, DDL included.
             self.store.refresh().await.map_err(external)?;
@@ -83,18 +87,28 @@ impl Engine {
                 .await
                 .map(Outcome::Status);
         }
+        if let Some(alter) = alter::Alter::from_statement(&stmt) {
+            return alter
+                .run(&self.store, &default_db)
+                .await
+                .map(Outcome::Status);
+        }
         if let Some(drop) = ddl::DropIndex::from_statement(&stmt) {
             return drop
                 .run(&self.store, &default_db)
                 .await
                 .map(Outcome::Status);
         }
+        let rules = create_table_rules(&mut stmt);
         let hidden = names_hidden(&stmt);
         self.hidden
             .store(hidden, std::sync::atomic::Ordering::SeqCst);
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
-            LogicalPlan::Ddl(ddl) => self.run_ddl(ddl, &default_db).await.map(Outcome::Status),
+            LogicalPlan::Ddl(ddl) => self
+                .run_ddl(ddl, &default_db, rules)
+                .await
+                .map(Outcome::Status),
             LogicalPlan::Statement(ref st) => {
                 let tag = statement_tag(st);
                 self.ctx.execute_logical_plan(plan).await?.collect().await?;
@@ -121,11 +135,16 @@ impl Engine {
         }
     }
 
-    async fn run_ddl(&self, ddl: DdlStatement, default_db: &str) -> Result<String> {
+    async fn run_ddl(
+        &self,
+        ddl: DdlStatement,
+        default_db: &str,
+        rules: rules::TableRules,
+    ) -> Result<String> {
         let store = &self.store;
         match ddl {
             DdlStatement::CreateMemoryTable(cmd) => {
-                ddl::create_table(store, &cmd, default_db).await
+                ddl::create_table(store, &cmd, default_db, rules).await
             }
             DdlStatement::DropTable(cmd) => {
                 ddl::drop_table(store, &cmd.name, cmd.if_exists, default_db).await
@@ -178,6 +197,20 @@ fn vacuum_target(stmt: &Statement) -> Option<TableReference> {
         [db, t] => TableReference::partial(db.clone(), t.clone()),
         _ => TableReference::bare(name.to_string()),
     })
+}
+
+/// The CHECKs and DEFAULTs of a CREATE TABLE, taken out of its syntax
+/// (DataFusion plans no CHECK).
+fn create_table_rules(stmt: &mut Statement) -> rules::TableRules {
+    let name = match stmt {
+        Statement::Statement(s) => match s.as_ref() {
+            SqlStatement::CreateTable(c) => c.name.to_string(),
+            _ => return rules::TableRules::default(),
+        },
+        _ => return rules::TableRules::default(),
+    };
+    let table = name.rsplit('.').next().unwrap_or(&name).to_string();
+    rules::take_rules(stmt, &table)
 }
 
 /// The command tag of a SET or transaction statement.

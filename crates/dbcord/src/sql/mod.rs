@@ -1,21 +1,27 @@
 //! SQL over the store, with Apache DataFusion.
 //!
-//! Files: `engine` (statements in, outcomes out), `ddl` (CREATE/DROP carried
-//! out on the store), `catalog` (the guild as DataFusion catalog), `provider`
+//! Files: `engine` (statements in, outcomes out), `admin` (the admin
+//! operations as table functions), `ddl` (CREATE/DROP carried
+//! out on the store), `alter` (ALTER TABLE), `catalog` (the guild as DataFusion catalog), `provider`
 //! (a table as TableProvider), `scan` (the streaming Discord scan), `sink`
 //! (INSERT), `convert` (rows and Arrow), `types` (column types), `errors`
 //! (error text for people), `options` (the `dbcord.*` settings), `pushdown`
-//! (which filters narrow a scan, and the access path).
+//! (which filters narrow a scan, and the access path), `rules` (DEFAULT and
+//! CHECK), `json` (the JSON operators' precedence).
 
+pub mod admin;
+mod alter;
 pub mod catalog;
 pub mod convert;
 mod ddl;
 mod dml;
 pub mod engine;
 pub mod errors;
+pub mod json;
 pub mod options;
 pub mod provider;
 pub mod pushdown;
+pub mod rules;
 pub mod scan;
 pub mod sink;
 pub mod types;

@@ -1,5 +1,6 @@
 //! The TableProvider of a dbcord table.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use datafusion::prelude::Expr;
 
 use super::options::DbcordOptions;
 use super::pushdown::{ScanPlan, plan};
+use super::rules::plan_rule;
 use super::scan::{DiscordScanExec, ScanSpec};
 use super::sink::DiscordSink;
 use super::types::{CHANNEL_ID, MESSAGE_ID, table_schema};
@@ -32,6 +34,8 @@ pub struct DiscordTable {
     constraints: Constraints,
     /// Whether the schema ends with the hidden `_message_id`, `_channel_id`.
     hidden: bool,
+    /// Planned DEFAULTs by column, for INSERTs that leave columns out.
+    defaults: HashMap<String, Expr>,
 }
 
 impl DiscordTable {
@@ -48,12 +52,27 @@ impl DiscordTable {
             .iter()
             .filter_map(|k| def.column_index(k))
             .collect();
+        let defaults = def
+            .columns
+            .iter()
+            .filter_map(|c| {
+                let sql = c.default.as_ref()?;
+                match plan_rule(&def, sql) {
+                    Ok(e) => Some((c.name.clone(), e)),
+                    Err(e) => {
+                        tracing::warn!("DEFAULT of {}.{} does not plan: {e}", def.name, c.name);
+                        None
+                    }
+                }
+            })
+            .collect();
         DiscordTable {
             store,
             def,
             schema,
             constraints: Constraints::new_unverified(vec![Constraint::PrimaryKey(key)]),
             hidden,
+            defaults,
         }
     }
 }
@@ -70,6 +89,10 @@ impl TableProvider for DiscordTable {
 
     fn table_type(&self) -> TableType {
         TableType::Base
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.defaults.get(column)
     }
 
     /// Every filter is accepted exactly: the scan re-checks all of them on

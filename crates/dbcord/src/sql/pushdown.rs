@@ -85,7 +85,7 @@ pub fn plan(
         for index in indexes.iter().filter(|i| i.unique == unique) {
             let Some(eq) = eqs
                 .iter()
-                .find(|e| table.columns[e.column].name == index.column)
+                .find(|e| table.columns[e.column].stored() == index.column)
             else {
                 continue;
             };
@@ -253,7 +253,7 @@ fn value_of(ty: ColumnType, v: &ScalarValue) -> Option<Value> {
     }
     Some(match (ty, v) {
         (
-            ColumnType::Text,
+            ColumnType::Text | ColumnType::Json,
             ScalarValue::Utf8(Some(s))
             | ScalarValue::Utf8View(Some(s))
             | ScalarValue::LargeUtf8(Some(s)),

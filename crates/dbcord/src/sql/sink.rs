@@ -12,6 +12,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
 use futures::TryStreamExt;
 
 use super::convert::batch_to_rows;
+use super::rules::enforce_checks;
 use crate::store::write::WriteOptions;
 use crate::store::{Store, TableDef};
 
@@ -65,6 +66,7 @@ impl DataSink for DiscordSink {
         for b in &batches {
             rows.extend(batch_to_rows(&self.table, b)?);
         }
+        enforce_checks(&self.table, rows.iter().map(Vec::as_slice))?;
         self.store
             .insert(&self.table, rows, &self.options)
             .await

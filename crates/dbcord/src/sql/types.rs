@@ -85,4 +85,5 @@ pub fn table_schema(def: &TableDef, hidden: bool) -> Schema {
     Schema::new(fields)
 }
 
-pub const SUPPORTED_TYPES: &str = "TEXT, VARCHAR, BIGINT, INT, DOUBLE, REAL, BOOLEAN, TIMESTAMP";
+pub const SUPPORTED_TYPES: &str =
+    "TEXT, VARCHAR, BIGINT, INT, DOUBLE, REAL, BOOLEAN, TIMESTAMP, JSON";

@@ -6,16 +6,18 @@
 //! It is one commit like any other; commits made while it ran stay after
 //! it. Readers then read nothing older. Vacuum compacts, then deletes the
 //! bot's messages that the checkpoint replaced (bulk deletes for messages
-//! younger than 14 days, one by one for older ones); people's messages in
-//! the channel are left alone.
+//! younger than 14 days, one by one for older ones), after archiving the
+//! row versions they hold in the table's history thread (see
+//! [`super::versions`]); people's messages in the channel are left alone.
 
 use std::sync::Arc;
 
-use discord_api::limits::{BULK_DELETE_MAX, BULK_DELETE_MAX_AGE, HISTORY_PAGE};
-use discord_api::{HistoryAnchor, HistoryQuery, NewFile, NewMessage, Snowflake};
+use discord_api::limits::{BULK_DELETE_MAX, BULK_DELETE_MAX_AGE};
+use discord_api::{Message, NewFile, NewMessage, Snowflake};
 
 use super::Store;
 use super::codec::commit::{Change, CommitMeta, Op};
+use super::history::HistoryPager;
 use super::log::CommitBody;
 use super::schema::TableDef;
 use super::segments::ReadStats;
@@ -29,6 +31,13 @@ pub struct VacuumReport {
     pub checkpoint: Option<Snowflake>,
     /// Messages deleted.
     pub deleted: u64,
+    /// Row versions archived into the history thread first.
+    pub archived: u64,
+    /// Messages in the channel that are not dbcord's (deleted only if asked).
+    pub foreign: u64,
+    /// Why history could not be archived, if it could not: then nothing
+    /// was deleted (the commits still hold the history).
+    pub history_kept_back: Option<String>,
 }
 
 impl Store {
@@ -89,54 +98,68 @@ impl Store {
         Ok(Some(sent.id))
     }
 
-    /// `VACUUM table`: compact, then delete every message of the bot's that
-    /// the checkpoint replaced.
-    pub async fn vacuum(&self, table: &Arc<TableDef>) -> Result<VacuumReport> {
-        self.compact(table).await?;
+    /// `VACUUM table`: compact, then archive the history of every message
+    /// of the bot's that the checkpoint replaced and delete them; with
+    /// `delete_foreign`, delete everyone else's messages in the channel too.
+    pub async fn vacuum(
+        &self,
+        table: &Arc<TableDef>,
+        delete_foreign: bool,
+    ) -> Result<VacuumReport> {
         let mut stats = ReadStats::default();
         self.snapshot(table, &mut stats).await?;
         let log = self.log_of(table.channel_id);
-        let (Some(checkpoint), Some(cover)) = (log.checkpoint.as_ref().map(|c| c.id), log.cover())
-        else {
-            return Ok(VacuumReport::default());
+        // Commits after the checkpoint, void ones too, are folded away.
+        if log.checkpoint.is_none() || !log.commits.is_empty() {
+            self.compact_always(table).await?;
+            self.snapshot(table, &mut stats).await?;
+        }
+        let log = self.log_of(table.channel_id);
+        let checkpoint = log.checkpoint.as_ref().map(|c| c.id);
+        let cover = log.cover();
+        let mut report = VacuumReport {
+            checkpoint,
+            ..VacuumReport::default()
         };
-        let replaced = self.replaced(table, checkpoint, cover).await?;
-        let deleted = self.delete_all(table, &replaced).await?;
-        Ok(VacuumReport {
-            checkpoint: Some(checkpoint),
-            deleted,
-        })
+        let (replaced, foreign) = self.removable(table, checkpoint, cover).await?;
+        report.foreign = foreign.len() as u64;
+        match self.archive(table, &replaced).await {
+            Ok(n) => report.archived = n,
+            Err(e) => {
+                tracing::warn!("{}: history not archived: {e}", table.qualified_name());
+                report.history_kept_back = Some(e.to_string());
+                return Ok(report);
+            }
+        }
+        let mut ids: Vec<Snowflake> = replaced.iter().map(|m| m.id).collect();
+        if delete_foreign {
+            ids.extend(foreign.iter().map(|m| m.id));
+            ids.sort();
+        }
+        report.deleted = self.delete_all(table, &ids).await?;
+        Ok(report)
     }
 
-    /// The bot's messages older than the checkpoint and within what it covers.
-    async fn replaced(
+    /// What vacuum may remove, oldest first: the bot's messages the
+    /// checkpoint replaced (all of them up to its cover, but itself), and
+    /// everyone else's messages.
+    async fn removable(
         &self,
         table: &TableDef,
-        checkpoint: Snowflake,
-        cover: Snowflake,
-    ) -> Result<Vec<Snowflake>> {
+        checkpoint: Option<Snowflake>,
+        cover: Option<Snowflake>,
+    ) -> Result<(Vec<Message>, Vec<Message>)> {
         let bot = self.discord.bot_user_id();
-        let mut out = Vec::new();
-        let mut before = checkpoint;
-        loop {
-            let query = HistoryQuery {
-                anchor: HistoryAnchor::Before(before),
-                limit: HISTORY_PAGE,
-            };
-            let page = self.discord.list_messages(table.channel_id, &query).await?;
-            let Some(oldest) = page.iter().map(|m| m.id).min() else {
-                return Ok(out);
-            };
-            out.extend(
-                page.iter()
-                    .filter(|m| m.author.id == bot && m.id <= cover)
-                    .map(|m| m.id),
-            );
-            if page.len() < HISTORY_PAGE as usize {
-                return Ok(out);
-            }
-            before = oldest;
-        }
+        let all = HistoryPager::new(Arc::clone(&self.discord), table.channel_id)
+            .read_all()
+            .await?;
+        let (mine, foreign): (Vec<Message>, Vec<Message>) =
+            all.into_iter().partition(|m| m.author.id == bot);
+        let replaced = mine
+            .into_iter()
+            .filter(|m| Some(m.id) != checkpoint && cover.is_some_and(|c| m.id <= c))
+            .collect();
+        Ok((replaced, foreign))
     }
 
     /// Delete messages: in bulk where Discord allows (2 to 100, younger than

@@ -106,6 +106,10 @@ impl Store {
             columns: new.columns,
             primary_key: new.primary_key,
             channel_id: channel,
+            history: None,
+            checks: new.checks,
+            dropped: Vec::new(),
+            initial_columns: None,
         };
         self.post_catalog(&database, &CatalogEntry::Table(def))
             .await?;
@@ -141,6 +145,30 @@ impl Store {
             }
         }
         Ok(true)
+    }
+
+    /// ALTER TABLE: `new` replaces `old` as the table's definition, in one
+    /// catalog message, unless another process changed the table first.
+    /// The history thread stays the one of the first definition.
+    pub async fn alter_table(&self, old: &TableDef, mut new: TableDef) -> Result<()> {
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(&old.database)?.clone();
+        let entry = database
+            .tables
+            .get(&old.name)
+            .ok_or_else(|| Error::NoSuchTable(old.qualified_name()))?;
+        if *entry.def != *old {
+            return Err(Error::Conflict {
+                table: old.qualified_name(),
+            });
+        }
+        new.history = Some(old.history.unwrap_or(entry.catalog_message));
+        let before = self.read().clone();
+        self.post_catalog(&database, &CatalogEntry::Table(new))
+            .await?;
+        let after = self.read().clone();
+        self.forget_altered(&before, &after);
+        Ok(())
     }
 
     /// Post a catalog entry of `database` and take it into the local catalog.

@@ -7,6 +7,7 @@
 //! catalog is reloaded only where it changed, and a table's log is read only
 //! from where this process left it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use discord_api::Snowflake;
@@ -32,9 +33,35 @@ impl Store {
         let known = self.read().clone();
         let catalog = Catalog::load(&self.discord, &channels, &known).await?;
         if catalog != known {
+            self.forget_altered(&known, &catalog);
             *self.write() = catalog;
         }
         Ok(())
+    }
+
+    /// Drop what was decoded under a table definition that has changed
+    /// (an ALTER TABLE): logs and batches hold rows in the old shape.
+    pub(super) fn forget_altered(&self, old: &Catalog, new: &Catalog) {
+        let defs = |c: &Catalog| -> HashMap<Snowflake, Arc<TableDef>> {
+            c.databases
+                .values()
+                .flat_map(|d| d.tables.values())
+                .map(|t| (t.def.channel_id, Arc::clone(&t.def)))
+                .collect()
+        };
+        let before = defs(old);
+        let after = defs(new);
+        let changed: Vec<Snowflake> = after
+            .iter()
+            .filter(|(ch, def)| before.get(*ch).is_some_and(|b| b.columns != def.columns))
+            .map(|(ch, _)| *ch)
+            .collect();
+        for ch in &changed {
+            self.forget_log(*ch);
+        }
+        if !changed.is_empty() {
+            self.batches.clear();
+        }
     }
 
     /// After a write of ours, the channel has at least this message.

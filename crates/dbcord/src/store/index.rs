@@ -47,11 +47,13 @@ impl Store {
             .map(|t| Arc::clone(&t.def))
             .ok_or_else(|| Error::NoSuchTable(format!("{db}.{}", new.table)))?;
         check_column(&table, &new, database.indexes_of(&new.table))?;
+        let col = table.column_index(&new.column).expect("checked");
         let mut def = IndexDef {
             database: db.to_string(),
             name: new.name.clone(),
             table: new.table.clone(),
-            column: new.column.clone(),
+            // The stored name: it outlives a RENAME COLUMN.
+            column: table.columns[col].stored().to_string(),
             unique: new.unique,
             channel_id: Snowflake(0),
             ready: false,
@@ -66,6 +68,37 @@ impl Store {
         self.post_catalog(&database, &CatalogEntry::Index(def))
             .await?;
         Ok(true)
+    }
+
+    /// Rebuild index `name` from its table's rows: marked not ready (scans
+    /// read the table's rows instead meanwhile), a new checkpoint with a
+    /// fresh file for every index, then ready again. Returns the table and
+    /// the checkpoint.
+    pub async fn reindex(&self, db: &str, name: &str) -> Result<(String, Option<Snowflake>)> {
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(db)?.clone();
+        let entry = database
+            .indexes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::NoSuchIndex(format!("{db}.{name}")))?;
+        let table = database
+            .tables
+            .get(&entry.def.table)
+            .map(|t| Arc::clone(&t.def))
+            .ok_or_else(|| Error::NoSuchTable(format!("{db}.{}", entry.def.table)))?;
+        let mut def = (*entry.def).clone();
+        def.ready = false;
+        self.post_catalog(&database, &CatalogEntry::Index(def.clone()))
+            .await?;
+        if def.unique {
+            self.check_no_duplicates(&table, &def).await?;
+        }
+        let checkpoint = self.compact_always(&table).await?;
+        def.ready = true;
+        self.post_catalog(&database, &CatalogEntry::Index(def))
+            .await?;
+        Ok((table.qualified_name(), checkpoint))
     }
 
     /// Fold the table into a checkpoint unless it already is one that
@@ -85,7 +118,7 @@ impl Store {
 
     /// Refuse a UNIQUE index over values that repeat among the live rows.
     async fn check_no_duplicates(&self, table: &Arc<TableDef>, index: &IndexDef) -> Result<()> {
-        let col = table.column_index(&index.column).expect("checked");
+        let col = table.index_column(index).expect("checked");
         let mut stats = ReadStats::default();
         let snap = self.snapshot(table, &mut stats).await?;
         let mut cursor = self.scan(&snap, &[]);
@@ -98,7 +131,7 @@ impl Store {
                     return Err(Error::NotUnique {
                         index: index.name.clone(),
                         table: table.qualified_name(),
-                        column: index.column.clone(),
+                        column: table.columns[col].name.clone(),
                         value: r.values[col].show(),
                     });
                 }
@@ -149,7 +182,8 @@ fn check_column<'a>(
             column: new.column.clone(),
         });
     }
-    if let Some(other) = existing.into_iter().find(|i| i.def.column == new.column) {
+    let stored = table.columns[table.column_index(&new.column).expect("checked")].stored();
+    if let Some(other) = existing.into_iter().find(|i| i.def.column == stored) {
         return Err(Error::ColumnAlreadyIndexed {
             table: table.qualified_name(),
             column: new.column.clone(),

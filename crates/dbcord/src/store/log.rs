@@ -164,7 +164,7 @@ fn keyed(def: &TableDef, changes: Vec<Change>) -> KeyedBatch {
 }
 
 /// The commit a message holds, if it is one of the bot's.
-fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit> {
+pub(super) fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit> {
     if m.author.id != bot {
         return None;
     }

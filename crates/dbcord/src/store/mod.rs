@@ -12,7 +12,9 @@
 //! `segments` (range reads of segment batches, cached), `read` (lookups and
 //! scans), `write` (a statement as one commit), `compact` (checkpoints and
 //! vacuum), `source` (access paths, walked a page at a time), `table` (rows
-//! as handed on).
+//! as handed on). The admin operations: `versions` (row history and its
+//! archive thread), `verify`, `snapshot` (and restore), `transfer` (export
+//! and import of local files), `inspect`; reindex is in `index`.
 
 pub mod catalog;
 pub mod codec;
@@ -21,14 +23,19 @@ mod ddl;
 pub mod fresh;
 pub mod history;
 pub mod index;
+pub mod inspect;
 pub mod log;
 pub mod names;
 pub mod read;
 pub mod runs;
 pub mod schema;
 pub mod segments;
+pub mod snapshot;
 pub mod source;
 pub mod table;
+pub mod transfer;
+pub mod verify;
+pub mod versions;
 pub mod write;
 
 use std::collections::HashMap;

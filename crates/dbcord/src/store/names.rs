@@ -20,6 +20,8 @@ pub fn database_of_category(name: &str) -> Option<&str> {
 }
 
 pub const CATALOG_CHANNEL: &str = "dbc-catalog";
+/// Where `snapshot` puts a database's snapshots.
+pub const SNAPSHOTS_CHANNEL: &str = "dbc-snapshots";
 
 pub fn table_channel_name(table: &str) -> String {
     format!("table-{table}")
@@ -32,6 +34,10 @@ pub fn catalog_topic(db: &str) -> String {
 
 pub fn table_topic(db: &str, table: &str) -> String {
     format!("dbcord table {db}.{table}. Managed by dbcord: do not post here.")
+}
+
+pub fn snapshots_topic(db: &str) -> String {
+    format!("dbcord snapshots of database {db}. Managed by dbcord: do not post here.")
 }
 
 pub fn is_dbcord_topic(topic: Option<&str>) -> bool {

@@ -60,7 +60,7 @@ impl Prune {
     /// Whether a segment with these statistics may hold a matching row.
     fn may_match(&self, def: &TableDef, header: &SegmentHeader) -> bool {
         let col = &def.columns[self.column];
-        let Some(stats) = header.stats.get(&col.name) else {
+        let Some(stats) = header.stats.get(col.stored()) else {
             return true;
         };
         let live = header.rows - header.deletes;
@@ -172,6 +172,19 @@ impl Store {
         Ok(None)
     }
 
+    /// Every live row of the table, in no particular order (snapshot,
+    /// export, compaction: work that reads the whole table anyway).
+    pub async fn all_rows(&self, def: &Arc<TableDef>) -> Result<Vec<Vec<Value>>> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(def, &mut stats).await?;
+        let mut rows = Vec::new();
+        let mut cursor = self.scan(&snap, &[]);
+        while let Some(page) = self.scan_page(&snap, &mut cursor, &mut stats).await? {
+            rows.extend(page.rows.into_iter().map(|r| r.values));
+        }
+        Ok(rows)
+    }
+
     /// The live rows with these keys.
     pub async fn get(
         &self,
@@ -204,7 +217,7 @@ impl Store {
         values: &[Value],
         stats: &mut ReadStats,
     ) -> Result<Vec<StoredRow>> {
-        let Some(col) = snap.def.column_index(&index.column) else {
+        let Some(col) = snap.def.index_column(index) else {
             return Ok(Vec::new());
         };
         let wanted: Vec<Key> = values.iter().filter_map(|v| Key::of([v])).collect();

@@ -51,7 +51,7 @@ impl Touched {
             return;
         }
         for index in unique {
-            if let Some(col) = def.column_index(&index.column)
+            if let Some(col) = def.index_column(index)
                 && let Some(v) = Key::of([&change.values[col]])
             {
                 self.unique.insert((index.name.clone(), v));

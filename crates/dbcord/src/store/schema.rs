@@ -22,6 +22,10 @@ pub enum ColumnType {
     Boolean,
     /// JSON integer: nanoseconds since the Unix epoch, UTC.
     Timestamp,
+    /// A JSON document (Storcord's): any JSON value, kept as its text in a
+    /// JSON string, so it reads back byte for byte. SQL sees text and
+    /// reaches into it with the JSON functions (`->`, `->>`, `json_get_str`).
+    Json,
 }
 
 impl ColumnType {
@@ -34,6 +38,7 @@ impl ColumnType {
             ColumnType::Real => "REAL",
             ColumnType::Boolean => "BOOLEAN",
             ColumnType::Timestamp => "TIMESTAMP",
+            ColumnType::Json => "JSON",
         }
     }
 }
@@ -44,6 +49,47 @@ pub struct Column {
     #[serde(rename = "type")]
     pub ty: ColumnType,
     pub nullable: bool,
+    /// `DEFAULT`: SQL text, planned by DataFusion when an INSERT leaves
+    /// the column out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The name rows store the column under, when it is not `name`: a
+    /// renamed column keeps its stored name, and a column added under the
+    /// name of a dropped one gets a new one, so no stored row changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<String>,
+    /// For a column added to a table with rows: the value (in its row
+    /// JSON form) that rows written before it existed read as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill: Option<serde_json::Value>,
+}
+
+impl Column {
+    /// A new column, with no rules.
+    pub fn new(name: impl Into<String>, ty: ColumnType, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            nullable,
+            default: None,
+            stored: None,
+            fill: None,
+        }
+    }
+
+    /// The name rows store this column under.
+    pub fn stored(&self) -> &str {
+        self.stored.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// A `CHECK` constraint: a boolean SQL expression over the row's columns,
+/// evaluated by DataFusion on every row an INSERT or UPDATE writes. A row
+/// fails when it is false (NULL passes, as SQL has it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckDef {
+    pub name: String,
+    pub expr: String,
 }
 
 /// A table: its columns, key, and the channel that holds its rows.
@@ -55,6 +101,22 @@ pub struct TableDef {
     /// Names of the primary-key columns (at least one).
     pub primary_key: Vec<String>,
     pub channel_id: Snowflake,
+    /// The table's history thread (the catalog message it starts on), when
+    /// it is not this definition's own catalog message: set by a later
+    /// definition of the same table, so the thread outlives an ALTER.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckDef>,
+    /// Columns dropped by ALTER TABLE: older segments still hold them, and
+    /// decoding those needs their types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<Column>,
+    /// Set by the first ALTER TABLE: the stored names, in order, of the
+    /// columns of segments written before it. Segments written after it
+    /// list their own columns in their header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_columns: Option<Vec<String>>,
 }
 
 impl TableDef {
@@ -65,6 +127,58 @@ impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
+
+    /// The live column rows store under `stored`.
+    pub fn stored_index(&self, stored: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.stored() == stored)
+    }
+
+    /// The type of a stored column, live or dropped.
+    pub fn stored_type(&self, stored: &str) -> Option<ColumnType> {
+        self.columns
+            .iter()
+            .chain(&self.dropped)
+            .find(|c| c.stored() == stored)
+            .map(|c| c.ty)
+    }
+
+    /// The column an index covers (indexes name their column's stored
+    /// name, which a RENAME COLUMN does not change).
+    pub fn index_column(&self, index: &IndexDef) -> Option<usize> {
+        self.stored_index(&index.column)
+    }
+
+    /// Whether an ALTER TABLE has changed the columns since creation.
+    pub fn altered(&self) -> bool {
+        self.initial_columns.is_some()
+    }
+
+    /// The stored names of the columns of a segment whose header lists
+    /// `listed` (segments since the first ALTER do).
+    pub fn segment_columns(&self, listed: Option<&Vec<String>>) -> Vec<String> {
+        match listed.or(self.initial_columns.as_ref()) {
+            Some(cols) => cols.clone(),
+            None => self
+                .columns
+                .iter()
+                .map(|c| c.stored().to_string())
+                .collect(),
+        }
+    }
+
+    /// A row's key for people: `id = 'u_1'`, parts joined by commas.
+    pub fn key_text(&self, values: &[super::Value]) -> String {
+        self.primary_key
+            .iter()
+            .filter_map(|k| {
+                Some(format!(
+                    "{k} = {}",
+                    values.get(self.column_index(k)?)?.show()
+                ))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// What `CREATE TABLE` asks for, before a channel exists.
@@ -73,6 +187,7 @@ pub struct NewTable {
     pub name: String,
     pub columns: Vec<Column>,
     pub primary_key: Vec<String>,
+    pub checks: Vec<CheckDef>,
 }
 
 /// A secondary index on one column, held in channel `#idx-<table>-<column>`.
@@ -106,13 +221,13 @@ pub fn test_table(name: &str, columns: &[(&str, ColumnType)]) -> TableDef {
         name: name.into(),
         columns: columns
             .iter()
-            .map(|(n, ty)| Column {
-                name: n.to_string(),
-                ty: *ty,
-                nullable: true,
-            })
+            .map(|(n, ty)| Column::new(*n, *ty, true))
             .collect(),
         primary_key: vec![columns[0].0.to_string()],
         channel_id: discord_api::Snowflake(1),
+        history: None,
+        checks: Vec::new(),
+        dropped: Vec::new(),
+        initial_columns: None,
     }
 }

@@ -51,6 +51,18 @@ pub struct BatchCache {
     index: Mutex<HashMap<(Snowflake, usize), IndexBatch>>,
 }
 
+impl BatchCache {
+    /// Forget every decoded batch (a table's shape changed).
+    pub fn clear(&self) {
+        fn empty<V>(m: &Mutex<HashMap<(Snowflake, usize), V>>) {
+            m.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        empty(&self.data);
+        empty(&self.arrow);
+        empty(&self.index);
+    }
+}
+
 fn remember<V: Clone>(map: &Mutex<HashMap<(Snowflake, usize), V>>, k: (Snowflake, usize), v: &V) {
     let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
     if m.len() >= CACHE_BATCHES {
@@ -82,7 +94,9 @@ fn decode_data(
     dir: &BatchDir,
     bytes: Vec<u8>,
 ) -> Result<(KeyedBatch, RecordBatch)> {
-    let arrow = segment::decode_batch(&segment::data_schema(def), dir, bytes)
+    let arrow = segment::segment_schema(def, &seg.header)
+        .and_then(|schema| segment::decode_batch(&schema, dir, bytes))
+        .and_then(|raw| segment::normalize(def, &raw))
         .map_err(|e| corrupt(def, seg, e))?;
     let changes = segment::changes(def, &arrow).map_err(|e| corrupt(def, seg, e))?;
     let keyed: Vec<(Key, Change)> = changes
@@ -101,7 +115,8 @@ fn corrupt(def: &TableDef, seg: &SegmentRef, e: ArrowError) -> Error {
 }
 
 impl Store {
-    /// Bytes `range` of one of a segment's files: one range read.
+    /// Bytes `range` of one of a segment's files: one range read (one per
+    /// part it spans, for a file cut into parts).
     async fn file_bytes(
         &self,
         seg: &SegmentRef,
@@ -109,11 +124,37 @@ impl Store {
         range: ByteRange,
         stats: &mut ReadStats,
     ) -> Result<Vec<u8>> {
-        let attachment = seg.message.attachments.get(file.file).ok_or_else(|| {
-            Error::CatalogDamaged(format!(
-                "message {} lacks attachment {}",
-                seg.message.id, file.file
-            ))
+        let Some((part, _)) = file.parts else {
+            return self.part_bytes(seg, file.file, range, stats).await;
+        };
+        let mut out = Vec::with_capacity((range.end - range.start) as usize);
+        let mut at = range.start;
+        while at < range.end {
+            let k = at / part;
+            let end = range.end.min((k + 1) * part);
+            let sub = ByteRange {
+                start: at - k * part,
+                end: end - k * part,
+            };
+            out.extend(
+                self.part_bytes(seg, file.file + k as usize, sub, stats)
+                    .await?,
+            );
+            at = end;
+        }
+        Ok(out)
+    }
+
+    /// Bytes `range` of attachment `i` of a segment's message.
+    async fn part_bytes(
+        &self,
+        seg: &SegmentRef,
+        i: usize,
+        range: ByteRange,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<u8>> {
+        let attachment = seg.message.attachments.get(i).ok_or_else(|| {
+            Error::CatalogDamaged(format!("message {} lacks attachment {i}", seg.message.id))
         })?;
         let bytes = download(
             self.discord.as_ref(),

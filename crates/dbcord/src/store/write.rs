@@ -139,6 +139,7 @@ impl Store {
             return Ok(0);
         }
         let changes = normalise(table, changes)?;
+        check_row_sizes(table, &changes)?;
         let mut stats = ReadStats::default();
         let snap = self.snapshot(table, &mut stats).await?;
         let indexes = self.indexes_of(&table.database, &table.name);
@@ -208,7 +209,7 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<()> {
         let def = &snap.def;
-        let Some(col) = def.column_index(&index.column) else {
+        let Some(col) = def.index_column(index) else {
             return Ok(());
         };
         let written: Vec<&Change> = changes
@@ -341,7 +342,7 @@ fn check_within(def: &TableDef, indexes: &[Arc<IndexDef>], changes: &[Change]) -
         }
     }
     for index in indexes.iter().filter(|i| i.unique) {
-        let Some(col) = def.column_index(&index.column) else {
+        let Some(col) = def.index_column(index) else {
             continue;
         };
         let mut seen: HashMap<Key, ()> = HashMap::new();
@@ -359,13 +360,11 @@ fn check_within(def: &TableDef, indexes: &[Arc<IndexDef>], changes: &[Change]) -
 /// The duplicate error of a UNIQUE index.
 fn unique_duplicate(def: &TableDef, index: &IndexDef, values: &[Value], existing: bool) -> Error {
     let label = format!("UNIQUE index {}", index.name);
-    duplicate(
-        def,
-        label,
-        std::slice::from_ref(&index.column),
-        values,
-        existing,
-    )
+    let column = def
+        .index_column(index)
+        .map(|i| def.columns[i].name.clone())
+        .unwrap_or_else(|| index.column.clone());
+    duplicate(def, label, &[column], values, existing)
 }
 
 fn duplicate(
@@ -392,6 +391,37 @@ fn duplicate(
             "would get two rows with"
         },
     }
+}
+
+/// The largest row dbcord stores, as its JSON: 10 MiB.
+pub const MAX_ROW_BYTES: usize = 10 << 20;
+
+/// Refuse a row larger than [`MAX_ROW_BYTES`], naming it. Only rows whose
+/// text alone could come near the limit are encoded to be measured.
+fn check_row_sizes(def: &TableDef, changes: &[Change]) -> Result<()> {
+    for (i, c) in changes.iter().enumerate() {
+        let text: usize = c
+            .values
+            .iter()
+            .map(|v| match v {
+                Value::Text(s) => s.len(),
+                _ => 24,
+            })
+            .sum();
+        if text < MAX_ROW_BYTES / 2 {
+            continue;
+        }
+        let bytes =
+            super::codec::row::row_text(def, &c.values, super::codec::row::KeyNames::Stored).len();
+        if bytes > MAX_ROW_BYTES {
+            return Err(Error::RowOverLimit {
+                table: def.qualified_name(),
+                row: i + 1,
+                bytes,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The commit message: a row message if it fits, else a segment.

@@ -321,3 +321,66 @@ fn bench_json_reports_every_scenario_within_its_request_goal() {
     assert!(per_statement <= 5.0, "{per_statement} requests per INSERT");
     assert!(find("count(*)")["memtable_ms"].as_f64().is_some());
 }
+
+#[test]
+fn the_seed_walkthrough_runs_clean_and_shows_each_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../sql/seed_walkthrough.sql"
+    );
+    let o = dbcord(dir.path(), &["-f", script, "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    for want in [
+        "id,email",
+        "u_1,a@example.com",
+        "id,role",
+        "u_1,student",
+        "id,email,role",
+        "u_1,a@example.com,admin",
+        "kind,ok,detail",
+        "table_name,row_count,checksum",
+        "version,op,row_json",
+        r#"1,insert,"{""id"":""u_1"",""email"":""a@example.com"",""role"":""student""}""#,
+        r#"2,update,"{""id"":""u_1"",""email"":""a@example.com"",""role"":""admin""}""#,
+    ] {
+        assert!(lines.contains(&want), "{want:?} missing from\n{out}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("duplicate key,true,none among")),
+        "{out}"
+    );
+    assert!(!out.contains(",false,"), "verify found a problem:\n{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("prod.users,1,")),
+        "the snapshot holds one row:\n{out}"
+    );
+    // The snapshot is in the guild: a second process restores it.
+    let id = dbcord(
+        dir.path(),
+        &[
+            "-c",
+            "SELECT snapshot_id FROM snapshot('prod.users')",
+            "--format",
+            "csv",
+        ],
+    );
+    let id = stdout(&id).lines().nth(1).unwrap().to_string();
+    let restored = dbcord(
+        dir.path(),
+        &[
+            "-c",
+            &format!("SELECT row_count FROM restore('prod.users_copy', {id})"),
+            "-c",
+            "SELECT role FROM prod.users_copy WHERE email = 'a@example.com'",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(restored.status.success(), "{}", stderr(&restored));
+    assert_eq!(stdout(&restored), "row_count\n1\nrole\nadmin\n");
+}

@@ -2,15 +2,18 @@
 //! once. `common` builds stacks and reads results; each other module tests
 //! one side of dbcord.
 
+mod alter;
 mod cli;
 mod common;
 mod concurrency;
 mod crash;
 mod http;
 mod live;
+mod model;
 mod properties;
 mod pushdown;
 mod regressions;
 mod slt;
 mod sql;
 mod strict;
+mod verify;

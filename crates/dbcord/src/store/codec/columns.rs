@@ -18,7 +18,7 @@ use crate::store::schema::ColumnType;
 /// The Arrow type a column type is stored and shown as.
 pub fn arrow_type(t: ColumnType) -> DataType {
     match t {
-        ColumnType::Text => DataType::Utf8,
+        ColumnType::Text | ColumnType::Json => DataType::Utf8,
         ColumnType::BigInt => DataType::Int64,
         ColumnType::Int => DataType::Int32,
         ColumnType::Double => DataType::Float64,
@@ -43,7 +43,7 @@ pub fn column<'a>(ty: ColumnType, values: impl Iterator<Item = &'a Value>) -> Ar
         }};
     }
     match ty {
-        ColumnType::Text => build!(StringBuilder::new(), Value::Text(s) => s),
+        ColumnType::Text | ColumnType::Json => build!(StringBuilder::new(), Value::Text(s) => s),
         ColumnType::BigInt => build!(Int64Builder::new(), Value::Int(x) => *x),
         // The row decoder keeps INT values within i32.
         ColumnType::Int => build!(Int32Builder::new(), Value::Int(x) => *x as i32),
@@ -69,7 +69,7 @@ fn cell(ty: ColumnType, array: &ArrayRef, i: usize) -> Value {
     let any = array.as_any();
     let get = || -> Option<Value> {
         Some(match ty {
-            ColumnType::Text => {
+            ColumnType::Text | ColumnType::Json => {
                 Value::Text(any.downcast_ref::<StringArray>()?.value(i).to_string())
             }
             ColumnType::BigInt => Value::Int(any.downcast_ref::<Int64Array>()?.value(i)),

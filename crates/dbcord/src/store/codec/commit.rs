@@ -178,7 +178,7 @@ fn key_json(def: &TableDef, values: &[Value]) -> String {
         if let Some(i) = def.column_index(k)
             && let Some(j) = values[i].to_json(def.columns[i].ty)
         {
-            obj.insert(k.clone(), j);
+            obj.insert(def.columns[i].stored().to_string(), j);
         }
     }
     super::ascii_json::to_string(&Json::Object(obj))
@@ -191,7 +191,7 @@ fn key_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
         .primary_key
         .iter()
         .filter_map(|k| def.column_index(k))
-        .filter_map(|i| token(&def.columns[i].name, &values[i]))
+        .filter_map(|i| token(def.columns[i].stored(), &values[i]))
         .collect();
     if def.primary_key.len() > 1 {
         out.extend(composite_key_token(def, values));

@@ -25,7 +25,7 @@ use super::ascii_json;
 use super::token::{key_token, token};
 use super::value::Value;
 use crate::error::{Error, Result};
-use crate::store::schema::TableDef;
+use crate::store::schema::{ColumnType, TableDef};
 
 pub const ROW_MARKER: &str = "dbcrow";
 /// The marker of the first row format, still read.
@@ -81,7 +81,21 @@ pub fn row_json(def: &TableDef, values: &[Value], row_no: usize) -> Result<Strin
                     row: row_no,
                 });
             }
+            if col.fill.is_some() {
+                // Absent would read as the fill of rows older than the column.
+                obj.insert(col.stored().to_string(), Json::Null);
+            }
             continue;
+        }
+        if let (ColumnType::Json, Value::Text(text)) = (col.ty, v)
+            && let Some(why) = super::value::json_error(text)
+        {
+            return Err(Error::BadJson {
+                table: def.qualified_name(),
+                column: col.name.clone(),
+                row: row_no,
+                why,
+            });
         }
         let json = v.to_json(col.ty).ok_or_else(|| Error::TypeMismatch {
             table: def.qualified_name(),
@@ -90,7 +104,7 @@ pub fn row_json(def: &TableDef, values: &[Value], row_no: usize) -> Result<Strin
             expected: col.ty.sql_name(),
             value: v.show(),
         })?;
-        obj.insert(col.name.clone(), json);
+        obj.insert(col.stored().to_string(), json);
     }
     Ok(ascii_json::to_string(&Json::Object(obj)))
 }
@@ -102,7 +116,7 @@ pub fn row_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
         .columns
         .iter()
         .zip(values)
-        .filter_map(|(c, v)| token(&c.name, v))
+        .filter_map(|(c, v)| token(c.stored(), v))
         .collect();
     if def.primary_key.len() > 1 {
         tokens.extend(composite_key_token(def, values));
@@ -115,7 +129,10 @@ pub fn composite_key_token(def: &TableDef, values: &[Value]) -> Option<String> {
     let parts: Option<Vec<(&str, &Value)>> = def
         .primary_key
         .iter()
-        .map(|k| def.column_index(k).map(|i| (k.as_str(), &values[i])))
+        .map(|k| {
+            def.column_index(k)
+                .map(|i| (def.columns[i].stored(), &values[i]))
+        })
         .collect();
     key_token(&parts?)
 }
@@ -142,8 +159,9 @@ pub fn decode_json(def: &TableDef, json: &str) -> Result<Vec<Value>, NotARow> {
         serde_json::from_str(json).map_err(|e| NotARow(format!("row JSON unreadable: {e}")))?;
     def.columns
         .iter()
-        .map(|c| match obj.get(&c.name) {
-            None | Some(Json::Null) => Ok(Value::Null),
+        .map(|c| match obj.get(c.stored()) {
+            None => Ok(fill(c)),
+            Some(Json::Null) => Ok(Value::Null),
             Some(j) => Value::from_json(c.ty, j).ok_or_else(|| {
                 NotARow(format!(
                     "column {} holds {j}, not {}",
@@ -155,6 +173,57 @@ pub fn decode_json(def: &TableDef, json: &str) -> Result<Vec<Value>, NotARow> {
         .collect()
 }
 
+/// Which names a row's JSON text uses for its keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyNames {
+    /// The stored names, as row messages have them (stable under RENAME).
+    Stored,
+    /// The names SQL shows, for people and files.
+    Sql,
+}
+
+/// The set cells of a row (or the key of a tombstone) as a JSON object in
+/// column order, in ASCII.
+pub fn row_text(def: &TableDef, values: &[Value], names: KeyNames) -> String {
+    let cells: Vec<String> = def
+        .columns
+        .iter()
+        .zip(values)
+        .filter_map(|(c, v)| {
+            let name = match names {
+                KeyNames::Stored => c.stored(),
+                KeyNames::Sql => &c.name,
+            };
+            let json = v.to_json(c.ty)?;
+            Some(format!(
+                "{}:{}",
+                ascii_json::to_string(&name),
+                ascii_json::to_string(&json)
+            ))
+        })
+        .collect();
+    format!("{{{}}}", cells.join(","))
+}
+
+/// A JSON object keyed by SQL names, re-keyed by stored names (for
+/// [`decode_json`]); keys that name no column are left as they are.
+pub fn sql_keys_to_stored(def: &TableDef, obj: Map<String, Json>) -> Map<String, Json> {
+    obj.into_iter()
+        .map(|(k, v)| match def.column_index(&k) {
+            Some(i) => (def.columns[i].stored().to_string(), v),
+            None => (k, v),
+        })
+        .collect()
+}
+
+/// What a row written before `c` was added reads in it.
+pub fn fill(c: &crate::store::schema::Column) -> Value {
+    c.fill
+        .as_ref()
+        .and_then(|j| Value::from_json(c.ty, j))
+        .unwrap_or(Value::Null)
+}
+
 #[cfg(test)]
 mod tests {
     use discord_api::Snowflake;
@@ -163,11 +232,7 @@ mod tests {
     use crate::store::schema::{Column, ColumnType};
 
     fn def() -> TableDef {
-        let col = |name: &str, ty, nullable| Column {
-            name: name.into(),
-            ty,
-            nullable,
-        };
+        let col = |name: &str, ty, nullable| Column::new(name, ty, nullable);
         TableDef {
             database: "main".into(),
             name: "t".into(),
@@ -179,6 +244,10 @@ mod tests {
             ],
             primary_key: vec!["id".into()],
             channel_id: Snowflake(1),
+            history: None,
+            checks: Vec::new(),
+            dropped: Vec::new(),
+            initial_columns: None,
         }
     }
 

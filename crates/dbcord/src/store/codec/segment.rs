@@ -63,9 +63,53 @@ type WrittenFile = (Vec<u8>, Vec<BatchDir>);
 /// A file among the message's attachments and its batch directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileDir {
-    /// The attachment's position in the message.
+    /// The attachment's position in the message (its first part's).
     pub file: usize,
     pub batches: Vec<BatchDir>,
+    /// A file larger than Discord takes in one attachment is cut into
+    /// parts of this many bytes, consecutive attachments: (bytes, parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<(u64, usize)>,
+}
+
+impl FileDir {
+    /// The attachment positions this file occupies.
+    pub fn attachments(&self) -> std::ops::Range<usize> {
+        self.file..self.file + self.parts.map_or(1, |(_, n)| n)
+    }
+}
+
+/// Bytes of one part of a file cut into parts (Discord: 10 MiB a file).
+pub const PART_BYTES: usize = 8 << 20;
+
+/// Cut every file over `max` bytes into parts, renumbering the header's
+/// file positions to match.
+fn split_parts(
+    header: &mut SegmentHeader,
+    files: Vec<(String, Vec<u8>)>,
+    max: usize,
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut first = Vec::with_capacity(files.len());
+    let mut parts = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        first.push(out.len());
+        if bytes.len() <= max {
+            parts.push(None);
+            out.push((name, bytes));
+            continue;
+        }
+        let chunks: Vec<&[u8]> = bytes.chunks(max).collect();
+        parts.push(Some((max as u64, chunks.len())));
+        for (i, c) in chunks.iter().enumerate() {
+            out.push((format!("{name}.part{}", i + 1), c.to_vec()));
+        }
+    }
+    for dir in std::iter::once(&mut header.data).chain(header.indexes.values_mut()) {
+        dir.parts = parts[dir.file];
+        dir.file = first[dir.file];
+    }
+    out
 }
 
 /// Per-column statistics: enough to skip a segment a filter cannot match.
@@ -94,6 +138,10 @@ pub struct SegmentHeader {
     pub data: FileDir,
     /// Index name -> its file (absent: the index came later; scan the data).
     pub indexes: BTreeMap<String, FileDir>,
+    /// The stored names of the data file's columns, in order, for tables
+    /// an ALTER TABLE has changed (others' segments have the table's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cols: Option<Vec<String>>,
 }
 
 impl SegmentHeader {
@@ -109,24 +157,71 @@ pub struct EncodedSegment {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
-/// The schema of a table's data files.
+/// The schema of the data files a table writes now: its columns by
+/// stored name, then `_op`. Decoded batches are brought to this shape.
 pub fn data_schema(def: &TableDef) -> SchemaRef {
     let mut fields: Vec<Field> = def
         .columns
         .iter()
-        .map(|c| Field::new(&c.name, arrow_type(c.ty), true))
+        .map(|c| Field::new(c.stored(), arrow_type(c.ty), true))
         .collect();
     fields.push(Field::new("_op", DataType::UInt8, false));
     Arc::new(Schema::new(fields))
 }
 
+/// The schema a segment's data file was written with: the columns its
+/// header lists (or the table's, for segments older than any ALTER).
+pub fn segment_schema(def: &TableDef, header: &SegmentHeader) -> Result<SchemaRef, ArrowError> {
+    let mut fields = def
+        .segment_columns(header.cols.as_ref())
+        .iter()
+        .map(|name| {
+            let ty = def.stored_type(name).ok_or_else(|| {
+                ArrowError::SchemaError(format!(
+                    "the segment has column {name}, which the table never had"
+                ))
+            })?;
+            Ok(Field::new(name, arrow_type(ty), true))
+        })
+        .collect::<Result<Vec<Field>, ArrowError>>()?;
+    fields.push(Field::new("_op", DataType::UInt8, false));
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// A decoded data batch in the table's current shape ([`data_schema`]):
+/// a column added since reads as its fill, a dropped one is left out.
+pub fn normalize(def: &TableDef, raw: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let schema = data_schema(def);
+    if raw.schema().fields() == schema.fields() {
+        return Ok(raw.clone());
+    }
+    let n = raw.num_rows();
+    let mut cols: Vec<ArrayRef> = def
+        .columns
+        .iter()
+        .map(|c| match raw.column_by_name(c.stored()) {
+            Some(a) => Arc::clone(a),
+            None => {
+                let fill = super::row::fill(c);
+                column(c.ty, std::iter::repeat_n(&fill, n))
+            }
+        })
+        .collect();
+    let ops = raw
+        .column_by_name("_op")
+        .ok_or_else(|| ArrowError::SchemaError("no _op column".into()))?;
+    cols.push(Arc::clone(ops));
+    RecordBatch::try_new(schema, cols)
+}
+
 /// The schema of an index's files: the value, then the key columns.
 pub fn index_schema(def: &TableDef, index: &IndexDef) -> Option<SchemaRef> {
-    let col = def.column_index(&index.column)?;
+    let col = def.index_column(index)?;
     let mut fields = vec![Field::new("_value", arrow_type(def.columns[col].ty), false)];
     for k in &def.primary_key {
         let i = def.column_index(k)?;
-        fields.push(Field::new(k, arrow_type(def.columns[i].ty), false));
+        let c = &def.columns[i];
+        fields.push(Field::new(c.stored(), arrow_type(c.ty), false));
     }
     Some(Arc::new(Schema::new(fields)))
 }
@@ -174,6 +269,7 @@ pub fn encode(
                 FileDir {
                     file: files.len(),
                     batches,
+                    parts: None,
                 },
             );
             files.push((format!("idx-{}.arrow", index.name), bytes));
@@ -188,9 +284,15 @@ pub fn encode(
         data: FileDir {
             file: 0,
             batches: data_dir,
+            parts: None,
         },
         indexes: index_dirs,
+        cols: def
+            .altered()
+            .then(|| def.columns.iter().map(|c| c.stored().to_string()).collect()),
     };
+    let mut header = header;
+    let files = split_parts(&mut header, files, PART_BYTES);
     Ok(EncodedSegment { header, files })
 }
 
@@ -231,8 +333,7 @@ fn index_file(
     rows: &[&Change],
     batches: usize,
 ) -> Result<Option<WrittenFile>, ArrowError> {
-    let (Some(schema), Some(col)) = (index_schema(def, index), def.column_index(&index.column))
-    else {
+    let (Some(schema), Some(col)) = (index_schema(def, index), def.index_column(index)) else {
         return Ok(None);
     };
     let mut entries: Vec<(Key, &Change)> = rows
@@ -365,7 +466,7 @@ fn stats(def: &TableDef, rows: &[&Change]) -> BTreeMap<String, ColumnStats> {
                 max,
                 nulls: (live.len() - set.len()) as u64,
             };
-            (c.name.clone(), s)
+            (c.stored().to_string(), s)
         })
         .collect()
 }
@@ -418,8 +519,8 @@ pub fn changes(def: &TableDef, batch: &RecordBatch) -> Result<Vec<Change>, Arrow
     let mut rows = vec![Vec::with_capacity(n); batch.num_rows()];
     for c in &def.columns {
         let col = batch
-            .column_by_name(&c.name)
-            .ok_or_else(|| ArrowError::SchemaError(format!("no column {}", c.name)))?;
+            .column_by_name(c.stored())
+            .ok_or_else(|| ArrowError::SchemaError(format!("no column {}", c.stored())))?;
         for (row, v) in rows.iter_mut().zip(values(c.ty, col)?) {
             row.push(v);
         }
@@ -446,7 +547,7 @@ pub fn index_entries(
     batch: &RecordBatch,
 ) -> Result<Vec<(Value, Key)>, ArrowError> {
     let col = def
-        .column_index(&index.column)
+        .index_column(index)
         .ok_or_else(|| ArrowError::SchemaError(format!("no column {}", index.column)))?;
     let vals = values(def.columns[col].ty, batch.column(0))?;
     let mut keys: Vec<Vec<Value>> = vec![Vec::new(); batch.num_rows()];

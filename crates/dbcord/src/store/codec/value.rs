@@ -57,6 +57,8 @@ impl Value {
     pub fn to_json(&self, ty: ColumnType) -> Option<Json> {
         Some(match (ty, self) {
             (ColumnType::Text, Value::Text(s)) => Json::String(s.clone()),
+            // A document is kept as its text, so it reads back byte for byte.
+            (ColumnType::Json, Value::Text(s)) if is_json(s) => Json::String(s.clone()),
             (ColumnType::BigInt, Value::Int(i)) => Json::from(*i),
             (ColumnType::Int, Value::Int(i)) if i32::try_from(*i).is_ok() => Json::from(*i),
             (ColumnType::Double | ColumnType::Real, Value::Float(f)) => float_to_json(*f),
@@ -69,7 +71,7 @@ impl Value {
     /// A value of type `ty` from its JSON form, or `None` if it is not one.
     pub fn from_json(ty: ColumnType, j: &Json) -> Option<Value> {
         Some(match ty {
-            ColumnType::Text => Value::Text(j.as_str()?.to_string()),
+            ColumnType::Text | ColumnType::Json => Value::Text(j.as_str()?.to_string()),
             ColumnType::BigInt => Value::Int(j.as_i64()?),
             ColumnType::Int => Value::Int(i32::try_from(j.as_i64()?).ok()?.into()),
             ColumnType::Double => Value::Float(json_to_float(j)?),
@@ -78,6 +80,19 @@ impl Value {
             ColumnType::Timestamp => Value::Timestamp(j.as_i64()?),
         })
     }
+}
+
+/// Whether text is one JSON value (any: object, array, string, number...).
+pub fn is_json(text: &str) -> bool {
+    json_error(text).is_none()
+}
+
+/// Why text is not one JSON value. serde_json refuses nesting deeper than
+/// 128, which bounds a document (and the stack that reads it).
+pub fn json_error(text: &str) -> Option<String> {
+    serde_json::from_str::<Json>(text)
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn float_to_json(f: f64) -> Json {

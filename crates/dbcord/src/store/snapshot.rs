@@ -1,0 +1,261 @@
+//! Snapshots: a table (definition, indexes, schema rules and rows) as one
+//! message in the database's `#dbc-snapshots` channel, and back.
+//!
+//! The message is `dbcsnap <db>.<table> rows <n> sum <crc>`, with the table
+//! as JSON lines in its attachments (one file, cut into parts of 8 MiB
+//! when longer, as Discord takes 10 MiB a file): the first line is the manifest (the definitions, the row count
+//! and the CRC-32 of every row line), each further line one row as an
+//! object keyed by column name. A person can download and read it; restore
+//! refuses a snapshot whose count or checksum does not match.
+//!
+//! Restore makes a new table (under the snapshot's name or another): the
+//! table, then its indexes, then every row in one commit. It refuses to
+//! replace a table that exists. Interrupted, it leaves a table with fewer
+//! indexes or no rows, which DROP TABLE removes.
+
+use std::sync::Arc;
+
+use discord_api::attachments::download;
+use discord_api::limits::MAX_REQUEST_BYTES;
+use discord_api::{Channel, NewFile, NewMessage, Snowflake, channel_type};
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use super::codec::ascii_json;
+use super::codec::row::{KeyNames, decode_json, row_text};
+use super::codec::segment::PART_BYTES;
+use super::names;
+use super::schema::{IndexDef, NewIndex, NewTable, TableDef};
+use super::write::WriteOptions;
+use crate::error::{Error, Result};
+
+pub const SNAPSHOT_MARKER: &str = "dbcsnap";
+
+/// The first line of a snapshot.
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    table: TableDef,
+    indexes: Vec<IndexDef>,
+    rows: u64,
+    /// CRC-32 of the row lines, each with its newline, hex.
+    sum: String,
+}
+
+/// What a snapshot holds, as reported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnapshotInfo {
+    pub id: Snowflake,
+    pub table: String,
+    pub rows: u64,
+    pub sum: String,
+    pub bytes: u64,
+}
+
+/// What a restore made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Restored {
+    pub table: String,
+    pub rows: u64,
+    pub indexes: Vec<String>,
+}
+
+impl Store {
+    /// Write a snapshot of `def` into the database's snapshots channel.
+    pub async fn snapshot_table(&self, def: &Arc<TableDef>) -> Result<SnapshotInfo> {
+        let rows = self.all_rows(def).await?;
+        let mut body = String::new();
+        for r in &rows {
+            body.push_str(&row_text(def, r, KeyNames::Stored));
+            body.push('\n');
+        }
+        let sum = format!("{:08x}", crc32fast::hash(body.as_bytes()));
+        let manifest = Manifest {
+            format: 1,
+            table: (**def).clone(),
+            indexes: self
+                .indexes_of(&def.database, &def.name)
+                .iter()
+                .map(|i| (**i).clone())
+                .collect(),
+            rows: rows.len() as u64,
+            sum: sum.clone(),
+        };
+        let text = format!("{}\n{body}", ascii_json::to_string(&manifest));
+        let bytes = text.len() as u64;
+        if text.len() > MAX_REQUEST_BYTES - (1 << 20) {
+            return Err(Error::StatementTooLarge {
+                table: def.qualified_name(),
+                bytes: text.len(),
+            });
+        }
+        let files = text
+            .as_bytes()
+            .chunks(PART_BYTES)
+            .enumerate()
+            .map(|(i, part)| NewFile {
+                filename: format!("{}.snapshot.jsonl.part{}", def.name, i + 1),
+                bytes: part.to_vec(),
+            })
+            .collect();
+        let channel = self.snapshots_channel(&def.database).await?;
+        let content = format!(
+            "{SNAPSHOT_MARKER} {} rows {} sum {sum}",
+            def.qualified_name(),
+            rows.len()
+        );
+        let sent = self
+            .discord
+            .create_message(
+                channel.id,
+                &NewMessage {
+                    files,
+                    ..NewMessage::idempotent(content)
+                },
+            )
+            .await?;
+        Ok(SnapshotInfo {
+            id: sent.id,
+            table: def.qualified_name(),
+            rows: rows.len() as u64,
+            sum,
+            bytes,
+        })
+    }
+
+    /// Make table `db.name` from snapshot `id` of database `db`.
+    pub async fn restore(&self, db: &str, name: &str, id: Snowflake) -> Result<Restored> {
+        if self.table(db, name).is_some() {
+            return Err(Error::TableExists(format!(
+                "{db}.{name}; restore makes a new table: drop it first or restore under another name"
+            )));
+        }
+        let (manifest, rows) = self.read_snapshot(db, id).await?;
+        let new = NewTable {
+            name: name.to_string(),
+            columns: manifest.table.columns.clone(),
+            primary_key: manifest.table.primary_key.clone(),
+            checks: manifest.table.checks.clone(),
+        };
+        self.create_table(db, new, false).await?;
+        let mut indexes = Vec::new();
+        for index in &manifest.indexes {
+            let index_name = if self.index_exists(db, &index.name) {
+                format!("{name}_{}", index.name)
+            } else {
+                index.name.clone()
+            };
+            let column = manifest
+                .table
+                .index_column(index)
+                .map(|i| manifest.table.columns[i].name.clone())
+                .ok_or_else(|| Error::BadSnapshot {
+                    id,
+                    why: format!("index {} names no column of the table", index.name),
+                })?;
+            let new = NewIndex {
+                name: index_name.clone(),
+                table: name.to_string(),
+                column,
+                unique: index.unique,
+            };
+            self.create_index(db, new, false).await?;
+            indexes.push(index_name);
+        }
+        let def = self
+            .table(db, name)
+            .ok_or_else(|| Error::NoSuchTable(format!("{db}.{name}")))?;
+        let n = rows.len() as u64;
+        if !rows.is_empty() {
+            let options = WriteOptions::default();
+            self.insert(&def, rows, &options).await?;
+        }
+        Ok(Restored {
+            table: def.qualified_name(),
+            rows: n,
+            indexes,
+        })
+    }
+
+    fn index_exists(&self, db: &str, name: &str) -> bool {
+        self.read()
+            .databases
+            .get(db)
+            .is_some_and(|d| d.indexes.contains_key(name))
+    }
+
+    /// The manifest and rows of snapshot `id`, checked.
+    async fn read_snapshot(
+        &self,
+        db: &str,
+        id: Snowflake,
+    ) -> Result<(Manifest, Vec<Vec<crate::store::Value>>)> {
+        let bad = |why: String| Error::BadSnapshot { id, why };
+        let channel = self.snapshots_channel(db).await?;
+        let m = self
+            .discord
+            .get_message(channel.id, id)
+            .await
+            .map_err(|e| {
+                bad(format!(
+                    "no such message in #{}: {e}",
+                    names::SNAPSHOTS_CHANNEL
+                ))
+            })?;
+        if m.author.id != self.discord.bot_user_id() || !m.content.starts_with(SNAPSHOT_MARKER) {
+            return Err(bad("the message is not one of dbcord's snapshots".into()));
+        }
+        let mut text = Vec::new();
+        for a in &m.attachments {
+            text.extend(download(&*self.discord, channel.id, id, a, None).await?);
+        }
+        let text = String::from_utf8(text).map_err(|_| bad("its files are not UTF-8".into()))?;
+        let (first, body) = text
+            .split_once('\n')
+            .ok_or_else(|| bad("it has no manifest".into()))?;
+        let manifest: Manifest = serde_json::from_str(first)
+            .map_err(|e| bad(format!("its manifest is unreadable: {e}")))?;
+        let sum = format!("{:08x}", crc32fast::hash(body.as_bytes()));
+        if sum != manifest.sum {
+            return Err(bad(format!(
+                "its rows have checksum {sum}, the manifest says {}",
+                manifest.sum
+            )));
+        }
+        let rows = body
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                decode_json(&manifest.table, l).map_err(|e| bad(format!("row line {}: {e}", i + 2)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if rows.len() as u64 != manifest.rows {
+            return Err(bad(format!(
+                "it holds {} rows, the manifest says {}",
+                rows.len(),
+                manifest.rows
+            )));
+        }
+        Ok((manifest, rows))
+    }
+
+    /// The database's snapshots channel, made on first use.
+    async fn snapshots_channel(&self, db: &str) -> Result<Channel> {
+        let category = self.read().database(db)?.category_id;
+        let channels = self.discord.list_channels().await?;
+        if let Some(c) = channels.iter().find(|c| {
+            c.parent_id == Some(category)
+                && c.name == names::SNAPSHOTS_CHANNEL
+                && names::is_dbcord_topic(c.topic.as_deref())
+        }) {
+            return Ok(c.clone());
+        }
+        self.make_channel(
+            names::SNAPSHOTS_CHANNEL,
+            channel_type::TEXT,
+            Some(names::snapshots_topic(db)),
+            Some(category),
+        )
+        .await
+    }
+}

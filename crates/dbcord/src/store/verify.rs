@@ -1,0 +1,358 @@
+//! `verify`: a table checked against itself, read whole from Discord.
+//!
+//! Every message of the table's channel is read. Findings are of two
+//! kinds: damage (a foreign or unreadable message, a missing attachment, a
+//! duplicate key, a NULL where the schema forbids one, index data that
+//! does not match its rows) and leftovers that vacuum removes (commits a
+//! checkpoint replaced, void commits of statements that lost a race or
+//! were cut short). Each check also reports itself when it found nothing,
+//! so `WHERE NOT ok` lists exactly the problems.
+//!
+//! Rows "search cannot find" are not a check: dbcord's reads never use
+//! Discord's search, so a row search misses is still read.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use discord_api::attachments::download;
+use discord_api::{ByteRange, Message, Snowflake};
+
+use super::Store;
+use super::codec::commit::{self, Change, Op};
+use super::codec::key::Key;
+use super::codec::segment;
+use super::history::HistoryPager;
+use super::log::{self, CommitBody, SegmentRef};
+use super::schema::{IndexDef, TableDef};
+use super::segments::ReadStats;
+use crate::error::Result;
+
+/// The checks, in the order they are reported.
+pub const CHECKS: [&str; 9] = [
+    "foreign message",
+    "unreadable message",
+    "missing attachment",
+    "leftover",
+    "duplicate key",
+    "not null",
+    "orphan index entry",
+    "missing index entry",
+    "index ready",
+];
+
+/// Problems reported per check at most; the count is always given.
+const MAX_REPORTED: usize = 20;
+
+/// One finding: a problem, or a check that found none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub check: &'static str,
+    pub ok: bool,
+    /// The message the problem is in.
+    pub message: Option<Snowflake>,
+    pub detail: String,
+}
+
+#[derive(Default)]
+struct Findings {
+    problems: Vec<Finding>,
+    counts: HashMap<&'static str, usize>,
+}
+
+impl Findings {
+    fn problem(&mut self, check: &'static str, message: Option<Snowflake>, detail: String) {
+        let n = self.counts.entry(check).or_default();
+        *n += 1;
+        if *n <= MAX_REPORTED {
+            self.problems.push(Finding {
+                check,
+                ok: false,
+                message,
+                detail,
+            });
+        }
+    }
+
+    /// The problems, then a line per check: "none" or how many there were.
+    fn finish(mut self, messages: usize) -> Vec<Finding> {
+        for check in CHECKS {
+            let n = self.counts.get(check).copied().unwrap_or(0);
+            let detail = match n {
+                0 => format!("none among {messages} messages"),
+                n if n > MAX_REPORTED => format!("{n} in all; the first {MAX_REPORTED} are listed"),
+                n => format!("{n} in all"),
+            };
+            self.problems.push(Finding {
+                check,
+                ok: n == 0,
+                message: None,
+                detail,
+            });
+        }
+        self.problems
+    }
+}
+
+impl Store {
+    /// Check `def`'s channel, rows and index data.
+    pub async fn verify(&self, def: &Arc<TableDef>) -> Result<Vec<Finding>> {
+        let bot = self.discord.bot_user_id();
+        let messages = HistoryPager::new(Arc::clone(&self.discord), def.channel_id)
+            .read_all()
+            .await?;
+        let mut f = Findings::default();
+        for m in &messages {
+            check_message(def, bot, m, &mut f);
+        }
+        let segments: Vec<Arc<SegmentRef>> = messages
+            .iter()
+            .filter_map(|m| log::parse(def, bot, m.clone()))
+            .filter_map(|c| match c.body {
+                CommitBody::Segment(s) => Some(s),
+                CommitBody::Rows(_) => None,
+            })
+            .collect();
+        let mut broken = HashSet::new();
+        for seg in &segments {
+            if !self.attachments_whole(seg, &mut f).await {
+                broken.insert(seg.message.id);
+            }
+        }
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(def, &mut stats).await?;
+        self.leftovers(def, &messages, &snap.runs, bot, &mut f);
+        let indexes = self.indexes_of(&def.database, &def.name);
+        for index in indexes.iter().filter(|i| !i.ready) {
+            f.problem(
+                "index ready",
+                None,
+                format!(
+                    "index {} was left half built; reindex rebuilds it",
+                    index.name
+                ),
+            );
+        }
+        let mut live: HashMap<Key, Vec<crate::store::Value>> = HashMap::new();
+        for run in snap.runs.iter().filter(|r| !broken.contains(&r.id)) {
+            let changes = match &run.body {
+                CommitBody::Rows(c) => c.iter().map(|(_, c)| c.clone()).collect(),
+                CommitBody::Segment(seg) => {
+                    let rows = self.changes_in(def, seg, &mut stats).await?;
+                    for index in &indexes {
+                        self.index_matches(def, index, seg, &rows, &mut f, &mut stats)
+                            .await?;
+                    }
+                    rows
+                }
+            };
+            apply(def, run.id, changes, &mut live, &mut f);
+        }
+        not_null(def, &live, &mut f);
+        Ok(f.finish(messages.len()))
+    }
+
+    async fn changes_in(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Change>> {
+        Ok(self
+            .all_batches(def, seg, stats)
+            .await?
+            .iter()
+            .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
+            .collect())
+    }
+
+    /// Whether every file a segment's header names is attached and can be
+    /// read (one byte of each, from the CDN).
+    async fn attachments_whole(&self, seg: &SegmentRef, f: &mut Findings) -> bool {
+        let m = &seg.message;
+        let files: Vec<usize> = std::iter::once(&seg.header.data)
+            .chain(seg.header.indexes.values())
+            .flat_map(|d| d.attachments())
+            .collect();
+        let mut whole = true;
+        for file in files {
+            let Some(a) = m.attachments.get(file) else {
+                f.problem(
+                    "missing attachment",
+                    Some(m.id),
+                    format!("the header names attachment {file}, which the message lacks"),
+                );
+                whole = false;
+                continue;
+            };
+            let one = ByteRange { start: 0, end: 1 };
+            if let Err(e) = download(&*self.discord, m.channel_id, m.id, a, Some(one)).await {
+                f.problem(
+                    "missing attachment",
+                    Some(m.id),
+                    format!("attachment {} cannot be read: {e}", a.filename),
+                );
+                whole = false;
+            }
+        }
+        whole
+    }
+
+    /// The bot's commits that no reader uses any more: replaced by the
+    /// checkpoint, or void.
+    fn leftovers(
+        &self,
+        def: &TableDef,
+        messages: &[Message],
+        runs: &[super::runs::Run],
+        bot: Snowflake,
+        f: &mut Findings,
+    ) {
+        let log = self.log_of(def.channel_id);
+        let cover = log.cover();
+        let checkpoint = log.checkpoint.as_ref().map(|c| c.id);
+        let counted: HashSet<Snowflake> = runs.iter().map(|r| r.id).collect();
+        for m in messages.iter().filter(|m| m.author.id == bot) {
+            if commit::decode(def, &m.content).is_err() || Some(m.id) == checkpoint {
+                continue;
+            }
+            if cover.is_some_and(|c| m.id <= c) {
+                f.problem(
+                    "leftover",
+                    Some(m.id),
+                    "replaced by the checkpoint; vacuum deletes it".into(),
+                );
+            } else if !counted.contains(&m.id) {
+                f.problem(
+                    "leftover",
+                    Some(m.id),
+                    "a void commit (its statement lost a race or raced a compaction); \
+                     vacuum deletes it"
+                        .into(),
+                );
+            }
+        }
+    }
+
+    /// A segment's file for `index` against its rows.
+    async fn index_matches(
+        &self,
+        def: &TableDef,
+        index: &IndexDef,
+        seg: &SegmentRef,
+        rows: &[Change],
+        f: &mut Findings,
+        stats: &mut ReadStats,
+    ) -> Result<()> {
+        let Some(file) = seg.header.indexes.get(&index.name) else {
+            return Ok(()); // the index came later: reads use the rows
+        };
+        let Some(col) = def.index_column(index) else {
+            return Ok(());
+        };
+        let mut actual = BTreeSet::new();
+        for i in 0..file.batches.len() {
+            let batch = self.index_batch(def, index, seg, file, i, stats).await?;
+            actual.extend(batch.iter().cloned());
+        }
+        let expected: BTreeSet<(Key, Key)> = rows
+            .iter()
+            .filter(|c| c.op != Op::Delete)
+            .filter_map(|c| Some((Key::of([&c.values[col]])?, segment::key_of(def, &c.values)?)))
+            .collect();
+        let id = Some(seg.message.id);
+        for (v, k) in actual.difference(&expected) {
+            f.problem(
+                "orphan index entry",
+                id,
+                format!(
+                    "index {} has value {} for key {} that no row has",
+                    index.name,
+                    v.to_hex(),
+                    k.to_hex()
+                ),
+            );
+        }
+        for (v, k) in expected.difference(&actual) {
+            f.problem(
+                "missing index entry",
+                id,
+                format!(
+                    "index {} lacks value {} of key {}",
+                    index.name,
+                    v.to_hex(),
+                    k.to_hex()
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Foreign and unreadable messages.
+fn check_message(def: &TableDef, bot: Snowflake, m: &Message, f: &mut Findings) {
+    if m.author.id != bot {
+        f.problem(
+            "foreign message",
+            Some(m.id),
+            format!(
+                "posted by {} ({}); scans skip it, vacuum deletes it only when told to",
+                m.author.username, m.author.id
+            ),
+        );
+    } else if let Err(e) = commit::decode(def, &m.content) {
+        f.problem("unreadable message", Some(m.id), e.0);
+    }
+}
+
+/// One run's changes into the live rows, noting inserts of live keys.
+fn apply(
+    def: &TableDef,
+    run: Snowflake,
+    changes: Vec<Change>,
+    live: &mut HashMap<Key, Vec<crate::store::Value>>,
+    f: &mut Findings,
+) {
+    for c in changes {
+        let Some(key) = segment::key_of(def, &c.values) else {
+            continue;
+        };
+        match c.op {
+            Op::Delete => {
+                live.remove(&key);
+            }
+            Op::Insert if live.contains_key(&key) => {
+                f.problem(
+                    "duplicate key",
+                    Some(run),
+                    format!(
+                        "inserts {} that an older commit already holds",
+                        def.key_text(&c.values)
+                    ),
+                );
+                live.insert(key, c.values);
+            }
+            _ => {
+                live.insert(key, c.values);
+            }
+        }
+    }
+}
+
+/// Live rows with NULL in a NOT NULL column.
+fn not_null(def: &TableDef, live: &HashMap<Key, Vec<crate::store::Value>>, f: &mut Findings) {
+    for (i, col) in def.columns.iter().enumerate().filter(|(_, c)| !c.nullable) {
+        for row in live.values() {
+            if row[i] == crate::store::Value::Null {
+                f.problem(
+                    "not null",
+                    None,
+                    format!(
+                        "row {} has NULL in NOT NULL column {}",
+                        def.key_text(row),
+                        col.name
+                    ),
+                );
+            }
+        }
+    }
+}
