@@ -56,6 +56,21 @@ pub async fn create_table(
             "CREATE TABLE ... AS SELECT is not supported yet; CREATE TABLE, then INSERT INTO ... SELECT",
         ));
     }
+    match rules.large_rows.as_deref() {
+        None | Some("attachment") => {}
+        Some("shards") => {
+            return Err(unsupported(
+                "large_rows = 'shards' (Storcord's sharded documents) is not built yet; \
+                 rows over the message limit are stored whole in attachments \
+                 (large_rows = 'attachment', the default)",
+            ));
+        }
+        Some(other) => {
+            return Err(DataFusionError::Plan(format!(
+                "large_rows = '{other}' is not a large-row mode; use 'attachment'"
+            )));
+        }
+    }
     let new = new_table(cmd, &table, rules)?;
     // The rules must plan against the new table's columns before it exists.
     let probe = TableDef {

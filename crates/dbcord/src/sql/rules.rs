@@ -17,7 +17,8 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::Expr;
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
-    ColumnOption, DataType as SqlType, ExprWithAlias, Statement as SqlStatement, TableConstraint,
+    ColumnOption, CreateTableOptions, DataType as SqlType, ExprWithAlias, SqlOption,
+    Statement as SqlStatement, TableConstraint,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -53,6 +54,8 @@ pub struct TableRules {
     pub defaults: Vec<(String, String)>,
     /// Columns declared `JSON` (DataFusion has no such type; it plans them as TEXT).
     pub json: Vec<String>,
+    /// `WITH (large_rows = '...')`, as given.
+    pub large_rows: Option<String>,
 }
 
 /// The rules of a CREATE TABLE, taken from its syntax: the CHECKs are
@@ -70,6 +73,18 @@ pub fn take_rules(stmt: &mut Statement, table: &str) -> TableRules {
     let mut checks = Vec::new();
     let mut defaults = Vec::new();
     let mut found = Vec::new();
+    if let CreateTableOptions::With(options) = &mut create.table_options {
+        options.retain(|o| match o {
+            SqlOption::KeyValue { key, value } if key.value.eq_ignore_ascii_case("large_rows") => {
+                rules.large_rows = Some(value.to_string().trim_matches('\'').to_string());
+                false
+            }
+            _ => true,
+        });
+        if options.is_empty() {
+            create.table_options = CreateTableOptions::None;
+        }
+    }
     for column in &mut create.columns {
         if matches!(column.data_type, SqlType::JSON | SqlType::JSONB) {
             column.data_type = SqlType::Text;

@@ -431,3 +431,26 @@ async fn history_reads_the_same_over_http() {
     s.sql("SELECT * FROM vacuum('users')").await;
     assert_eq!(versions(&s, "u_1").await, four_versions());
 }
+
+#[tokio::test]
+async fn the_large_row_mode_is_chosen_per_table_and_shards_are_refused_by_name() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE a (id TEXT PRIMARY KEY, doc JSON) WITH (large_rows = 'attachment')")
+        .await;
+    let err = s
+        .sql_err("CREATE TABLE b (id TEXT PRIMARY KEY) WITH (large_rows = 'shards')")
+        .await;
+    assert!(
+        err.contains("'shards'") && err.contains("not built yet"),
+        "{err}"
+    );
+    let err = s
+        .sql_err("CREATE TABLE c (id TEXT PRIMARY KEY) WITH (large_rows = 'zip')")
+        .await;
+    assert!(err.contains("'zip' is not a large-row mode"), "{err}");
+    assert_eq!(
+        s.value("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('b', 'c')")
+            .await,
+        "0"
+    );
+}
