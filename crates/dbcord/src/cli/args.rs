@@ -11,9 +11,24 @@ use discord_emulator::{DeepIndex, LagModel, SearchConfig};
 /// dbcord: a SQL database whose only durable store is a Discord guild.
 ///
 /// Without -c or -f, statements are read from standard input when it is not
-/// a terminal, and an interactive shell starts when it is.
+/// a terminal, and an interactive shell starts when it is. The rc file
+/// (--rc, else ~/.dbcordrc, else $XDG_CONFIG_HOME/dbcord/dbcordrc) runs
+/// first: SQL and dot-commands, such as `.timing on`.
 #[derive(Debug, Parser)]
-#[command(name = "dbcord", version, about, long_about = None)]
+#[command(
+    name = "dbcord",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:
+  dbcord                                      the shell (.help inside)
+  dbcord --data-dir demo-data -f sql/quickstart.sql
+  dbcord -c \"SELECT * FROM shop.customers\" --format json
+  dbcord --database shop --timing -c \"SELECT count(*) FROM orders\"
+  dbcord -f a.sql -f b.sql --no-bail          every statement, failures counted
+  dbcord bench --rows 20000
+  dbcord emulator serve --addr 127.0.0.1:8080"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -35,6 +50,35 @@ pub struct Args {
     /// How result sets are printed.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// The database unqualified table names are in [default: main].
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+
+    /// Rows a table or Markdown result shows at most; 0 shows all [default:
+    /// 40 in the shell, all otherwise].
+    #[arg(long, value_name = "N")]
+    pub maxrows: Option<usize>,
+
+    /// Print result sets only: no command tags, row counts or banner.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Go on after a failing statement (the exit status is still non-zero).
+    #[arg(long)]
+    pub no_bail: bool,
+
+    /// After each statement, print its time and its cost on Discord to stderr.
+    #[arg(long)]
+    pub timing: bool,
+
+    /// Run this file first instead of ~/.dbcordrc.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_rc")]
+    pub rc: Option<PathBuf>,
+
+    /// Run no rc file.
+    #[arg(long)]
+    pub no_rc: bool,
 
     /// Where the embedded Discord emulator keeps the guild
     /// [default: $XDG_DATA_HOME/dbcord, else ~/.local/share/dbcord].
@@ -74,6 +118,22 @@ pub enum Format {
     Table,
     /// Comma-separated values with a header row per result set.
     Csv,
+    /// Tab-separated values with a header row per result set.
+    Tsv,
+    /// One JSON array of objects per result set.
+    Json,
+    /// One JSON object per row (JSON lines).
+    Ndjson,
+    /// A Markdown table per result set.
+    Markdown,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        <Format as ValueEnum>::from_str(s, true)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -13,8 +13,17 @@ pub enum DotCommand {
     Help,
     Databases,
     Tables(Option<String>),
+    Schema(Option<String>),
+    Indexes(Option<String>),
+    Use(String),
     Stats,
     Format(Format),
+    MaxRows(usize),
+    Timing(bool),
+    Explain(bool),
+    Read(String),
+    /// A file to print into, or `None` for standard output.
+    Output(Option<String>),
     /// An admin operation, as the SQL that runs it (`.verify users` is
     /// `SELECT * FROM verify('users')`): one implementation for both.
     Sql(String),
@@ -27,8 +36,16 @@ enum Kind {
     Help,
     Databases,
     Tables,
+    Schema,
+    Indexes,
+    Use,
     Stats,
     Format,
+    MaxRows,
+    Timing,
+    Explain,
+    Read,
+    Output,
     Admin(AdminOp),
     Quit,
 }
@@ -43,7 +60,7 @@ pub struct DotSpec {
     kind: Kind,
 }
 
-pub const COMMANDS: [DotSpec; 15] = [
+pub const COMMANDS: [DotSpec; 23] = [
     DotSpec {
         names: &[".help", ".h", ".?"],
         args: "",
@@ -69,10 +86,58 @@ pub const COMMANDS: [DotSpec; 15] = [
         kind: Kind::Stats,
     },
     DotSpec {
-        names: &[".format"],
-        args: "table|csv",
+        names: &[".schema"],
+        args: "[table]",
+        help: "the CREATE statements of a table (or of every table)",
+        kind: Kind::Schema,
+    },
+    DotSpec {
+        names: &[".indexes"],
+        args: "[table]",
+        help: "indexes: name, table, column, unique, ready",
+        kind: Kind::Indexes,
+    },
+    DotSpec {
+        names: &[".use"],
+        args: "db",
+        help: "the database unqualified names are in",
+        kind: Kind::Use,
+    },
+    DotSpec {
+        names: &[".mode", ".format"],
+        args: "table|csv|tsv|json|ndjson|markdown",
         help: "how result sets are printed",
         kind: Kind::Format,
+    },
+    DotSpec {
+        names: &[".maxrows"],
+        args: "n",
+        help: "rows a table shows at most (0: all)",
+        kind: Kind::MaxRows,
+    },
+    DotSpec {
+        names: &[".timing"],
+        args: "on|off",
+        help: "after each statement: time, Discord requests, CDN bytes, waits",
+        kind: Kind::Timing,
+    },
+    DotSpec {
+        names: &[".explain"],
+        args: "on|off",
+        help: "show each query's plan instead of running it",
+        kind: Kind::Explain,
+    },
+    DotSpec {
+        names: &[".read"],
+        args: "file",
+        help: "run the SQL and dot-commands of a file",
+        kind: Kind::Read,
+    },
+    DotSpec {
+        names: &[".output"],
+        args: "file|stdout",
+        help: "print results into a file (appending), or back to the terminal",
+        kind: Kind::Output,
     },
     DotSpec {
         names: &[".history"],
@@ -143,7 +208,8 @@ INSERT INTO ... VALUES / SELECT, UPDATE, DELETE, VACUUM, SELECT, SHOW TABLES,
 EXPLAIN [ANALYZE], SET. Column types: TEXT, BIGINT, INT, DOUBLE, REAL, BOOLEAN,
 TIMESTAMP, JSON; rules: NOT NULL, DEFAULT, CHECK. The admin operations are
 table functions too: SELECT * FROM verify('users') WHERE NOT ok.
-Tables are named [database.]table; the default database is main.";
+Tables are named [database.]table; the default database is main (.use).
+Dot-commands also work in scripts and the rc file (~/.dbcordrc).";
 
 /// The text `.help` prints, made from [`COMMANDS`].
 pub fn help_text() -> String {
@@ -171,21 +237,50 @@ impl FromStr for DotCommand {
             .iter()
             .find(|s| s.names.contains(&name))
             .ok_or_else(|| format!("unknown command {name}; .help lists them"))?;
+        let need = |what: &str| -> Result<String, String> {
+            arg.clone()
+                .ok_or_else(|| format!("{} takes {what}", spec.names[0]))
+        };
+        let switch = || -> Result<bool, String> {
+            match arg.as_deref() {
+                Some("on") => Ok(true),
+                Some("off") => Ok(false),
+                _ => Err(format!("{} takes on or off", spec.names[0])),
+            }
+        };
         Ok(match spec.kind {
             Kind::Help => DotCommand::Help,
             Kind::Databases => DotCommand::Databases,
             Kind::Tables => DotCommand::Tables(arg),
+            Kind::Schema => DotCommand::Schema(arg),
+            Kind::Indexes => DotCommand::Indexes(arg),
+            Kind::Use => DotCommand::Use(need("a database")?),
             Kind::Stats => DotCommand::Stats,
             Kind::Quit => DotCommand::Quit,
+            Kind::Timing => DotCommand::Timing(switch()?),
+            Kind::Explain => DotCommand::Explain(switch()?),
+            Kind::Read => {
+                need("a file")?;
+                DotCommand::Read(rest.join(" "))
+            }
+            Kind::Output => match need("a file or stdout")?.as_str() {
+                "stdout" => DotCommand::Output(None),
+                _ => DotCommand::Output(Some(rest.join(" "))),
+            },
+            Kind::MaxRows => DotCommand::MaxRows(
+                need("a number")?
+                    .parse()
+                    .map_err(|_| format!("{} takes a number (0: all rows)", spec.names[0]))?,
+            ),
             Kind::Admin(_) if rest.is_empty() => {
                 return Err(format!("{} takes {}", spec.names[0], spec.args));
             }
             Kind::Admin(op) => DotCommand::Sql(admin_sql(op, &rest)),
-            Kind::Format => match arg.as_deref() {
-                Some("table") => DotCommand::Format(Format::Table),
-                Some("csv") => DotCommand::Format(Format::Csv),
-                _ => return Err(format!(".format takes {}", spec.args)),
-            },
+            Kind::Format => DotCommand::Format(
+                need(spec.args)?
+                    .parse()
+                    .map_err(|_| format!("{} takes {}", spec.names[0], spec.args))?,
+            ),
         })
     }
 }
@@ -212,6 +307,15 @@ mod tests {
         );
         assert_eq!(".format csv".parse(), Ok(DotCommand::Format(Format::Csv)));
         assert!(".format xml".parse::<DotCommand>().is_err());
+        assert_eq!(
+            ".mode ndjson".parse(),
+            Ok(DotCommand::Format(Format::Ndjson))
+        );
+        assert_eq!(".timing on".parse(), Ok(DotCommand::Timing(true)));
+        assert!(".timing maybe".parse::<DotCommand>().is_err());
+        assert_eq!(".maxrows 5".parse(), Ok(DotCommand::MaxRows(5)));
+        assert_eq!(".output stdout".parse(), Ok(DotCommand::Output(None)));
+        assert!(".use".parse::<DotCommand>().is_err());
         assert!(".bogus".parse::<DotCommand>().is_err());
         assert_eq!(
             ".history users u_1".parse(),
@@ -238,7 +342,9 @@ mod tests {
                 assert!(help.contains(name), "{name} missing from the help");
                 let line = match spec.kind {
                     Kind::Format => format!("{name} table"),
-                    Kind::Admin(_) => format!("{name} t"),
+                    Kind::Timing | Kind::Explain => format!("{name} on"),
+                    Kind::MaxRows => format!("{name} 10"),
+                    Kind::Admin(_) | Kind::Use | Kind::Read | Kind::Output => format!("{name} t"),
                     _ => name.to_string(),
                 };
                 assert!(line.parse::<DotCommand>().is_ok(), "{line} is refused");

@@ -1,15 +1,22 @@
 //! The command line: arguments, the shell, scripts, output. It does no
 //! storage work itself. Files: `args` (clap), `backend` (opening a guild),
-//! `exec` (scripts), `repl` (the shell), `dot` (dot-commands), `output`
-//! (tables and CSV), `serve` (`dbcord emulator serve`).
+//! `shell` (settings, running SQL and dot-commands, shared by the shell and
+//! scripts), `script` (cutting scripts into statements), `repl` (the
+//! interactive shell), `dot` (dot-commands), `describe` (`.schema`),
+//! `timing` (`.timing`), `output` (result formats), `rc` (the rc file),
+//! `serve` (`dbcord emulator serve`).
 
 pub mod args;
 pub mod backend;
+pub mod describe;
 pub mod dot;
-pub mod exec;
 pub mod output;
+pub mod rc;
 pub mod repl;
+pub mod script;
 pub mod serve;
+pub mod shell;
+pub mod timing;
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -17,8 +24,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 pub use args::{Args, Format};
-
-use crate::session::Session;
+use output::Style;
+use shell::{Flow, Shell};
 
 /// Run dbcord as the arguments say; the exit code is non-zero if any statement failed.
 pub async fn run(args: Args) -> Result<ExitCode> {
@@ -43,44 +50,68 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         None => {}
     }
     let session = backend::open(&args).await?;
-    let ok = if !args.commands.is_empty() || !args.files.is_empty() {
-        run_scripts(&session, &args).await?
-    } else if !std::io::stdin().is_terminal() {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading standard input")?;
-        exec::run_script(&session, &text, "standard input", args.format).await
-    } else {
+    let interactive =
+        args.commands.is_empty() && args.files.is_empty() && std::io::stdin().is_terminal();
+    let style = Style {
+        format: args.format,
+        maxrows: args.maxrows.unwrap_or(if interactive { 40 } else { 0 }),
+        quiet: args.quiet,
+    };
+    let mut shell = Shell::new(&session, style);
+    shell.timing = args.timing;
+    shell.bail = !args.no_bail;
+    if let Some(db) = &args.database {
+        session
+            .engine
+            .use_database(db)
+            .map_err(|e| anyhow::anyhow!(crate::sql::errors::user_message(&e)))?;
+    }
+    if let Some((path, text)) = rc::load(&args)? {
+        let failures = shell.failures;
+        shell.run_script(&text, &path.display().to_string()).await;
+        if shell.failures > failures && shell.bail {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if interactive {
         let history = backend::data_dir(&args)
             .ok()
             .flatten()
             .map(|d| d.join("history.txt"));
-        repl::run(&session, args.format, history).await?;
-        true
-    };
+        repl::run(&mut shell, history).await?;
+    } else if !args.commands.is_empty() || !args.files.is_empty() {
+        run_scripts(&mut shell, &args).await?;
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
+        shell.run_script(&text, "standard input").await;
+    }
     if args.stats {
         eprintln!("{}", session.cost_report());
     }
-    Ok(if ok {
+    Ok(if shell.failures == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
 }
 
-async fn run_scripts(session: &Session, args: &Args) -> Result<bool> {
+/// Every -c, then every -f, in order; stops at the first failure unless
+/// --no-bail.
+async fn run_scripts(shell: &mut Shell<'_>, args: &Args) -> Result<()> {
     for (i, sql) in args.commands.iter().enumerate() {
-        if !exec::run_script(session, sql, &format!("-c #{}", i + 1), args.format).await {
-            return Ok(false);
+        if shell.run_script(sql, &format!("-c #{}", i + 1)).await == Flow::Quit {
+            return Ok(());
         }
     }
     for path in &args.files {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if !exec::run_script(session, &text, &path.display().to_string(), args.format).await {
-            return Ok(false);
+        if shell.run_script(&text, &path.display().to_string()).await == Flow::Quit {
+            return Ok(());
         }
     }
-    Ok(true)
+    Ok(())
 }

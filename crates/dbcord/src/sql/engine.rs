@@ -59,6 +59,27 @@ impl Engine {
         &self.store
     }
 
+    /// The database unqualified table names are in.
+    pub fn database(&self) -> String {
+        self.ctx
+            .state()
+            .config_options()
+            .catalog
+            .default_schema
+            .clone()
+    }
+
+    /// Make `db` the database of unqualified table names.
+    pub fn use_database(&self, db: &str) -> Result<()> {
+        if !self.store.has_database(db) {
+            return Err(external(crate::Error::NoSuchDatabase(db.to_string())));
+        }
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        state.config_mut().options_mut().catalog.default_schema = db.to_string();
+        Ok(())
+    }
+
     /// Split text into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
         Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?.into())

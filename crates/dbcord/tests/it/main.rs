@@ -13,6 +13,8 @@ mod model;
 mod properties;
 mod pushdown;
 mod regressions;
+mod repl;
+mod shell;
 mod slt;
 mod sql;
 mod strict;

@@ -1,0 +1,89 @@
+//! The interactive shell through a pseudo-terminal, as a person uses it:
+//! multi-line entry, history after a restart, completion, Ctrl-C.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use rexpect::session::{PtySession, spawn_command};
+
+fn shell(dir: &Path) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcord"));
+    cmd.arg("--data-dir").arg(dir).arg("--no-rc");
+    cmd.env_remove("RUST_LOG");
+    let mut p = spawn_command(cmd, Some(30_000)).expect("the shell starts");
+    p.exp_string("dbcord main> ")
+        .expect("a prompt with the database");
+    p
+}
+
+fn quit(mut p: PtySession) {
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn multi_line_entry_history_after_a_restart_and_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = shell(dir.path());
+    p.send_line("CREATE TABLE things (id TEXT PRIMARY KEY,")
+        .unwrap();
+    p.send_line("  note TEXT -- a comment; not the end")
+        .unwrap();
+    p.send_line(");").unwrap();
+    p.exp_string("CREATE TABLE main.things").unwrap();
+    p.send_line("INSERT INTO things VALUES ('a', 'x;y');")
+        .unwrap();
+    p.exp_string("INSERT 1").unwrap();
+    p.send_line("SELECT note FROM things;").unwrap();
+    p.exp_string("x;y").unwrap();
+    quit(p);
+
+    let mut p = shell(dir.path());
+    // Up arrow: the last statement of the previous run.
+    p.send("\x1b[A").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("x;y").unwrap();
+    p.exp_string("(1 row)").unwrap();
+    // Tab completes a table name.
+    p.send("SELECT count(*) AS n FROM thi").unwrap();
+    p.send("\t").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    p.send_line(";").unwrap();
+    p.exp_string("(1 row)").unwrap();
+    p.send_line(".use nope").unwrap();
+    p.exp_string("does not exist").unwrap();
+    p.send_line("CREATE DATABASE shop;").unwrap();
+    p.exp_string("CREATE DATABASE shop").unwrap();
+    p.send_line(".use shop").unwrap();
+    p.exp_string("dbcord shop> ").unwrap();
+    quit(p);
+}
+
+#[test]
+fn ctrl_c_cancels_a_running_statement_and_the_shell_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = shell(dir.path());
+    p.send_line("CREATE TABLE big (id BIGINT PRIMARY KEY, v TEXT);")
+        .unwrap();
+    p.exp_string("CREATE TABLE main.big").unwrap();
+    p.send_line("INSERT INTO big SELECT value, 'value ' || value FROM generate_series(1, 300000);")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    p.send_control('c').unwrap();
+    // Either the cancel landed, or the statement had finished: all or nothing.
+    let (_, seen) = p
+        .exp_regex("cancelled|INSERT 300000")
+        .expect("the statement ends one way or the other");
+    p.send_line("SELECT count(*) AS n FROM big;").unwrap();
+    let (_, count) = p.exp_regex(r"\| (0|300000) +\|").unwrap();
+    if seen.contains("cancelled") {
+        assert!(count.contains(" 0 ") || count.contains("300000"), "{count}");
+    } else {
+        assert!(count.contains("300000"), "{count}");
+    }
+    // The shell is still there.
+    p.send_line("SELECT 40 + 2 AS answer;").unwrap();
+    p.exp_string("42").unwrap();
+    quit(p);
+}

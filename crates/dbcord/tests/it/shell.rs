@@ -1,0 +1,267 @@
+//! The shell's features as a user meets them through the binary: output
+//! formats, --maxrows, --quiet, --no-bail, --timing, --database, the rc
+//! file, dot-commands in scripts, errors naming file and line; and the
+//! interactive shell's completion and validation.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use dbcord::cli::repl::SqlHelper;
+
+use crate::common::Stack;
+
+fn dbcord(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--no-rc")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("dbcord runs")
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn setup(dir: &Path) {
+    let o = dbcord(
+        dir,
+        &[
+            "-c",
+            "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT, note TEXT NOT NULL DEFAULT 'x' CHECK (length(note) < 9))",
+            "-c",
+            "CREATE UNIQUE INDEX t_note ON t (note)",
+            "-c",
+            "INSERT INTO t VALUES ('a', 1, 'p|q'), ('b', NULL, 'y')",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+#[test]
+fn every_output_format_prints_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let q = "SELECT id, n, note FROM t ORDER BY id";
+    let expected = [
+        ("csv", "id,n,note\na,1,p|q\nb,,y\n"),
+        ("tsv", "id\tn\tnote\na\t1\tp|q\nb\t\ty\n"),
+        (
+            "json",
+            "[{\"id\":\"a\",\"n\":1,\"note\":\"p|q\"},{\"id\":\"b\",\"note\":\"y\"}]\n",
+        ),
+        (
+            "ndjson",
+            "{\"id\":\"a\",\"n\":1,\"note\":\"p|q\"}\n{\"id\":\"b\",\"note\":\"y\"}\n",
+        ),
+        (
+            "markdown",
+            "| id | n | note |\n|---|---|---|\n| a | 1 | p\\|q |\n| b | NULL | y |\n(2 rows)\n",
+        ),
+        (
+            "table",
+            "+----+---+------+\n| id | n | note |\n+----+---+------+\n| a  | 1 | p|q  |\n| b  |   | y    |\n+----+---+------+\n(2 rows)\n",
+        ),
+    ];
+    for (format, want) in expected {
+        let o = dbcord(dir.path(), &["-c", q, "--format", format]);
+        assert!(o.status.success(), "{format}: {}", err(&o));
+        assert_eq!(out(&o), want, "--format {format}");
+    }
+}
+
+#[test]
+fn maxrows_quiet_and_database_shape_what_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let o = dbcord(
+        dir.path(),
+        &["-c", "SELECT id FROM t ORDER BY id", "--maxrows", "1"],
+    );
+    let text = out(&o);
+    assert!(
+        text.contains("| a  |") && !text.contains("| b  |"),
+        "{text}"
+    );
+    assert!(text.contains("(2 rows, the first 1 shown"), "{text}");
+    let o = dbcord(
+        dir.path(),
+        &[
+            "-c",
+            "CREATE DATABASE shop",
+            "-c",
+            "SELECT 1 AS one",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out(&o), "+-----+\n| one |\n+-----+\n| 1   |\n+-----+\n");
+    let o = dbcord(
+        dir.path(),
+        &[
+            "--database",
+            "shop",
+            "-c",
+            "CREATE TABLE s (id BIGINT PRIMARY KEY)",
+            "-c",
+            "SHOW TABLES",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains("dbcord,shop,s,BASE TABLE"), "{}", out(&o));
+    let o = dbcord(dir.path(), &["--database", "nope", "-c", "SELECT 1"]);
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains("database \"nope\" does not exist"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn a_script_error_names_its_file_and_line_and_no_bail_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let script = dir.path().join("s.sql");
+    std::fs::write(
+        &script,
+        "-- two good, one bad, one good\n\
+         SELECT 'a;b' AS s;\n\
+         /* a comment; with semicolons; */\n\
+         INSERT INTO t (id, note)\n\
+             VALUES ('c', 'much too long');\n\
+         SELECT count(*) AS n FROM t;\n",
+    )
+    .unwrap();
+    let path = script.to_str().unwrap();
+    let o = dbcord(dir.path(), &["-f", path, "--format", "csv"]);
+    assert!(!o.status.success());
+    assert_eq!(out(&o), "s\na;b\n", "the script stopped at the error");
+    assert!(
+        err(&o).contains(&format!("error: {path}:4: ")),
+        "{}",
+        err(&o)
+    );
+    assert!(err(&o).contains("violates CHECK"), "{}", err(&o));
+    let o = dbcord(dir.path(), &["-f", path, "--format", "csv", "--no-bail"]);
+    assert!(!o.status.success(), "a failure still fails the run");
+    assert_eq!(out(&o), "s\na;b\nn\n2\n", "the rest ran");
+}
+
+#[test]
+fn dot_commands_run_in_scripts_and_the_rc_file() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let other = dir.path().join("other.sql");
+    std::fs::write(&other, "SELECT 'from other' AS w;\n").unwrap();
+    let into = dir.path().join("out.txt");
+    let rc = dir.path().join("rc");
+    std::fs::write(&rc, ".mode csv\n.timing on\n").unwrap();
+    let script = dir.path().join("s.sql");
+    std::fs::write(
+        &script,
+        format!(
+            ".schema t\n.indexes\n.read {}\n.output {}\nSELECT id FROM t ORDER BY id;\n.output stdout\n.use main\n.tables\n",
+            other.display(),
+            into.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--rc")
+        .arg(&rc)
+        .arg("-f")
+        .arg(&script)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    for want in [
+        "CREATE TABLE main.t (",
+        "    note TEXT NOT NULL DEFAULT 'x',",
+        "    PRIMARY KEY (id),",
+        "    CONSTRAINT t_check1 CHECK (length(note) < 9)",
+        "CREATE UNIQUE INDEX t_note ON main.t (note);",
+        "t_note on main.t (note) unique",
+        "w\nfrom other\n",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from\n{text}");
+    }
+    assert!(text.trim_end().ends_with('t'), ".tables lists t: {text}");
+    assert_eq!(std::fs::read_to_string(&into).unwrap(), "id\na\nb\n");
+    let timing = err(&o);
+    assert!(timing.contains("Time: "), "{timing}");
+    assert!(
+        timing.contains("Discord: 1 requests (list_channels 1)"),
+        "{timing}"
+    );
+    assert!(timing.contains("CDN: 0 requests"), "{timing}");
+}
+
+#[test]
+fn timing_reports_each_statements_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let o = dbcord(
+        dir.path(),
+        &[
+            "--timing",
+            "-c",
+            "INSERT INTO t VALUES ('z', 3, 'zz')",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let timing = err(&o);
+    let line = timing
+        .lines()
+        .find(|l| l.starts_with("Discord: "))
+        .unwrap_or_else(|| panic!("{timing}"));
+    assert!(line.contains("create_message 1"), "{line}");
+    // The total is the sum of the routes listed.
+    let total: u64 = line["Discord: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let listed: u64 = line
+        .split(['(', ')', ','])
+        .filter_map(|part| part.trim().rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(total, listed, "{line}");
+    assert!(timing.contains("simulated Discord time"), "{timing}");
+}
+
+#[tokio::test]
+async fn completion_offers_keywords_tables_columns_and_dot_commands() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT)")
+        .await;
+    let h = SqlHelper::new(std::sync::Arc::clone(s.engine().store()), "main".into());
+    let words = |line: &str| h.complete_at(line, line.len()).1;
+    assert_eq!(words("SEL"), ["SELECT"]);
+    assert_eq!(words("sel"), ["select"]);
+    assert!(words("SELECT * FROM us").contains(&"users".to_string()));
+    assert!(words("SELECT * FROM main.u").contains(&"main.users".to_string()));
+    assert!(words("SELECT em").contains(&"email".to_string()));
+    assert!(words(".ti").contains(&".timing".to_string()));
+    assert!(words("SELECT * FROM veri").contains(&"verify".to_string()));
+    assert_eq!(
+        h.complete_at("SELECT em", 9).0,
+        7,
+        "the word starts after the space"
+    );
+}
