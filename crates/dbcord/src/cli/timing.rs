@@ -3,14 +3,16 @@
 //! A [`Meter`] notes the session's counters before a statement; its report
 //! is the difference after: wall time, Discord requests by route (and 429s),
 //! CDN requests and bytes, rate-limit waiting, and on the embedded emulator
-//! the simulated time Discord would have taken. Over HTTP the emulator's
-//! counters are not visible, so only time and waiting are reported.
+//! the simulated time Discord would have taken, and for each scan its path
+//! and how many of the table's commits pushdown let it skip. Over HTTP the
+//! emulator's counters are not visible; time, waits and scans are reported.
 
 use std::time::{Duration, Instant};
 
 use discord_emulator::Counters;
 
 use crate::session::Session;
+use crate::store::ScanNote;
 
 /// The counters at the start of a statement.
 pub struct Meter {
@@ -19,6 +21,7 @@ pub struct Meter {
     counters: Option<Counters>,
     waited: Duration,
     waits: u64,
+    scans: u64,
 }
 
 impl Meter {
@@ -30,6 +33,7 @@ impl Meter {
             counters: session.emulator().map(|e| e.counters()),
             waited: waits.waited,
             waits: waits.waits,
+            scans: session.engine.store().scan_mark(),
         }
     }
 
@@ -44,6 +48,9 @@ impl Meter {
             waits.waits - self.waits,
             waited.as_secs_f64()
         )];
+        for scan in session.engine.store().scans_since(self.scans) {
+            lines.push(scan_line(&scan));
+        }
         if let (Some(before), Some(e)) = (&self.counters, session.emulator()) {
             let after = e.counters();
             lines.push(discord_line(before, &after));
@@ -57,6 +64,27 @@ impl Meter {
         }
         lines.join("\n")
     }
+}
+
+/// `Scan of main.t: index lookup (t_b): 2 commits read, 3 skipped by their
+/// statistics; 1 history page, 4 CDN reads (120 KB); 200 rows fetched`.
+/// A full scan would have read every commit: read and skipped together.
+fn scan_line(scan: &ScanNote) -> String {
+    let s = &scan.stats;
+    format!(
+        "Scan of {}: {}: {} of {} commits read ({} skipped by pushdown); {} history pages, \
+         {} CDN reads ({} bytes), {} cached batches; {} rows fetched",
+        scan.table,
+        scan.strategy,
+        s.runs_read,
+        s.runs_read + s.runs_pruned,
+        s.runs_pruned,
+        s.history_requests,
+        s.cdn_requests,
+        s.cdn_bytes,
+        s.cached_batches,
+        scan.rows_fetched
+    )
 }
 
 /// `Discord: 3 requests (list_channels 1, list_messages 1, create_message 1)`.

@@ -81,8 +81,21 @@ impl DiscordScanExec {
 }
 
 impl DisplayAs for DiscordScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let s = &self.spec;
+        if matches!(t, DisplayFormatType::TreeRender) {
+            // EXPLAIN FORMAT TREE: one fact a line, inside the node's box.
+            writeln!(f, "table={}", s.table.qualified_name())?;
+            writeln!(f, "channel=#table-{}", s.table.name)?;
+            writeln!(f, "{}", s.plan)?;
+            if !s.post_filters.is_empty() {
+                writeln!(f, "rechecked={}", s.post_filters.join(" AND "))?;
+            }
+            if let Some(l) = s.limit {
+                writeln!(f, "limit={l}")?;
+            }
+            return Ok(());
+        }
         write!(
             f,
             "DiscordScanExec: table={} (#table-{}), {}",
@@ -161,6 +174,20 @@ struct ScanState {
     full_schema: SchemaRef,
     remaining: Option<usize>,
     metrics: ScanMetrics,
+    /// Rows the source handed on, for the scan's note.
+    fetched: u64,
+}
+
+impl Drop for ScanState {
+    /// A scan ends (or is dropped early, under a LIMIT): note what it did.
+    fn drop(&mut self) {
+        self.store.note_scan(crate::store::ScanNote {
+            table: self.spec.table.qualified_name(),
+            strategy: self.spec.plan.strategy.clone(),
+            stats: self.source.stats,
+            rows_fetched: self.fetched,
+        });
+    }
 }
 
 impl ScanState {
@@ -187,6 +214,7 @@ impl ScanState {
                 }
             };
             self.metrics.rows_fetched.add(page.len());
+            self.fetched += page.len() as u64;
             let batch = match page.arrow {
                 Some(a) => self.arrow_batch(a),
                 None => self.page_batch(&page.rows),
@@ -292,6 +320,7 @@ impl ExecutionPlan for DiscordScanExec {
             full_schema: Arc::clone(&self.full_schema),
             remaining: self.spec.limit,
             metrics: ScanMetrics::new(&self.metrics, partition),
+            fetched: 0,
         };
         let batches = stream::unfold(state, ScanState::next_batch);
         Ok(Box::pin(RecordBatchStreamAdapter::new(

@@ -49,6 +49,7 @@ use catalog::Catalog;
 pub use codec::Value;
 use log::TableLog;
 pub use schema::{Column, ColumnType, IndexDef, NewIndex, NewTable, TableDef};
+pub use segments::ReadStats;
 use segments::BatchCache;
 
 /// The database every guild has; created on first open.
@@ -68,7 +69,29 @@ pub struct Store {
     logs: std::sync::Mutex<HashMap<Snowflake, Arc<TableLog>>>,
     /// Decoded segment batches.
     batches: BatchCache,
+    /// What the latest scans did, for the shell's `.timing`.
+    scans: std::sync::Mutex<ScanLog>,
 }
+
+/// What one scan of a table did: its path and what it read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanNote {
+    pub table: String,
+    /// The access path, as EXPLAIN names it.
+    pub strategy: String,
+    pub stats: segments::ReadStats,
+    pub rows_fetched: u64,
+}
+
+/// The latest scans, numbered from the first of the process.
+#[derive(Debug, Default)]
+struct ScanLog {
+    total: u64,
+    latest: std::collections::VecDeque<ScanNote>,
+}
+
+/// Scans remembered for `.timing` (a statement runs a few).
+const SCANS_KEPT: usize = 64;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,6 +110,7 @@ impl Store {
             heads: Default::default(),
             logs: Default::default(),
             batches: BatchCache::default(),
+            scans: Default::default(),
         };
         store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {
@@ -125,6 +149,28 @@ impl Store {
             .get(db)
             .and_then(|d| d.tables.get(name))
             .map(|t| Arc::clone(&t.def))
+    }
+
+    /// Note a finished scan.
+    pub fn note_scan(&self, note: ScanNote) {
+        let mut log = self.scans.lock().unwrap_or_else(|p| p.into_inner());
+        log.total += 1;
+        log.latest.push_back(note);
+        if log.latest.len() > SCANS_KEPT {
+            log.latest.pop_front();
+        }
+    }
+
+    /// How many scans this process has noted: a mark for [`Store::scans_since`].
+    pub fn scan_mark(&self) -> u64 {
+        self.scans.lock().unwrap_or_else(|p| p.into_inner()).total
+    }
+
+    /// The scans noted since `mark` (the latest ones, if there were many).
+    pub fn scans_since(&self, mark: u64) -> Vec<ScanNote> {
+        let log = self.scans.lock().unwrap_or_else(|p| p.into_inner());
+        let n = (log.total - mark).min(log.latest.len() as u64) as usize;
+        log.latest.iter().skip(log.latest.len() - n).cloned().collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {

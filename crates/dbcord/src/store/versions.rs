@@ -71,14 +71,12 @@ impl Store {
         let mut stats = ReadStats::default();
         let commits = self.all_commits(def).await?;
         for commit in self.valid_statements(def, commits, &mut stats).await? {
-            for change in self.changes_of(def, &commit, &mut stats).await? {
-                if super::codec::segment::key_of(def, &change.values).as_ref() == Some(key) {
-                    versions.push(Version {
-                        commit: commit.id,
-                        op: change.op,
-                        values: change.values,
-                    });
-                }
+            if let Some(change) = self.change_of_key(def, &commit, key, &mut stats).await? {
+                versions.push(Version {
+                    commit: commit.id,
+                    op: change.op,
+                    values: change.values,
+                });
             }
         }
         // An archive written by a vacuum that died before its deletes is
@@ -87,6 +85,33 @@ impl Store {
         versions.retain(|v| seen.insert(v.commit));
         versions.sort_by_key(|v| v.commit);
         Ok(versions)
+    }
+
+    /// What a commit does to `key`, if anything: in a segment, only the
+    /// batch whose key range holds it is read.
+    async fn change_of_key(
+        &self,
+        def: &TableDef,
+        commit: &Commit,
+        key: &Key,
+        stats: &mut ReadStats,
+    ) -> Result<Option<Change>> {
+        Ok(match &commit.body {
+            CommitBody::Rows(changes) => changes
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, c)| c.clone()),
+            CommitBody::Segment(seg) => match seg.batch_for(key) {
+                None => None,
+                Some(b) => {
+                    let batch = self.data_batch(def, seg, b, false, stats).await?;
+                    batch
+                        .binary_search_by(|(k, _)| k.cmp(key))
+                        .ok()
+                        .map(|i| batch[i].1.clone())
+                }
+            },
+        })
     }
 
     /// Every commit in the table's channel, oldest first, checkpoints included.
