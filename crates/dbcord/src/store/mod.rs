@@ -49,8 +49,8 @@ use catalog::Catalog;
 pub use codec::Value;
 use log::TableLog;
 pub use schema::{Column, ColumnType, IndexDef, NewIndex, NewTable, TableDef};
-pub use segments::ReadStats;
 use segments::BatchCache;
+pub use segments::ReadStats;
 
 /// The database every guild has; created on first open.
 pub const DEFAULT_DATABASE: &str = "main";
@@ -170,7 +170,11 @@ impl Store {
     pub fn scans_since(&self, mark: u64) -> Vec<ScanNote> {
         let log = self.scans.lock().unwrap_or_else(|p| p.into_inner());
         let n = (log.total - mark).min(log.latest.len() as u64) as usize;
-        log.latest.iter().skip(log.latest.len() - n).cloned().collect()
+        log.latest
+            .iter()
+            .skip(log.latest.len() - n)
+            .cloned()
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {

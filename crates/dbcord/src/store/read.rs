@@ -240,6 +240,7 @@ impl Store {
                 ),
                 CommitBody::Segment(seg) if !prune.may_match(&snap.def, &seg.header) => {
                     stats.runs_pruned += 1;
+                    stats.pruned_bytes += data_bytes(seg);
                 }
                 CommitBody::Segment(seg) => {
                     let keys = self
@@ -376,6 +377,9 @@ impl Store {
             };
             if !plan.needed {
                 stats.runs_pruned += 1;
+                if let CommitBody::Segment(seg) = &snap.runs[plan.run].body {
+                    stats.pruned_bytes += data_bytes(seg);
+                }
                 cursor.todo.remove(0);
                 continue;
             }
@@ -484,4 +488,9 @@ fn stored(snap: &Snapshot, run: usize, values: Vec<Value>) -> StoredRow {
         message_id: snap.runs[run].id,
         values,
     }
+}
+
+/// The bytes of a segment's data file.
+fn data_bytes(seg: &super::log::SegmentRef) -> u64 {
+    seg.header.data.batches.iter().map(|b| b.len()).sum()
 }

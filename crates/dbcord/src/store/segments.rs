@@ -33,10 +33,13 @@ pub struct ReadStats {
     /// Commits (runs) read, and those skipped by their statistics.
     pub runs_read: u64,
     pub runs_pruned: u64,
+    /// Data bytes of the segments pruned: what a full scan would have
+    /// downloaded from the CDN besides what was read.
+    pub pruned_bytes: u64,
 }
 
 /// Bytes a scan reads ahead in one range request.
-const READ_AHEAD: u64 = 8 << 20;
+pub const READ_AHEAD: u64 = 8 << 20;
 
 /// Entries kept before the cache starts over (each is one decoded batch).
 const CACHE_BATCHES: usize = 4096;

@@ -269,12 +269,19 @@ async fn completion_offers_keywords_tables_columns_and_dot_commands() {
 #[tokio::test]
 async fn explain_format_tree_puts_the_scan_path_and_rechecks_on_lines_of_their_own() {
     let s = Stack::new().await;
-    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, b BIGINT)").await;
+    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, b BIGINT)")
+        .await;
     s.sql("CREATE INDEX t_b ON t (b)").await;
     let plan = s
         .text("EXPLAIN FORMAT TREE SELECT id FROM t WHERE b = 3 AND id > 2")
         .await;
-    for want in ["DiscordScanExec", "channel: #table-t", "strategy:", "index lookup (t_b)", "rechecked:"] {
+    for want in [
+        "DiscordScanExec",
+        "channel: #table-t",
+        "strategy:",
+        "index lookup (t_b)",
+        "rechecked:",
+    ] {
         assert!(plan.contains(want), "{want:?} missing from\n{plan}");
     }
 }
