@@ -175,6 +175,12 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Every channel of the guild (threads too), for inspecting a guild
+    /// like [`Emulator::messages_of`]: neither rate limited nor counted.
+    pub fn channels(&self) -> Vec<Channel> {
+        self.lock().state.channels.values().cloned().collect()
+    }
+
     /// Post a message as a person (not the bot), as someone typing into a
     /// dbcord channel would. Not a bot request, so it is not counted.
     pub fn post_as_person(&self, channel: Snowflake, content: &str) -> DiscordResult<Message> {

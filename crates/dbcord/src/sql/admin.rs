@@ -13,7 +13,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
 };
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
@@ -319,12 +319,17 @@ impl Job {
         for (k, v) in def.primary_key.iter().zip(parts) {
             let i = def.column_index(k).expect("key columns exist");
             let ty = def.columns[i].ty;
-            let array = cast(&v.to_array()?, &columns::arrow_type(ty)).map_err(|e| {
-                usage(
-                    self.op,
-                    &format!("{v} is not a {} for {k}: {e}", ty.sql_name()),
-                )
-            })?;
+            let strict = CastOptions {
+                safe: false,
+                ..Default::default()
+            };
+            let array = cast_with_options(&v.to_array()?, &columns::arrow_type(ty), &strict)
+                .map_err(|e| {
+                    usage(
+                        self.op,
+                        &format!("'{v}' is not a {} for {k}: {e}", ty.sql_name()),
+                    )
+                })?;
             values[i] = columns::values(ty, &array)?.remove(0);
         }
         let key = crate::store::codec::segment::key_of(def, &values)

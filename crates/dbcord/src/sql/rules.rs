@@ -126,8 +126,12 @@ pub fn check_rules_plan(def: &TableDef) -> Result<()> {
     }
     for col in &def.columns {
         if let Some(d) = &col.default {
-            plan_rule(def, d).map_err(|e| {
-                DataFusionError::Plan(format!("DEFAULT of column \"{}\" ({d}): {e}", col.name))
+            evaluate_default(def, d, col.ty).map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "DEFAULT of column \"{}\" ({d}) is not a {}: {e}",
+                    col.name,
+                    col.ty.sql_name()
+                ))
             })?;
         }
     }
@@ -203,7 +207,12 @@ pub fn evaluate_default(def: &TableDef, sql: &str, ty: ColumnType) -> Result<Val
     let schema = DFSchema::try_from(batch.schema().as_ref().clone())?;
     let physical = PLANNER.create_physical_expr(expr, &schema)?;
     let array = physical.evaluate(&batch)?.into_array(1)?;
-    let typed = datafusion::arrow::compute::cast(&array, &columns::arrow_type(ty))?;
+    let strict = datafusion::arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let typed =
+        datafusion::arrow::compute::cast_with_options(&array, &columns::arrow_type(ty), &strict)?;
     Ok(columns::values(ty, &typed)?.remove(0))
 }
 

@@ -191,7 +191,12 @@ impl Store {
         id: Snowflake,
     ) -> Result<(Manifest, Vec<Vec<crate::store::Value>>)> {
         let bad = |why: String| Error::BadSnapshot { id, why };
-        let channel = self.snapshots_channel(db).await?;
+        let channel = self.find_snapshots_channel(db).await?.ok_or_else(|| {
+            bad(format!(
+                "database {db} has no #{}",
+                names::SNAPSHOTS_CHANNEL
+            ))
+        })?;
         let m = self
             .discord
             .get_message(channel.id, id)
@@ -239,17 +244,23 @@ impl Store {
         Ok((manifest, rows))
     }
 
-    /// The database's snapshots channel, made on first use.
-    async fn snapshots_channel(&self, db: &str) -> Result<Channel> {
+    /// The database's snapshots channel, if it has one.
+    async fn find_snapshots_channel(&self, db: &str) -> Result<Option<Channel>> {
         let category = self.read().database(db)?.category_id;
         let channels = self.discord.list_channels().await?;
-        if let Some(c) = channels.iter().find(|c| {
+        Ok(channels.into_iter().find(|c| {
             c.parent_id == Some(category)
                 && c.name == names::SNAPSHOTS_CHANNEL
                 && names::is_dbcord_topic(c.topic.as_deref())
-        }) {
-            return Ok(c.clone());
+        }))
+    }
+
+    /// The database's snapshots channel, made on first use.
+    async fn snapshots_channel(&self, db: &str) -> Result<Channel> {
+        if let Some(c) = self.find_snapshots_channel(db).await? {
+            return Ok(c);
         }
+        let category = self.read().database(db)?.category_id;
         self.make_channel(
             names::SNAPSHOTS_CHANNEL,
             channel_type::TEXT,

@@ -3,6 +3,7 @@
 //! one side of dbcord.
 
 mod alter;
+mod bad_input;
 mod cli;
 mod common;
 mod concurrency;
