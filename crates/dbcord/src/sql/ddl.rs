@@ -10,6 +10,7 @@ use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
 use super::catalog::CATALOG_NAME;
 use super::rules::{TableRules, check_rules_plan};
 use super::types::{SUPPORTED_TYPES, column_type};
+use crate::store::schema::LargeRows;
 use crate::store::{Column, ColumnType, NewIndex, NewTable, Store, TableDef};
 
 fn unsupported(msg: impl Into<String>) -> DataFusionError {
@@ -56,22 +57,17 @@ pub async fn create_table(
             "CREATE TABLE ... AS SELECT is not supported yet; CREATE TABLE, then INSERT INTO ... SELECT",
         ));
     }
-    match rules.large_rows.as_deref() {
-        None | Some("attachment") => {}
-        Some("shards") => {
-            return Err(unsupported(
-                "large_rows = 'shards' (Storcord's sharded documents) is not built yet; \
-                 rows over the message limit are stored whole in attachments \
-                 (large_rows = 'attachment', the default)",
-            ));
-        }
+    let large_rows = match rules.large_rows.as_deref() {
+        None | Some("attachment") => LargeRows::Attachment,
+        Some("shards") => LargeRows::Shards,
         Some(other) => {
             return Err(DataFusionError::Plan(format!(
-                "large_rows = '{other}' is not a large-row mode; use 'attachment'"
+                "large_rows = '{other}' is not a large-row mode; use 'attachment' or 'shards'"
             )));
         }
-    }
-    let new = new_table(cmd, &table, rules)?;
+    };
+    let mut new = new_table(cmd, &table, rules)?;
+    new.large_rows = large_rows;
     // The rules must plan against the new table's columns before it exists.
     let probe = TableDef {
         database: db.clone(),
@@ -83,6 +79,7 @@ pub async fn create_table(
         checks: new.checks.clone(),
         dropped: Vec::new(),
         initial_columns: None,
+        large_rows: new.large_rows,
     };
     check_rules_plan(&probe)?;
     let created = store
@@ -140,6 +137,7 @@ fn new_table(cmd: &CreateMemoryTable, table: &str, rules: TableRules) -> Result<
         columns,
         primary_key,
         checks: rules.checks,
+        large_rows: LargeRows::Attachment,
     })
 }
 

@@ -10,6 +10,7 @@
 //! row versions they hold in the table's history thread (see
 //! [`super::versions`]); people's messages in the channel are left alone.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use discord_api::limits::{BULK_DELETE_MAX, BULK_DELETE_MAX_AGE};
@@ -155,9 +156,18 @@ impl Store {
             .await?;
         let (mine, foreign): (Vec<Message>, Vec<Message>) =
             all.into_iter().partition(|m| m.author.id == bot);
+        // Shards are posted before their commit: those of a commit after
+        // the cover may be older than it, and are still needed.
+        let live: HashSet<Snowflake> = self
+            .log_of(table.channel_id)
+            .commits
+            .iter()
+            .flat_map(|c| c.shards.iter().copied())
+            .collect();
         let replaced = mine
             .into_iter()
             .filter(|m| Some(m.id) != checkpoint && cover.is_some_and(|c| m.id <= c))
+            .filter(|m| !live.contains(&m.id))
             .collect();
         Ok((replaced, foreign))
     }

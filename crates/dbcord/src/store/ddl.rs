@@ -110,6 +110,7 @@ impl Store {
             checks: new.checks,
             dropped: Vec::new(),
             initial_columns: None,
+            large_rows: new.large_rows,
         };
         self.post_catalog(&database, &CatalogEntry::Table(def))
             .await?;

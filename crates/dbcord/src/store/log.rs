@@ -29,6 +29,7 @@ use discord_api::{Discord, HistoryAnchor, HistoryQuery, Message, Snowflake};
 use super::codec::commit::{self, Body, Change, CommitMeta};
 use super::codec::key::Key;
 use super::codec::segment::{self, SegmentHeader};
+use super::codec::shard::{self, ShardRef};
 use super::schema::TableDef;
 use crate::error::{Error, Result};
 
@@ -83,6 +84,14 @@ pub struct Commit {
     pub id: Snowflake,
     pub meta: CommitMeta,
     pub body: CommitBody,
+    /// Rows of this commit kept in shards and not read yet: their changes
+    /// in `body` hold only the key (see [`super::shards`]).
+    pub sharded: Vec<ShardRef>,
+    /// Every shard message this commit names.
+    pub shards: Vec<Snowflake>,
+    /// Why this commit's shards could not be read, if they could not: it
+    /// then counts for no reader (as if it had never been committed).
+    pub broken: Option<String>,
 }
 
 impl Commit {
@@ -119,6 +128,9 @@ impl TableLog {
     fn extend(&mut self, def: &TableDef, bot: Snowflake, messages: Vec<Message>) {
         for m in messages {
             self.synced = self.synced.max(Some(m.id));
+            if m.author.id == bot && shard::is_shard(&m.content) {
+                continue; // read through the commit that names it
+            }
             match parse(def, bot, m) {
                 Some(c) => match c.covers() {
                     Some(x) if self.counts(x) => {
@@ -169,17 +181,28 @@ pub(super) fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit
         return None;
     }
     let (meta, body) = commit::decode(def, &m.content).ok()?;
+    let mut sharded = Vec::new();
     let body = match body {
-        Body::Rows(changes) => CommitBody::Rows(keyed(def, changes)),
+        Body::Rows(changes, refs) => {
+            sharded = refs;
+            CommitBody::Rows(keyed(def, changes))
+        }
         Body::Segment(json) => {
             let header = serde_json::from_str(&json).ok()?;
             CommitBody::Segment(Arc::new(SegmentRef::new(m.clone(), header)))
         }
     };
+    let shards = sharded
+        .iter()
+        .flat_map(|r| r.shards.iter().filter_map(|id| id.parse().ok()))
+        .collect();
     Some(Commit {
         id: m.id,
         meta,
         body,
+        sharded,
+        shards,
+        broken: None,
     })
 }
 
@@ -197,6 +220,7 @@ pub async fn sync(
         Some(after) => forward(discord, def, bot, after, &mut log).await?,
         None => backward(discord, def, bot, &mut log).await?,
     }
+    super::shards::resolve(discord, def, &mut log.commits).await?;
     Ok(log)
 }
 

@@ -14,7 +14,7 @@
 //! vacuum), `source` (access paths, walked a page at a time), `table` (rows
 //! as handed on). The admin operations: `versions` (row history and its
 //! archive thread), `verify`, `snapshot` (and restore), `transfer` (export
-//! and import of local files), `inspect`; reindex is in `index`.
+//! and import of local files), `inspect`; reindex is in `index`; `shards` (rows kept as Storcord shards).
 
 pub mod catalog;
 pub mod codec;
@@ -30,6 +30,7 @@ pub mod read;
 pub mod runs;
 pub mod schema;
 pub mod segments;
+pub mod shards;
 pub mod snapshot;
 pub mod source;
 pub mod table;

@@ -10,6 +10,8 @@
 //! commit. A commit whose base is older than the checkpoint it follows is
 //! void too, since what it raced with was folded into the checkpoint. The
 //! checkpoint itself and the rows of the first format (no base) always count.
+//! A commit whose shards cannot be read counts for nobody (see
+//! [`super::shards`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -74,7 +76,7 @@ impl Store {
             .filter(|i| i.unique)
             .collect();
         let mut valid: Vec<(&Commit, Option<Touched>)> = Vec::new();
-        for c in &log.commits {
+        for c in log.commits.iter().filter(|c| c.broken.is_none()) {
             if !self
                 .is_void(def, &unique, log, c, &mut valid, stats)
                 .await?

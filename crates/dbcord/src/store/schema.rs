@@ -83,6 +83,23 @@ impl Column {
     }
 }
 
+/// Where a row too large for a message goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LargeRows {
+    /// In the attachments of a segment (the Python dbcord's blob rows).
+    #[default]
+    Attachment,
+    /// In Storcord shards: readable messages the commit names.
+    Shards,
+}
+
+impl LargeRows {
+    fn is_default(&self) -> bool {
+        *self == LargeRows::Attachment
+    }
+}
+
 /// A `CHECK` constraint: a boolean SQL expression over the row's columns,
 /// evaluated by DataFusion on every row an INSERT or UPDATE writes. A row
 /// fails when it is false (NULL passes, as SQL has it).
@@ -117,6 +134,8 @@ pub struct TableDef {
     /// list their own columns in their header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_columns: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "LargeRows::is_default")]
+    pub large_rows: LargeRows,
 }
 
 impl TableDef {
@@ -188,6 +207,7 @@ pub struct NewTable {
     pub columns: Vec<Column>,
     pub primary_key: Vec<String>,
     pub checks: Vec<CheckDef>,
+    pub large_rows: LargeRows,
 }
 
 /// A secondary index on one column, held in channel `#idx-<table>-<column>`.
@@ -229,5 +249,6 @@ pub fn test_table(name: &str, columns: &[(&str, ColumnType)]) -> TableDef {
         checks: Vec::new(),
         dropped: Vec::new(),
         initial_columns: None,
+        large_rows: LargeRows::Attachment,
     }
 }

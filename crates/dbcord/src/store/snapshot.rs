@@ -136,6 +136,7 @@ impl Store {
             columns: manifest.table.columns.clone(),
             primary_key: manifest.table.primary_key.clone(),
             checks: manifest.table.checks.clone(),
+            large_rows: manifest.table.large_rows,
         };
         self.create_table(db, new, false).await?;
         let mut indexes = Vec::new();

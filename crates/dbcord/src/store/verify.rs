@@ -21,6 +21,7 @@ use super::Store;
 use super::codec::commit::{self, Change, Op};
 use super::codec::key::Key;
 use super::codec::segment;
+use super::codec::shard;
 use super::history::HistoryPager;
 use super::log::{self, CommitBody, SegmentRef};
 use super::schema::{IndexDef, TableDef};
@@ -28,10 +29,11 @@ use super::segments::ReadStats;
 use crate::error::Result;
 
 /// The checks, in the order they are reported.
-pub const CHECKS: [&str; 9] = [
+pub const CHECKS: [&str; 10] = [
     "foreign message",
     "unreadable message",
     "missing attachment",
+    "broken shard",
     "leftover",
     "duplicate key",
     "not null",
@@ -211,6 +213,42 @@ impl Store {
         let cover = log.cover();
         let checkpoint = log.checkpoint.as_ref().map(|c| c.id);
         let counted: HashSet<Snowflake> = runs.iter().map(|r| r.id).collect();
+        let live: HashSet<Snowflake> = log.commits.iter().flat_map(|c| c.shards.clone()).collect();
+        let named: HashSet<Snowflake> = messages
+            .iter()
+            .filter_map(|m| log::parse(def, bot, m.clone()))
+            .flat_map(|c| c.shards)
+            .collect();
+        for c in log.commits.iter().filter(|c| c.broken.is_some()) {
+            f.problem(
+                "broken shard",
+                Some(c.id),
+                format!(
+                    "{}; the commit counts for no reader (its rows read as before it), \
+                     vacuum deletes it",
+                    c.broken.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        for m in messages
+            .iter()
+            .filter(|m| m.author.id == bot && shard::is_shard(&m.content))
+        {
+            if cover.is_some_and(|c| m.id <= c) && !live.contains(&m.id) {
+                f.problem(
+                    "leftover",
+                    Some(m.id),
+                    "a shard replaced by the checkpoint; vacuum deletes it".into(),
+                );
+            } else if !named.contains(&m.id) {
+                f.problem(
+                    "leftover",
+                    Some(m.id),
+                    "a shard no commit names (its statement was cut short); vacuum deletes it"
+                        .into(),
+                );
+            }
+        }
         for m in messages.iter().filter(|m| m.author.id == bot) {
             if commit::decode(def, &m.content).is_err() || Some(m.id) == checkpoint {
                 continue;
@@ -221,7 +259,12 @@ impl Store {
                     Some(m.id),
                     "replaced by the checkpoint; vacuum deletes it".into(),
                 );
-            } else if !counted.contains(&m.id) {
+            } else if !counted.contains(&m.id)
+                && !log
+                    .commits
+                    .iter()
+                    .any(|c| c.id == m.id && c.broken.is_some())
+            {
                 f.problem(
                     "leftover",
                     Some(m.id),
@@ -299,6 +342,8 @@ fn check_message(def: &TableDef, bot: Snowflake, m: &Message, f: &mut Findings) 
                 m.author.username, m.author.id
             ),
         );
+    } else if shard::is_shard(&m.content) {
+        // Judged with the commits that name shards (see `leftovers`).
     } else if let Err(e) = commit::decode(def, &m.content) {
         f.problem("unreadable message", Some(m.id), e.0);
     }

@@ -120,10 +120,12 @@ impl Store {
         let messages = HistoryPager::new(Arc::clone(&self.discord), def.channel_id)
             .read_all()
             .await?;
-        Ok(messages
+        let mut commits: Vec<Commit> = messages
             .into_iter()
             .filter_map(|m| log::parse(def, bot, m))
-            .collect())
+            .collect();
+        super::shards::resolve(&self.discord, def, &mut commits).await?;
+        Ok(commits)
     }
 
     /// The statement commits (not checkpoints) among `commits` that count.
@@ -221,10 +223,11 @@ impl Store {
     /// number of versions archived.
     pub(super) async fn archive(&self, def: &TableDef, messages: &[Message]) -> Result<u64> {
         let bot = self.discord.bot_user_id();
-        let commits: Vec<Commit> = messages
+        let mut commits: Vec<Commit> = messages
             .iter()
             .filter_map(|m| log::parse(def, bot, m.clone()))
             .collect();
+        super::shards::resolve(&self.discord, def, &mut commits).await?;
         let mut stats = ReadStats::default();
         let mut lines = Vec::new();
         for commit in self.valid_statements(def, commits, &mut stats).await? {

@@ -20,9 +20,10 @@ use super::codec::commit::{self, Change, CommitMeta, Op};
 use super::codec::key::Key;
 use super::codec::row::{decode_json, row_json};
 use super::codec::segment::{self, EncodedSegment};
+use super::codec::shard::ShardRef;
 use super::codec::value::Value;
 use super::read::Snapshot;
-use super::schema::{IndexDef, TableDef};
+use super::schema::{IndexDef, LargeRows, TableDef};
 use super::segments::ReadStats;
 use crate::error::{Error, Result};
 
@@ -151,7 +152,11 @@ impl Store {
             base: Some(read_from.map_or(synced, |r| r.min(synced))),
             txn: Some(discord_api::nonce::new_nonce()),
         };
-        let message = build(table, &indexes, &changes, &meta)?;
+        let sharded = match table.large_rows {
+            LargeRows::Shards => self.post_shards(table, &changes, &meta).await?,
+            LargeRows::Attachment => HashMap::new(),
+        };
+        let message = build(table, &indexes, &changes, &meta, &sharded)?;
         let sent = self.send(table, message).await?;
         self.confirm(&snap, &changes, &sent, &mut stats).await?;
         Ok(changes.len() as u64)
@@ -430,8 +435,9 @@ fn build(
     indexes: &[Arc<IndexDef>],
     changes: &[Change],
     meta: &CommitMeta,
+    sharded: &HashMap<usize, ShardRef>,
 ) -> Result<NewMessage> {
-    if let Some(content) = commit::encode_rows(def, changes, meta)? {
+    if let Some(content) = commit::encode_rows_sharded(def, changes, meta, sharded)? {
         return Ok(data_message(content, Vec::new()));
     }
     let (content, segment) = fit_segment(def, indexes, changes, meta, None)?;
@@ -472,6 +478,15 @@ pub(super) fn fit_segment(
             ))
         })?;
         seg.header.covers = covers;
+        let tokens = key_tokens_of(def, changes);
+        let with_tokens = commit::segment_content_with_tokens(
+            &super::codec::ascii_json::to_string(&seg.header),
+            meta,
+            &tokens,
+        );
+        if !tokens.is_empty() && discord_len(&with_tokens) <= MAX_CONTENT_LEN {
+            return Ok((with_tokens, seg));
+        }
         let content = segment_content(&seg, meta);
         if discord_len(&content) <= MAX_CONTENT_LEN {
             return Ok((content, seg));
@@ -488,6 +503,23 @@ pub(super) fn fit_segment(
         }
         batches /= 2;
     }
+}
+
+/// Rows a segment names by their key tokens on its marker line, at most.
+const TOKENED_ROWS: usize = 16;
+
+/// The key tokens of a statement of few rows (none for more): a search for
+/// a key then finds the segment that holds a large row.
+fn key_tokens_of(def: &TableDef, changes: &[Change]) -> Vec<String> {
+    if changes.len() > TOKENED_ROWS {
+        return Vec::new();
+    }
+    let mut tokens: Vec<String> = changes
+        .iter()
+        .flat_map(|c| commit::key_tokens(def, &c.values))
+        .collect();
+    tokens.dedup();
+    tokens
 }
 
 fn segment_content(seg: &EncodedSegment, meta: &CommitMeta) -> String {

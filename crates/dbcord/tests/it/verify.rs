@@ -224,3 +224,60 @@ async fn verify_names_a_message_whose_text_was_changed() {
         .await;
     assert!(detail.contains("checksum"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_missing_shard_and_a_cut_short_statements_shards_are_found_and_vacuumed() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE docs (id TEXT PRIMARY KEY, body TEXT) WITH (large_rows = 'shards')")
+        .await;
+    let body = "y".repeat(9000);
+    s.sql(&format!(
+        "INSERT INTO docs VALUES ('big', '{body}'), ('small', 'x')"
+    ))
+    .await;
+    s.sql(&format!("INSERT INTO docs VALUES ('kept', '{body}')"))
+        .await;
+    let def = s.engine().store().table("main", "docs").unwrap();
+    let shards: Vec<Snowflake> = s
+        .emulator
+        .messages_of(def.channel_id)
+        .iter()
+        .filter(|m| m.content.starts_with("dbcshard"))
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        shards.len(),
+        2 * 6,
+        "9,000 characters (and the key) in shards of 1,800, twice"
+    );
+    // Someone deletes the second shard of the first row.
+    s.emulator
+        .delete_message(def.channel_id, shards[1])
+        .await
+        .unwrap();
+    // A statement cut short after posting a shard, before its commit.
+    let orphan = dbcord::store::codec::shard::contents(&"z".repeat(100), "qorphan");
+    let orphan = s
+        .emulator
+        .create_message(def.channel_id, &NewMessage::idempotent(orphan[0].clone()))
+        .await
+        .unwrap();
+    let other = s.another().await;
+    let found = other
+        .values("SELECT kind, message_id FROM verify('docs') WHERE NOT ok AND message_id IS NOT NULL ORDER BY kind")
+        .await;
+    let kinds: Vec<&str> = found.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(kinds, ["broken shard", "leftover"], "{found:?}");
+    assert_eq!(found[1][1], orphan.id.to_string());
+    // The broken commit counts for nobody: its rows read as before it.
+    assert_eq!(
+        other.values("SELECT id FROM docs ORDER BY id").await,
+        vec![vec!["kept".to_string()]]
+    );
+    other.sql("SELECT * FROM vacuum('docs')").await;
+    let problems = other
+        .values("SELECT * FROM verify('docs') WHERE NOT ok")
+        .await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(other.value("SELECT length(body) FROM docs").await, "9000");
+}

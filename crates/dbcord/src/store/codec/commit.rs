@@ -24,6 +24,8 @@
 //! txn ...`, then a JSON header with the segment's statistics and the byte
 //! directory of its attachments.
 
+use std::collections::HashMap;
+
 use discord_api::limits::MAX_CONTENT_LEN;
 use discord_api::{Snowflake, discord_len};
 use serde_json::{Map, Value as Json};
@@ -31,6 +33,7 @@ use serde_json::{Map, Value as Json};
 use super::row::{
     ROW_MARKER, ROW_MARKER_V1, composite_key_token, decode_json, row_json, row_tokens,
 };
+use super::shard::ShardRef;
 use super::token::token;
 use super::value::Value;
 use crate::error::{Error, Result};
@@ -139,6 +142,17 @@ pub fn encode_rows(
     changes: &[Change],
     meta: &CommitMeta,
 ) -> Result<Option<String>> {
+    encode_rows_sharded(def, changes, meta, &HashMap::new())
+}
+
+/// [`encode_rows`], where the changes at the positions of `sharded` are
+/// written as the lines that name their shards.
+pub fn encode_rows_sharded(
+    def: &TableDef,
+    changes: &[Change],
+    meta: &CommitMeta,
+    sharded: &HashMap<usize, ShardRef>,
+) -> Result<Option<String>> {
     let mut tokens: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut lines = Vec::with_capacity(changes.len());
@@ -146,8 +160,9 @@ pub fn encode_rows(
     // segment, and encoding all of it here would be wasted work.
     let mut len = 0;
     for (i, c) in changes.iter().enumerate() {
-        let (json, row_tokens) = match c.op {
-            Op::Delete => (key_json(def, &c.values), key_tokens(def, &c.values)),
+        let (json, row_tokens) = match (c.op, sharded.get(&i)) {
+            (_, Some(r)) => (r.line(), key_tokens(def, &c.values)),
+            (Op::Delete, None) => (key_json(def, &c.values), key_tokens(def, &c.values)),
             _ => (row_json(def, &c.values, i + 1)?, row_tokens(def, &c.values)),
         };
         for t in row_tokens {
@@ -159,6 +174,10 @@ pub fn encode_rows(
         len += json.len() + 2;
         if len > MAX_CONTENT_LEN {
             return Ok(None);
+        }
+        if sharded.contains_key(&i) {
+            lines.push(json);
+            continue;
         }
         lines.push(format!("{}{json}", c.op.prefix()));
     }
@@ -172,7 +191,7 @@ pub fn encode_rows(
 }
 
 /// The key columns of a row as a JSON object.
-fn key_json(def: &TableDef, values: &[Value]) -> String {
+pub fn key_json(def: &TableDef, values: &[Value]) -> String {
     let mut obj = Map::new();
     for k in &def.primary_key {
         if let Some(i) = def.column_index(k)
@@ -186,7 +205,7 @@ fn key_json(def: &TableDef, values: &[Value]) -> String {
 
 /// The tokens that find a row by its key: each key cell's, and the
 /// composite key's own.
-fn key_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
+pub fn key_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
     let mut out: Vec<String> = def
         .primary_key
         .iter()
@@ -201,7 +220,21 @@ fn key_tokens(def: &TableDef, values: &[Value]) -> Vec<String> {
 
 /// The content of a segment commit whose header is `header_json`.
 pub fn segment_content(header_json: &str, meta: &CommitMeta) -> String {
-    format!("{SEGMENT_MARKER}{}\n{header_json}", meta.words(header_json))
+    segment_content_with_tokens(header_json, meta, &[])
+}
+
+/// [`segment_content`] with search tokens on the marker line (the keys of
+/// a segment of few rows, so that a search for a key finds its message).
+pub fn segment_content_with_tokens(
+    header_json: &str,
+    meta: &CommitMeta,
+    tokens: &[String],
+) -> String {
+    let tokens: String = tokens.iter().map(|t| format!(" {t}")).collect();
+    format!(
+        "{SEGMENT_MARKER}{tokens}{}\n{header_json}",
+        meta.words(header_json)
+    )
 }
 
 /// Which row (1-based) and what of it Discord changed, comparing a row
@@ -209,7 +242,7 @@ pub fn segment_content(header_json: &str, meta: &CommitMeta) -> String {
 pub fn altered(def: &TableDef, sent: &str, echoed: &str) -> (usize, String) {
     // The bodies, past the marker line: the echo's checksum no longer
     // matches, which is the point.
-    let rows = |s: &str| changes(def, s.split_once('\n')?.1).ok();
+    let rows = |s: &str| changes(def, s.split_once('\n')?.1).ok().map(|(c, _)| c);
     let (Some(a), Some(b)) = (rows(sent), rows(echoed)) else {
         return (1, "the row's text".to_string());
     };
@@ -234,7 +267,9 @@ pub struct NotACommit(pub String);
 /// What a row or segment message holds, before its attachments are read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
-    Rows(Vec<Change>),
+    /// The changes, and the rows among them kept in shards: those changes
+    /// hold only their key until the shards are read.
+    Rows(Vec<Change>, Vec<ShardRef>),
     Segment(String),
 }
 
@@ -251,12 +286,13 @@ pub fn decode(def: &TableDef, content: &str) -> Result<(CommitMeta, Body), NotAC
                 op: Op::Insert,
                 values,
             };
-            Ok((CommitMeta::default(), Body::Rows(vec![change])))
+            Ok((CommitMeta::default(), Body::Rows(vec![change], Vec::new())))
         }
-        Some(ROW_MARKER) => Ok((
-            CommitMeta::parse(words, rest)?,
-            Body::Rows(changes(def, rest)?),
-        )),
+        Some(ROW_MARKER) => {
+            let meta = CommitMeta::parse(words, rest)?;
+            let (changes, sharded) = changes(def, rest)?;
+            Ok((meta, Body::Rows(changes, sharded)))
+        }
         Some(SEGMENT_MARKER) => Ok((
             CommitMeta::parse(words, rest)?,
             Body::Segment(rest.to_string()),
@@ -265,10 +301,18 @@ pub fn decode(def: &TableDef, content: &str) -> Result<(CommitMeta, Body), NotAC
     }
 }
 
-fn changes(def: &TableDef, lines: &str) -> Result<Vec<Change>, NotACommit> {
-    lines
+fn changes(def: &TableDef, lines: &str) -> Result<(Vec<Change>, Vec<ShardRef>), NotACommit> {
+    let mut sharded = Vec::new();
+    let changes = lines
         .lines()
         .map(|line| {
+            if let Some(r) = ShardRef::parse(line) {
+                let key = Json::Object(r.key.clone()).to_string();
+                let values = decode_json(def, &key).map_err(|e| NotACommit(e.0))?;
+                let change = Change { op: r.op(), values };
+                sharded.push(r);
+                return Ok(change);
+            }
             let (op, json) = match line.as_bytes().first() {
                 Some(b'~') => (Op::Upsert, &line[1..]),
                 Some(b'-') => (Op::Delete, &line[1..]),
@@ -277,7 +321,8 @@ fn changes(def: &TableDef, lines: &str) -> Result<Vec<Change>, NotACommit> {
             let values = decode_json(def, json).map_err(|e| NotACommit(e.0))?;
             Ok(Change { op, values })
         })
-        .collect()
+        .collect::<Result<Vec<_>, NotACommit>>()?;
+    Ok((changes, sharded))
 }
 
 /// The error for a statement too large for one commit.
@@ -324,7 +369,10 @@ mod tests {
             head.starts_with("dbcrow q") && head.contains(" base 77 txn abc sum "),
             "{head}"
         );
-        assert_eq!(decode(&d, &content).unwrap(), (meta, Body::Rows(changes)));
+        assert_eq!(
+            decode(&d, &content).unwrap(),
+            (meta, Body::Rows(changes, Vec::new()))
+        );
         let altered = content.replace("\"b\"", "\"B\"");
         let e = decode(&d, &altered).unwrap_err();
         assert!(e.0.contains("checksum"), "{e}");
@@ -336,10 +384,13 @@ mod tests {
         assert_eq!(meta, CommitMeta::default());
         assert_eq!(
             body,
-            Body::Rows(vec![Change {
-                op: Op::Insert,
-                values: vec![Value::Text("a".into()), Value::Int(1)]
-            }])
+            Body::Rows(
+                vec![Change {
+                    op: Op::Insert,
+                    values: vec![Value::Text("a".into()), Value::Int(1)]
+                }],
+                Vec::new()
+            )
         );
         assert!(decode(&def(), "hello").is_err());
     }

@@ -10,6 +10,7 @@ pub mod commit;
 pub mod key;
 pub mod row;
 pub mod segment;
+pub mod shard;
 pub mod token;
 pub mod value;
 

@@ -248,6 +248,7 @@ mod tests {
             checks: Vec::new(),
             dropped: Vec::new(),
             initial_columns: None,
+            large_rows: Default::default(),
         }
     }
 
