@@ -511,3 +511,26 @@ async fn the_large_row_mode_is_chosen_per_table() {
     assert_eq!(shards, 3);
     assert_eq!(s.value("SELECT doc FROM b WHERE id = 'k'").await, doc);
 }
+
+#[tokio::test]
+async fn a_guild_at_its_thread_cap_keeps_history_in_the_commits_and_says_so() {
+    let config = discord_emulator::EmulatorConfig {
+        max_active_threads: 0,
+        ..discord_emulator::EmulatorConfig::in_memory()
+    };
+    let s = Stack::with_config(config).await;
+    three_updates(&s).await;
+    let out = s
+        .values("SELECT archived, deleted, note FROM vacuum('users')")
+        .await;
+    assert_eq!(out[0][0], "0");
+    assert_eq!(out[0][1], "0", "nothing deleted: the commits still hold the history");
+    assert!(
+        out[0][2].contains("history could not be archived") && out[0][2].contains("160006"),
+        "{out:?}"
+    );
+    // Updates go on, and history is whole.
+    s.sql("UPDATE users SET role = 'x' WHERE id = 'u_1'").await;
+    assert_eq!(versions(&s, "u_1").await.len(), 5);
+    assert_eq!(s.value("SELECT role FROM users WHERE id = 'u_1'").await, "x");
+}
