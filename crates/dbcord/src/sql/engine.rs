@@ -148,9 +148,13 @@ impl Engine {
                 )))
             }
             plan => {
+                let explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
                 let df = self.ctx.execute_logical_plan(plan).await?;
                 let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await?;
+                let mut batches = df.collect().await?;
+                if explain {
+                    batches = super::explain::readable(batches)?;
+                }
                 Ok(Outcome::Rows { schema, batches })
             }
         }

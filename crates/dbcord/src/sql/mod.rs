@@ -7,7 +7,8 @@
 //! (INSERT), `convert` (rows and Arrow), `types` (column types), `errors`
 //! (error text for people), `options` (the `dbcord.*` settings), `pushdown`
 //! (which filters narrow a scan, and the access path), `rules` (DEFAULT and
-//! CHECK), `json` (the JSON operators' precedence).
+//! CHECK), `json` (the JSON operators' precedence), `explain` (plans a person can
+//! read).
 
 pub mod admin;
 mod alter;
@@ -17,6 +18,7 @@ mod ddl;
 mod dml;
 pub mod engine;
 pub mod errors;
+pub mod explain;
 pub mod json;
 pub mod options;
 pub mod provider;

@@ -285,3 +285,30 @@ async fn explain_format_tree_puts_the_scan_path_and_rechecks_on_lines_of_their_o
         assert!(plan.contains(want), "{want:?} missing from\n{plan}");
     }
 }
+
+#[tokio::test]
+async fn explain_analyze_puts_each_fact_and_metric_on_a_line_of_its_own() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, b BIGINT)").await;
+    s.sql("CREATE INDEX t_b ON t (b)").await;
+    s.sql("INSERT INTO t SELECT value, value % 10 FROM generate_series(1, 3000)")
+        .await;
+    let rows = s
+        .values("EXPLAIN ANALYZE SELECT id FROM t WHERE b = 3 AND id > 2")
+        .await;
+    let plan = &rows[0][1];
+    let lines: Vec<&str> = plan.lines().collect();
+    assert!(lines.iter().all(|l| l.chars().count() <= 100), "{plan}");
+    for want in [
+        "DiscordScanExec: table=main.t (#table-t)",
+        "strategy=index lookup (t_b)",
+        "metrics:",
+        "cdn_requests=",
+        "runs_pruned=0",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.trim_start().starts_with(want)),
+            "{want:?} does not start a line of\n{plan}"
+        );
+    }
+}
