@@ -3,7 +3,7 @@
 //! `shell` (settings, running SQL and dot-commands, shared by the shell and
 //! scripts), `script` (cutting scripts into statements), `repl` (the
 //! interactive shell), `dot` (dot-commands), `describe` (`.schema`),
-//! `timing` (`.timing`), `output` (result formats), `rc` (the rc file),
+//! `timing` (`.timing`), `output` (result formats), `pager`, `rc` (the rc file),
 //! `serve` (`dbcord emulator serve`).
 
 pub mod args;
@@ -11,6 +11,7 @@ pub mod backend;
 pub mod describe;
 pub mod dot;
 pub mod output;
+pub mod pager;
 pub mod rc;
 pub mod repl;
 pub mod script;
@@ -58,6 +59,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         quiet: args.quiet,
     };
     let mut shell = Shell::new(&session, style);
+    shell.pager = interactive && std::io::stdout().is_terminal();
     shell.timing = args.timing;
     shell.bail = !args.no_bail;
     if let Some(db) = &args.database {

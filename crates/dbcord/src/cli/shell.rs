@@ -38,6 +38,8 @@ pub struct Shell<'a> {
     pub failures: usize,
     /// Where results go (`.output`); `None` is standard output.
     out: Option<(String, File)>,
+    /// Page long results (the interactive shell, on a terminal).
+    pub pager: bool,
 }
 
 impl<'a> Shell<'a> {
@@ -50,6 +52,7 @@ impl<'a> Shell<'a> {
             bail: true,
             failures: 0,
             out: None,
+            pager: false,
         }
     }
 
@@ -165,6 +168,10 @@ impl<'a> Shell<'a> {
         let style = self.style;
         let printed = match &mut self.out {
             Some((_, file)) => output::print(file, outcome, style).and_then(|_| Ok(file.flush()?)),
+            None if self.pager => {
+                let mut text = Vec::new();
+                output::print(&mut text, outcome, style).map(|_| super::pager::show(&text))
+            }
             None => {
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();

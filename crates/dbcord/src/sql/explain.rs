@@ -53,7 +53,10 @@ pub fn reflow(plan: &str) -> String {
         };
         out.push(format!("{}{first}", " ".repeat(indent)));
         for part in &parts[1..] {
-            match part.strip_prefix("metrics=[").and_then(|m| m.strip_suffix(']')) {
+            match part
+                .strip_prefix("metrics=[")
+                .and_then(|m| m.strip_suffix(']'))
+            {
                 Some(metrics) => {
                     out.push(format!("{pad}metrics:"));
                     for m in split_top(metrics) {

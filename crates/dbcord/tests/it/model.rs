@@ -524,7 +524,10 @@ async fn a_guild_at_its_thread_cap_keeps_history_in_the_commits_and_says_so() {
         .values("SELECT archived, deleted, note FROM vacuum('users')")
         .await;
     assert_eq!(out[0][0], "0");
-    assert_eq!(out[0][1], "0", "nothing deleted: the commits still hold the history");
+    assert_eq!(
+        out[0][1], "0",
+        "nothing deleted: the commits still hold the history"
+    );
     assert!(
         out[0][2].contains("history could not be archived") && out[0][2].contains("160006"),
         "{out:?}"
@@ -532,5 +535,8 @@ async fn a_guild_at_its_thread_cap_keeps_history_in_the_commits_and_says_so() {
     // Updates go on, and history is whole.
     s.sql("UPDATE users SET role = 'x' WHERE id = 'u_1'").await;
     assert_eq!(versions(&s, "u_1").await.len(), 5);
-    assert_eq!(s.value("SELECT role FROM users WHERE id = 'u_1'").await, "x");
+    assert_eq!(
+        s.value("SELECT role FROM users WHERE id = 'u_1'").await,
+        "x"
+    );
 }

@@ -8,9 +8,17 @@ use std::time::Duration;
 use rexpect::session::{PtySession, spawn_command};
 
 fn shell(dir: &Path) -> PtySession {
+    shell_with(dir, &[])
+}
+
+fn shell_with(dir: &Path, env: &[(&str, &str)]) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcord"));
     cmd.arg("--data-dir").arg(dir).arg("--no-rc");
     cmd.env_remove("RUST_LOG");
+    cmd.env("PAGER", "cat");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut p = spawn_command(cmd, Some(30_000)).expect("the shell starts");
     p.exp_string("dbcord main> ")
         .expect("a prompt with the database");
@@ -85,5 +93,18 @@ fn ctrl_c_cancels_a_running_statement_and_the_shell_goes_on() {
     // The shell is still there.
     p.send_line("SELECT 40 + 2 AS answer;").unwrap();
     p.exp_string("42").unwrap();
+    quit(p);
+}
+
+#[test]
+fn long_results_go_through_the_pager_and_short_ones_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = shell_with(dir.path(), &[("PAGER", "sed s/^/paged:/"), ("LINES", "10")]);
+    p.send_line("SELECT value AS v FROM generate_series(1, 30);")
+        .unwrap();
+    p.exp_string("paged:| 30 |").unwrap();
+    p.send_line("SELECT 'short' AS s;").unwrap();
+    let before = p.exp_string("(1 row)").unwrap();
+    assert!(!before.contains("paged:| short"), "{before}");
     quit(p);
 }

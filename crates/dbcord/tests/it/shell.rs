@@ -289,7 +289,8 @@ async fn explain_format_tree_puts_the_scan_path_and_rechecks_on_lines_of_their_o
 #[tokio::test]
 async fn explain_analyze_puts_each_fact_and_metric_on_a_line_of_its_own() {
     let s = Stack::new().await;
-    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, b BIGINT)").await;
+    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, b BIGINT)")
+        .await;
     s.sql("CREATE INDEX t_b ON t (b)").await;
     s.sql("INSERT INTO t SELECT value, value % 10 FROM generate_series(1, 3000)")
         .await;
