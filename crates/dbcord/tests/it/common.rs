@@ -186,3 +186,26 @@ pub fn insert_numbers(table: &str, from: usize, to: usize) -> String {
     let values: Vec<String> = (from..to).map(|i| format!("('k{i:05}', {i})")).collect();
     format!("INSERT INTO {table} VALUES {}", values.join(", "))
 }
+
+/// Run the `dbcord` binary on data directory `data`, as a user would
+/// (no rc file, no log settings, nothing on standard input).
+pub fn run_dbcord(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--no-rc")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("dbcord runs")
+}
+
+/// A run's standard output, and its standard error.
+pub fn stdout_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

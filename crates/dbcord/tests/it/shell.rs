@@ -4,31 +4,13 @@
 //! interactive shell's completion and validation.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use dbcord::cli::repl::SqlHelper;
 
 use crate::common::Stack;
 
-fn dbcord(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dbcord"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--no-rc")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("dbcord runs")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{run_dbcord as dbcord, stderr_of as err, stdout_of as out};
 
 fn setup(dir: &Path) {
     let o = dbcord(
