@@ -94,6 +94,7 @@ impl DisplayAs for DiscordScanExec {
             if let Some(l) = s.limit {
                 writeln!(f, "limit={l}")?;
             }
+            writeln!(f, "predicted={}", self.predicted())?;
             return Ok(());
         }
         write!(
@@ -114,7 +115,18 @@ impl DisplayAs for DiscordScanExec {
         if let Some(l) = s.limit {
             write!(f, ", limit={l}")?;
         }
+        if matches!(t, DisplayFormatType::Default) {
+            write!(f, ", predicted=[{}]", self.predicted())?;
+        }
         Ok(())
+    }
+}
+
+impl DiscordScanExec {
+    /// The Discord cost of this scan, predicted from the table's log as
+    /// this process last read it.
+    fn predicted(&self) -> crate::store::predict::Prediction {
+        self.store.predict(&self.spec.table, &self.spec.plan.access)
     }
 }
 

@@ -26,6 +26,7 @@ pub mod index;
 pub mod inspect;
 pub mod log;
 pub mod names;
+pub mod predict;
 pub mod read;
 pub mod runs;
 pub mod schema;

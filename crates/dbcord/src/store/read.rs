@@ -58,7 +58,7 @@ pub struct Prune {
 
 impl Prune {
     /// Whether a segment with these statistics may hold a matching row.
-    fn may_match(&self, def: &TableDef, header: &SegmentHeader) -> bool {
+    pub fn may_match(&self, def: &TableDef, header: &SegmentHeader) -> bool {
         let col = &def.columns[self.column];
         let Some(stats) = header.stats.get(col.stored()) else {
             return true;

@@ -295,3 +295,28 @@ async fn explain_analyze_puts_each_fact_and_metric_on_a_line_of_its_own() {
         );
     }
 }
+
+#[tokio::test]
+async fn explain_predicts_the_cdn_reads_and_the_segments_pushdown_skips() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, b BIGINT)")
+        .await;
+    let unknown = s.text("EXPLAIN SELECT * FROM t WHERE id > 8000").await;
+    assert!(
+        unknown.contains("not read by this process yet"),
+        "{unknown}"
+    );
+    s.sql("INSERT INTO t SELECT value, value % 10 FROM generate_series(1, 5000)")
+        .await;
+    s.sql("VACUUM t").await;
+    s.sql("INSERT INTO t SELECT value, value % 10 FROM generate_series(5001, 9000)")
+        .await;
+    s.sql("SELECT count(*) FROM t").await;
+    let plan = s.text("EXPLAIN SELECT * FROM t WHERE id > 8000").await;
+    assert!(
+        plan.contains("predicted=[1 request (no history page unless the table changed), at most 1 CDN reads, 1 segments skipped]"),
+        "{plan}"
+    );
+    let lookup = s.text("EXPLAIN SELECT * FROM t WHERE id = 3").await;
+    assert!(lookup.contains("at most 1 CDN reads]"), "{lookup}");
+}
