@@ -39,6 +39,24 @@ pub enum ConfigError {
 
 pub const DEFAULT_API_BASE: &str = "https://discord.com";
 
+/// Why a file is not private to its owner, if it is not (Unix modes).
+pub fn readable_by_others(path: &std::path::Path) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        if mode & 0o004 != 0 {
+            return Some("every user of this machine can read it");
+        }
+        if mode & 0o040 != 0 {
+            return Some("its group can read it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
 /// A tenth below Discord's ban threshold.
 pub const DEFAULT_INVALID_REQUEST_BUDGET: u32 = 9_000;
 
@@ -46,7 +64,15 @@ impl DiscordConfig {
     /// Read `DISCORD_BOT_TOKEN`, `DBCORD_GUILD_ID` and `DISCORD_API_BASE`,
     /// after loading `.env` if there is one (the environment wins).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
+        if let Ok(path) = dotenvy::dotenv()
+            && let Some(why) = readable_by_others(&path)
+        {
+            tracing::warn!(
+                "{} holds the bot token and {why}; make it private: chmod 600 {}",
+                path.display(),
+                path.display()
+            );
+        }
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
@@ -87,6 +113,30 @@ pub fn normalise_base(base: &str) -> Result<String, ConfigError> {
         Ok(b.to_string())
     } else {
         Err(ConfigError::BadBase(base.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_dotenv_others_can_read_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "DISCORD_BOT_TOKEN=x\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            super::readable_by_others(&path),
+            Some("every user of this machine can read it")
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(
+            super::readable_by_others(&path),
+            Some("its group can read it")
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(super::readable_by_others(&path), None);
     }
 }
 
