@@ -246,6 +246,11 @@ async fn completion_offers_keywords_tables_columns_and_dot_commands() {
         7,
         "the word starts after the space"
     );
+    assert_eq!(
+        words("SELECT →em"),
+        ["email"],
+        "after a character of 3 bytes"
+    );
 }
 
 #[tokio::test]
