@@ -81,15 +81,13 @@ fn rows(
                 w.write(b)?;
             }
         }
+        Format::Json if total == 0 => writeln!(out, "[]")?,
         Format::Json => {
             let mut w = ArrayWriter::new(&mut *out);
             for b in batches {
                 w.write(b)?;
             }
             w.finish()?;
-            if total == 0 {
-                write!(out, "[]")?;
-            }
             writeln!(out)?;
         }
         Format::Ndjson => {
@@ -203,6 +201,20 @@ mod tests {
         };
         print(&mut out, &outcome(), style).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_empty_result_is_an_empty_json_array() {
+        let Outcome::Rows { schema, batches } = outcome() else {
+            unreachable!()
+        };
+        let empty = Outcome::Rows {
+            schema,
+            batches: vec![batches[0].slice(0, 0)],
+        };
+        let mut out = Vec::new();
+        print(&mut out, &empty, Style::new(Format::Json)).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
     }
 
     #[test]
