@@ -103,6 +103,11 @@ pub struct Args {
     #[arg(long)]
     pub real_time: bool,
 
+    /// Embedded emulator: milliseconds each request takes (slept for real
+    /// with --real-time), to see dbcord on a slow link.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency: u64,
+
     /// After running, print what the work cost on Discord (requests, rate-limit waits) to stderr.
     #[arg(long)]
     pub stats: bool,

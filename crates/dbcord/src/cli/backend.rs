@@ -49,6 +49,7 @@ async fn open_embedded(args: &Args) -> Result<Session> {
     let config = EmulatorConfig {
         data_dir: data_dir.clone(),
         search,
+        latency: std::time::Duration::from_millis(args.latency),
         ..Default::default()
     };
     let clock: SharedClock = if args.real_time {

@@ -3,7 +3,7 @@
 //! `shell` (settings, running SQL and dot-commands, shared by the shell and
 //! scripts), `script` (cutting scripts into statements), `repl` (the
 //! interactive shell), `dot` (dot-commands), `describe` (`.schema`),
-//! `timing` (`.timing`), `output` (result formats), `pager`, `rc` (the rc file),
+//! `timing` (`.timing`), `output` (result formats), `pager`, `progress` (bars), `rc` (the rc file),
 //! `serve` (`dbcord emulator serve`).
 
 pub mod args;
@@ -12,6 +12,7 @@ pub mod describe;
 pub mod dot;
 pub mod output;
 pub mod pager;
+pub mod progress;
 pub mod rc;
 pub mod repl;
 pub mod script;
@@ -51,6 +52,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         None => {}
     }
     let session = backend::open(&args).await?;
+    if std::io::stderr().is_terminal() {
+        let bars = std::sync::Arc::new(progress::Bars::default());
+        session.engine.store().set_progress(bars);
+    }
     let interactive =
         args.commands.is_empty() && args.files.is_empty() && std::io::stdin().is_terminal();
     let style = Style {

@@ -152,7 +152,19 @@ impl<'a> Shell<'a> {
             .await
             .map_err(|e| user_message(&e));
         // The cost is measured now, printed after the result.
-        let cost = meter.map(|m| m.report(self.session));
+        let returned = match &outcome {
+            Ok(crate::sql::Outcome::Rows { batches, .. }) => {
+                Some(batches.iter().map(|b| b.num_rows()).sum::<usize>())
+            }
+            _ => None,
+        };
+        let cost = meter.map(|m| {
+            let mut report = m.report(self.session);
+            if let Some(n) = returned {
+                report.push_str(&format!("\nRows returned: {n}"));
+            }
+            report
+        });
         let printed = match &outcome {
             Ok(o) => self.print(o),
             Err(_) => Ok(()),

@@ -27,6 +27,7 @@ pub mod inspect;
 pub mod log;
 pub mod names;
 pub mod predict;
+pub mod progress;
 pub mod read;
 pub mod runs;
 pub mod schema;
@@ -73,6 +74,8 @@ pub struct Store {
     batches: BatchCache,
     /// What the latest scans did, for the shell's `.timing`.
     scans: std::sync::Mutex<ScanLog>,
+    /// Where long work reports how far it is (a progress bar, or nowhere).
+    progress: RwLock<Arc<dyn progress::Progress>>,
 }
 
 /// What one scan of a table did: its path and what it read.
@@ -113,6 +116,7 @@ impl Store {
             logs: Default::default(),
             batches: BatchCache::default(),
             scans: Default::default(),
+            progress: RwLock::new(Arc::new(progress::Silent)),
         };
         store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {
@@ -151,6 +155,17 @@ impl Store {
             .get(db)
             .and_then(|d| d.tables.get(name))
             .map(|t| Arc::clone(&t.def))
+    }
+
+    /// Report long work to `p` from now on.
+    pub fn set_progress(&self, p: Arc<dyn progress::Progress>) {
+        *self.progress.write().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// Begin a piece of long work (ended when the step is dropped).
+    pub(crate) fn step(&self, what: &str, total: u64, eta_s: Option<f64>) -> progress::Step {
+        let p = Arc::clone(&self.progress.read().unwrap_or_else(|e| e.into_inner()));
+        progress::Step::start(p, what, total, eta_s)
     }
 
     /// Note a finished scan.

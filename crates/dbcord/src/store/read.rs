@@ -28,6 +28,9 @@ use super::segments::{ReadStats, batches_for_value};
 use super::table::{ArrowRows, RowPage, StoredRow};
 use crate::error::Result;
 
+/// Batches a scan reads before it shows its progress.
+const PROGRESS_BATCHES: usize = 8;
+
 /// A table as one statement reads it.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
@@ -111,6 +114,8 @@ pub struct ScanCursor {
     seen: HashSet<Key>,
     /// Whether pages may come as Arrow ([`RowPage::arrow`]).
     arrow: bool,
+    /// The progress of a scan of many batches.
+    progress: Option<super::progress::Step>,
 }
 
 impl ScanCursor {
@@ -346,7 +351,7 @@ impl Store {
         let needed: Vec<bool> = (0..n)
             .map(|i| wanted[i] || (0..i).any(|j| wanted[j] && overlaps(i, j)))
             .collect();
-        let todo = (0..n)
+        let todo: Vec<RunPlan> = (0..n)
             .rev()
             .map(|i| RunPlan {
                 run: i,
@@ -356,11 +361,24 @@ impl Store {
                 record: (0..i).any(|j| needed[j] && overlaps(i, j)),
             })
             .collect();
+        let batches: usize = todo
+            .iter()
+            .filter(|p: &&RunPlan| p.needed)
+            .map(|p| match &snap.runs[p.run].body {
+                CommitBody::Segment(seg) => seg.header.data.batches.len(),
+                CommitBody::Rows(_) => 1,
+            })
+            .sum();
+        let progress = (batches >= PROGRESS_BATCHES).then(|| {
+            let what = format!("reading {}", snap.def.qualified_name());
+            self.step(&what, batches as u64, None)
+        });
         ScanCursor {
             todo,
             batch: 0,
             seen: HashSet::new(),
             arrow: false,
+            progress,
         }
     }
 
@@ -382,6 +400,9 @@ impl Store {
                 }
                 cursor.todo.remove(0);
                 continue;
+            }
+            if let Some(p) = &cursor.progress {
+                p.advance(1);
             }
             let b = cursor.batch;
             let n = match &snap.runs[plan.run].body {

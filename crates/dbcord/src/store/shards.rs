@@ -116,6 +116,12 @@ impl Store {
             return Ok(HashMap::new());
         }
         let mut out = HashMap::new();
+        let total: usize = wanted
+            .iter()
+            .map(|(_, t)| t.len().div_ceil(shard::SHARD_CHARS))
+            .sum();
+        let eta = total as f64 / super::progress::MESSAGES_PER_5_S * 5.0;
+        let step = self.step("posting shards", total as u64, Some(eta));
         for (i, text) in wanted {
             let token = key_token(def, &changes[i].values);
             let mut ids = Vec::new();
@@ -126,6 +132,7 @@ impl Store {
                     .await?;
                 self.note_head(def.channel_id, m.id);
                 ids.push(m.id.to_string());
+                step.advance(1);
             }
             out.insert(i, shard_ref(def, &changes[i], &text, ids));
         }

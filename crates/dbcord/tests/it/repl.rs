@@ -108,3 +108,30 @@ fn long_results_go_through_the_pager_and_short_ones_do_not() {
     assert!(!before.contains("paged:| short"), "{before}");
     quit(p);
 }
+
+#[test]
+fn ctrl_c_during_a_slow_scan_leaves_the_shell_usable_and_the_table_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = shell(dir.path());
+    p.send_line("CREATE TABLE t (id BIGINT PRIMARY KEY);")
+        .unwrap();
+    p.exp_string("CREATE TABLE main.t").unwrap();
+    p.send_line("INSERT INTO t SELECT value FROM generate_series(1, 500);")
+        .unwrap();
+    p.exp_string("INSERT 500").unwrap();
+    quit(p);
+    // Every request now takes 400 ms, for real.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcord"));
+    cmd.arg("--data-dir").arg(dir.path()).arg("--no-rc");
+    cmd.args(["--real-time", "--latency", "400"]);
+    cmd.env_remove("RUST_LOG");
+    let mut p = spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("dbcord main> ").unwrap();
+    p.send_line("SELECT count(*) AS n FROM t;").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.send_line("SELECT count(*) AS n FROM t;").unwrap();
+    p.exp_string("| 500 |").unwrap();
+    quit(p);
+}

@@ -224,6 +224,21 @@ fn timing_reports_each_statements_requests() {
         .filter_map(|part| part.trim().rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert_eq!(total, listed, "{line}");
+    let o = dbcord(
+        dir.path(),
+        &[
+            "--timing",
+            "-c",
+            "SELECT id FROM t WHERE id = 'z'",
+            "--quiet",
+        ],
+    );
+    let timing = err(&o);
+    assert!(timing.contains("Rows returned: 1"), "{timing}");
+    assert!(
+        timing.contains("Scan of main.t: key lookup (1 keys)"),
+        "{timing}"
+    );
     assert!(timing.contains("simulated Discord time"), "{timing}");
 }
 
@@ -324,4 +339,66 @@ async fn explain_predicts_the_cdn_reads_and_the_segments_pushdown_skips() {
     );
     let lookup = s.text("EXPLAIN SELECT * FROM t WHERE id = 3").await;
     assert!(lookup.contains("at most 1 CDN reads]"), "{lookup}");
+}
+
+/// Progress as the store reports it: (what, total, paced by Discord) at
+/// each start, then steps, then a finish.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl dbcord::store::progress::Progress for Recorder {
+    fn start(&self, what: &str, total: u64, eta_s: Option<f64>) {
+        let paced = eta_s.map_or("-".into(), |s| format!("{s:.0}s"));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("start {what} {total} {paced}"));
+    }
+    fn advance(&self, n: u64) {
+        self.0.lock().unwrap().push(format!("+{n}"));
+    }
+    fn finish(&self) {
+        self.0.lock().unwrap().push("finish".into());
+    }
+}
+
+#[tokio::test]
+async fn long_work_reports_its_progress_with_the_rate_limits_estimate() {
+    let s = Stack::new().await;
+    let rec = std::sync::Arc::new(Recorder::default());
+    s.engine().store().set_progress(rec.clone());
+    s.sql("CREATE TABLE d (id TEXT PRIMARY KEY, body TEXT) WITH (large_rows = 'shards')")
+        .await;
+    s.sql(&format!(
+        "INSERT INTO d VALUES ('k', '{}')",
+        "x".repeat(17_000)
+    ))
+    .await;
+    let events = std::mem::take(&mut *rec.0.lock().unwrap());
+    assert_eq!(events[0], "start posting shards 10 10s", "{events:?}");
+    assert_eq!(
+        events.iter().filter(|e| *e == "+1").count(),
+        10,
+        "{events:?}"
+    );
+    assert_eq!(events.last().unwrap(), "finish");
+    // A scan of many segment batches shows its progress too.
+    s.sql("CREATE TABLE big (id BIGINT PRIMARY KEY, v TEXT)")
+        .await;
+    for i in 0..9 {
+        s.sql(&format!(
+            "INSERT INTO big SELECT value, 'v' FROM generate_series({}, {})",
+            i * 100 + 1,
+            i * 100 + 100
+        ))
+        .await;
+    }
+    rec.0.lock().unwrap().clear();
+    s.sql("SELECT count(*) FROM big").await;
+    let events = std::mem::take(&mut *rec.0.lock().unwrap());
+    assert!(
+        events[0].starts_with("start reading main.big 9 -"),
+        "{events:?}"
+    );
+    assert_eq!(events.last().unwrap(), "finish");
 }
