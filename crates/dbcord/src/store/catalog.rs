@@ -71,6 +71,20 @@ impl Database {
                 };
                 self.indexes.insert(entry.def.name.clone(), entry);
             }
+            Some(CatalogEntry::Restored { table, indexes }) => {
+                let entry = TableEntry {
+                    def: Arc::new(table),
+                    catalog_message: m.id,
+                };
+                self.tables.insert(entry.def.name.clone(), entry);
+                for def in indexes {
+                    let entry = IndexEntry {
+                        def: Arc::new(def),
+                        catalog_message: m.id,
+                    };
+                    self.indexes.insert(entry.def.name.clone(), entry);
+                }
+            }
             Some(CatalogEntry::DropTable { name }) => {
                 self.tables.remove(&name);
                 self.indexes.retain(|_, i| i.def.table != name);

@@ -36,6 +36,14 @@ pub fn table_topic(db: &str, table: &str) -> String {
     format!("dbcord table {db}.{table}. Managed by dbcord: do not post here.")
 }
 
+/// The topic of a table's channel made by `restore`: a killed restore's
+/// channel is known by it, and deleted by the next restore.
+pub fn restore_topic(db: &str, table: &str, snapshot: discord_api::Snowflake) -> String {
+    format!(
+        "dbcord table {db}.{table}, restored from snapshot {snapshot}. Managed by dbcord: do not post here."
+    )
+}
+
 pub fn snapshots_topic(db: &str) -> String {
     format!("dbcord snapshots of database {db}. Managed by dbcord: do not post here.")
 }

@@ -8,11 +8,12 @@
 //! object keyed by column name. A person can download and read it; restore
 //! refuses a snapshot whose count or checksum does not match.
 //!
-//! Restore makes a new table (under the snapshot's name or another): the
-//! table, then its indexes, then every row in one commit. It refuses to
-//! replace a table that exists. Interrupted, it leaves a table with fewer
-//! indexes or no rows, which DROP TABLE removes.
+//! Restore makes a new table (under the snapshot's name or another) at
+//! once: the rows in a channel of its own first, then one catalog message
+//! with the table and its indexes. It refuses to replace a table that
+//! exists.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use discord_api::attachments::download;
@@ -21,13 +22,16 @@ use discord_api::{Channel, NewFile, NewMessage, Snowflake, channel_type};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
+use super::catalog::Database;
 use super::codec::ascii_json;
+use super::codec::catalog_entry::CatalogEntry;
+use super::codec::commit::{Change, CommitMeta, Op};
 use super::codec::row::{KeyNames, decode_json, row_text};
 use super::codec::segment::PART_BYTES;
 use super::names;
-use super::schema::{IndexDef, NewIndex, NewTable, TableDef};
-use super::write::WriteOptions;
-use crate::error::{Error, Result};
+use super::schema::{IndexDef, TableDef};
+use super::write::build;
+use crate::error::{Error, NameKind, Result};
 
 pub const SNAPSHOT_MARKER: &str = "dbcsnap";
 
@@ -123,66 +127,90 @@ impl Store {
         })
     }
 
-    /// Make table `db.name` from snapshot `id` of database `db`.
+    /// Make table `db.name` from snapshot `id` of database `db`, at once:
+    /// a channel of its own, the rows as one commit in it, then one catalog
+    /// message that defines the table with its indexes. Killed before that
+    /// message, it leaves a channel no table refers to, which the next
+    /// restore of the same snapshot under the same name deletes.
     pub async fn restore(&self, db: &str, name: &str, id: Snowflake) -> Result<Restored> {
+        names::check(NameKind::Table, name)?;
         if self.table(db, name).is_some() {
             return Err(Error::TableExists(format!(
                 "{db}.{name}; restore makes a new table: drop it first or restore under another name"
             )));
         }
         let (manifest, rows) = self.read_snapshot(db, id).await?;
-        let new = NewTable {
-            name: name.to_string(),
-            columns: manifest.table.columns.clone(),
-            primary_key: manifest.table.primary_key.clone(),
-            checks: manifest.table.checks.clone(),
-            large_rows: manifest.table.large_rows,
-        };
-        self.create_table(db, new, false).await?;
-        let mut indexes = Vec::new();
-        for index in &manifest.indexes {
-            let index_name = if self.index_exists(db, &index.name) {
-                format!("{name}_{}", index.name)
-            } else {
-                index.name.clone()
-            };
-            let column = manifest
-                .table
-                .index_column(index)
-                .map(|i| manifest.table.columns[i].name.clone())
-                .ok_or_else(|| Error::BadSnapshot {
-                    id,
-                    why: format!("index {} names no column of the table", index.name),
-                })?;
-            let new = NewIndex {
-                name: index_name.clone(),
-                table: name.to_string(),
-                column,
-                unique: index.unique,
-            };
-            self.create_index(db, new, false).await?;
-            indexes.push(index_name);
+        let _ddl = self.ddl.lock().await;
+        let database = self.read().database(db)?.clone();
+        if database.tables.contains_key(name) {
+            return Err(Error::TableExists(format!("{db}.{name}")));
         }
-        let def = self
-            .table(db, name)
-            .ok_or_else(|| Error::NoSuchTable(format!("{db}.{name}")))?;
+        let channel = self.restore_channel(&database, name, id).await?;
+        let def = TableDef {
+            database: db.to_string(),
+            name: name.to_string(),
+            channel_id: channel,
+            history: None,
+            dropped: Vec::new(),
+            initial_columns: None,
+            ..manifest.table.clone()
+        };
+        let indexes = restored_indexes(&database, &def, &manifest.indexes);
         let n = rows.len() as u64;
         if !rows.is_empty() {
-            let options = WriteOptions::default();
-            self.insert(&def, rows, &options).await?;
+            let changes: Vec<Change> = rows
+                .into_iter()
+                .map(|values| Change {
+                    op: Op::Insert,
+                    values,
+                })
+                .collect();
+            let meta = CommitMeta {
+                base: None,
+                txn: Some(discord_api::nonce::new_nonce()),
+            };
+            let arcs: Vec<Arc<IndexDef>> = indexes.iter().cloned().map(Arc::new).collect();
+            let message = build(&def, &arcs, &changes, &meta, &HashMap::new())?;
+            self.discord.create_message(channel, &message).await?;
         }
+        let names = indexes.iter().map(|i| i.name.clone()).collect();
+        let entry = CatalogEntry::Restored {
+            table: def.clone(),
+            indexes,
+        };
+        self.post_catalog(&database, &entry).await?;
         Ok(Restored {
             table: def.qualified_name(),
             rows: n,
-            indexes,
+            indexes: names,
         })
     }
 
-    fn index_exists(&self, db: &str, name: &str) -> bool {
-        self.read()
-            .databases
-            .get(db)
-            .is_some_and(|d| d.indexes.contains_key(name))
+    /// A new channel for a restored table, after deleting one a killed
+    /// restore of the same snapshot under the same name left.
+    async fn restore_channel(&self, db: &Database, name: &str, id: Snowflake) -> Result<Snowflake> {
+        let channel_name = names::table_channel_name(name);
+        let topic = names::restore_topic(&db.name, name, id);
+        let channels = self.discord.list_channels().await?;
+        for c in channels
+            .iter()
+            .filter(|c| c.parent_id == Some(db.category_id) && c.name == channel_name)
+        {
+            if c.topic.as_deref() == Some(topic.as_str()) {
+                self.discord.delete_channel(c.id).await?;
+            } else {
+                return Err(Error::ChannelInUse(channel_name));
+            }
+        }
+        Ok(self
+            .make_channel(
+                &channel_name,
+                channel_type::TEXT,
+                Some(topic),
+                Some(db.category_id),
+            )
+            .await?
+            .id)
     }
 
     /// The manifest and rows of snapshot `id`, checked.
@@ -270,4 +298,24 @@ impl Store {
         )
         .await
     }
+}
+
+/// The snapshot's indexes on the restored table, ready: under their own
+/// names where those are free in the database, else prefixed with the table's.
+fn restored_indexes(db: &Database, def: &TableDef, indexes: &[IndexDef]) -> Vec<IndexDef> {
+    indexes
+        .iter()
+        .map(|i| IndexDef {
+            database: def.database.clone(),
+            name: if db.indexes.contains_key(&i.name) {
+                format!("{}_{}", def.name, i.name)
+            } else {
+                i.name.clone()
+            },
+            table: def.name.clone(),
+            channel_id: Snowflake(0),
+            ready: true,
+            ..i.clone()
+        })
+        .collect()
 }

@@ -430,7 +430,7 @@ fn check_row_sizes(def: &TableDef, changes: &[Change]) -> Result<()> {
 }
 
 /// The commit message: a row message if it fits, else a segment.
-fn build(
+pub(super) fn build(
     def: &TableDef,
     indexes: &[Arc<IndexDef>],
     changes: &[Change],

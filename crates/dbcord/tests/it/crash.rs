@@ -267,3 +267,70 @@ async fn a_cancelled_insert_leaves_all_or_nothing_and_the_session_goes_on() {
         "after@x"
     );
 }
+
+/// `kill -9` at random points of a restore and of a reindex: a restored
+/// table is there whole (rows and indexes) or not at all, and a restore run
+/// again after a killed one succeeds; after a killed reindex, the index and
+/// a scan give the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_restore_and_a_killed_reindex_leave_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    run_to_end(dir.path(), &SCHEMA);
+    run_to_end(dir.path(), &[&insert(0, 3_000)]);
+    let id = {
+        let s = reopen(dir.path()).await;
+        s.value("SELECT snapshot_id FROM snapshot('u')").await
+    };
+    let restore = |n: usize| format!("SELECT * FROM restore('r{n}', {id})");
+    let reindex = "SELECT * FROM reindex('u_email')";
+    let mut windows = [
+        run_to_end(dir.path(), &[&restore(0)]),
+        run_to_end(dir.path(), &[reindex]),
+    ];
+    let mut rng = Lcg(23);
+    let mut kills = 0;
+    for attempt in 1..=6 * KILLS {
+        let which = kills % 2;
+        let statement = if which == 0 {
+            restore(attempt)
+        } else {
+            reindex.to_string()
+        };
+        if kill_during(dir.path(), &statement, windows[which], &mut rng) {
+            kills += 1;
+        } else {
+            windows[which] = windows[which].mul_f64(0.7);
+        }
+        let s = reopen(dir.path()).await;
+        if which == 0 {
+            let table = format!("r{attempt}");
+            let exists = s
+                .value(&format!(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'"
+                ))
+                .await;
+            if exists == "1" {
+                let n = both_ways(&s, &format!("SELECT count(*) FROM {table}")).await;
+                assert_eq!(n, "3000", "a restored table is whole");
+                let by_email = both_ways(
+                    &s,
+                    &format!("SELECT count(*) FROM {table} WHERE email = 'user7@x'"),
+                )
+                .await;
+                assert_eq!(by_email, "1");
+            } else {
+                drop(s);
+                // The same restore again cleans up after the killed one.
+                run_to_end(dir.path(), &[&restore(attempt)]);
+                continue;
+            }
+        } else {
+            let by_email = both_ways(&s, "SELECT count(*) FROM u WHERE email = 'user7@x'").await;
+            assert_eq!(by_email, "1", "the index agrees with the rows");
+        }
+        if kills == 2 * KILLS {
+            break;
+        }
+    }
+    assert_eq!(kills, 2 * KILLS, "too few kills landed mid-statement");
+}

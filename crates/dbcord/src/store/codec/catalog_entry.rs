@@ -20,6 +20,12 @@ pub enum CatalogEntry {
     },
     Table(TableDef),
     Index(IndexDef),
+    /// A table made by `restore`, with its indexes, at once: its rows are
+    /// already in its channel, so the table appears whole or not at all.
+    Restored {
+        table: TableDef,
+        indexes: Vec<IndexDef>,
+    },
     /// The table (and its indexes) no longer exists.
     DropTable {
         name: String,
@@ -53,7 +59,9 @@ impl CatalogEntry {
     fn name(&self) -> String {
         match self {
             CatalogEntry::Database { name } => format!("database {name}"),
-            CatalogEntry::Table(t) => format!("table {}", t.qualified_name()),
+            CatalogEntry::Table(t) | CatalogEntry::Restored { table: t, .. } => {
+                format!("table {}", t.qualified_name())
+            }
             CatalogEntry::Index(i) => format!("index {}.{}", i.database, i.name),
             CatalogEntry::DropTable { name } => format!("drop of table {name}"),
             CatalogEntry::DropIndex { name } => format!("drop of index {name}"),
