@@ -11,7 +11,7 @@ use super::catalog::CATALOG_NAME;
 use super::rules::{TableRules, check_rules_plan};
 use super::types::{SUPPORTED_TYPES, column_type};
 use crate::store::schema::LargeRows;
-use crate::store::{Column, ColumnType, NewIndex, NewTable, Store, TableDef};
+use crate::store::{Column, ColumnType, NewIndex, NewTable, Store};
 
 fn unsupported(msg: impl Into<String>) -> DataFusionError {
     DataFusionError::NotImplemented(msg.into())
@@ -69,18 +69,7 @@ pub async fn create_table(
     let mut new = new_table(cmd, &table, rules)?;
     new.large_rows = large_rows;
     // The rules must plan against the new table's columns before it exists.
-    let probe = TableDef {
-        database: db.clone(),
-        name: new.name.clone(),
-        columns: new.columns.clone(),
-        primary_key: new.primary_key.clone(),
-        channel_id: Default::default(),
-        history: None,
-        checks: new.checks.clone(),
-        dropped: Vec::new(),
-        initial_columns: None,
-        large_rows: new.large_rows,
-    };
+    let probe = new.clone().into_def(&db, Default::default());
     check_rules_plan(&probe)?;
     let created = store
         .create_table(&db, new, cmd.if_not_exists)

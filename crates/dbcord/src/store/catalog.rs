@@ -153,9 +153,19 @@ pub fn database_categories(channels: &[Channel]) -> impl Iterator<Item = (&str, 
 
 /// The `#dbc-catalog` channel under a category, if dbcord's marker is on it.
 pub fn catalog_channel_of(channels: &[Channel], category: Snowflake) -> Option<&Channel> {
+    owned_channel(channels, category, names::CATALOG_CHANNEL)
+}
+
+/// The channel `name` under a category, if dbcord's marker is on it: dbcord
+/// touches no channel it does not own, however it is named.
+pub fn owned_channel<'a>(
+    channels: &'a [Channel],
+    category: Snowflake,
+    name: &str,
+) -> Option<&'a Channel> {
     channels.iter().find(|c| {
         c.parent_id == Some(category)
-            && c.name == names::CATALOG_CHANNEL
+            && c.name == name
             && names::is_dbcord_topic(c.topic.as_deref())
     })
 }

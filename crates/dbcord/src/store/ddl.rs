@@ -100,18 +100,7 @@ impl Store {
             };
         }
         let channel = self.table_channel(&database, &new.name).await?;
-        let def = TableDef {
-            database: db.to_string(),
-            name: new.name,
-            columns: new.columns,
-            primary_key: new.primary_key,
-            channel_id: channel,
-            history: None,
-            checks: new.checks,
-            dropped: Vec::new(),
-            initial_columns: None,
-            large_rows: new.large_rows,
-        };
+        let def = new.into_def(db, channel);
         self.post_catalog(&database, &CatalogEntry::Table(def))
             .await?;
         Ok(true)
@@ -191,11 +180,7 @@ impl Store {
     async fn table_channel(&self, db: &Database, table: &str) -> Result<Snowflake> {
         let name = names::table_channel_name(table);
         let channels = self.discord.list_channels().await?;
-        let leftover = channels.iter().find(|c| {
-            c.parent_id == Some(db.category_id)
-                && c.name == name
-                && names::is_dbcord_topic(c.topic.as_deref())
-        });
+        let leftover = catalog::owned_channel(&channels, db.category_id, &name);
         if let Some(c) = leftover {
             let page = self
                 .discord

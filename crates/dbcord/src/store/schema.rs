@@ -210,6 +210,24 @@ pub struct NewTable {
     pub large_rows: LargeRows,
 }
 
+impl NewTable {
+    /// The definition of this table in database `db`, held in `channel_id`.
+    pub fn into_def(self, db: &str, channel_id: Snowflake) -> TableDef {
+        TableDef {
+            database: db.to_string(),
+            name: self.name,
+            columns: self.columns,
+            primary_key: self.primary_key,
+            channel_id,
+            history: None,
+            checks: self.checks,
+            dropped: Vec::new(),
+            initial_columns: None,
+            large_rows: self.large_rows,
+        }
+    }
+}
+
 /// A secondary index on one column, held in channel `#idx-<table>-<column>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexDef {

@@ -295,6 +295,21 @@ impl Store {
         Ok(pairs)
     }
 
+    /// Every change of a segment, in key order.
+    pub async fn all_changes(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Change>> {
+        Ok(self
+            .all_batches(def, seg, stats)
+            .await?
+            .iter()
+            .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
+            .collect())
+    }
+
     /// Every row of a segment, batch by batch, keyed.
     pub async fn all_batches(
         &self,

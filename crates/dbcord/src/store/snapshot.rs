@@ -22,7 +22,7 @@ use discord_api::{Channel, NewFile, NewMessage, Snowflake, channel_type};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use super::catalog::Database;
+use super::catalog::{Database, owned_channel};
 use super::codec::ascii_json;
 use super::codec::catalog_entry::CatalogEntry;
 use super::codec::commit::{Change, CommitMeta, Op};
@@ -277,11 +277,7 @@ impl Store {
     async fn find_snapshots_channel(&self, db: &str) -> Result<Option<Channel>> {
         let category = self.read().database(db)?.category_id;
         let channels = self.discord.list_channels().await?;
-        Ok(channels.into_iter().find(|c| {
-            c.parent_id == Some(category)
-                && c.name == names::SNAPSHOTS_CHANNEL
-                && names::is_dbcord_topic(c.topic.as_deref())
-        }))
+        Ok(owned_channel(&channels, category, names::SNAPSHOTS_CHANNEL).cloned())
     }
 
     /// The database's snapshots channel, made on first use.

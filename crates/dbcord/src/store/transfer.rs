@@ -18,7 +18,7 @@ use datafusion::arrow::datatypes::DataType;
 
 use super::Store;
 use super::codec::columns::{arrow_type, column, values};
-use super::codec::row::{KeyNames, decode_json, row_text, sql_keys_to_stored};
+use super::codec::row::{KeyNames, decode_object, row_text, sql_keys_to_stored};
 use super::codec::value::Value;
 use super::schema::TableDef;
 use super::write::WriteOptions;
@@ -220,8 +220,7 @@ fn from_json_lines(def: &TableDef, text: &str) -> Result<Vec<Vec<Value>>, String
             let line = |e: String| format!("line {}: {e}", n + 1);
             let obj: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(l).map_err(|e| line(format!("not a JSON object: {e}")))?;
-            let stored = serde_json::Value::Object(sql_keys_to_stored(def, obj)).to_string();
-            decode_json(def, &stored).map_err(|e| line(e.to_string()))
+            decode_object(def, &sql_keys_to_stored(def, obj)).map_err(|e| line(e.to_string()))
         })
         .collect()
 }

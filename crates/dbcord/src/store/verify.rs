@@ -23,7 +23,7 @@ use super::codec::key::Key;
 use super::codec::segment;
 use super::codec::shard;
 use super::history::HistoryPager;
-use super::log::{self, CommitBody, SegmentRef};
+use super::log::{self, Commit, CommitBody, SegmentRef};
 use super::schema::{IndexDef, TableDef};
 use super::segments::ReadStats;
 use crate::error::Result;
@@ -106,23 +106,23 @@ impl Store {
         for m in &messages {
             check_message(def, bot, m, &mut f);
         }
-        let segments: Vec<Arc<SegmentRef>> = messages
+        // Every commit in the channel, parsed once (shards not yet read).
+        let commits: Vec<Commit> = messages
             .iter()
             .filter_map(|m| log::parse(def, bot, m.clone()))
-            .filter_map(|c| match c.body {
-                CommitBody::Segment(s) => Some(s),
-                CommitBody::Rows(_) => None,
-            })
             .collect();
         let mut broken = HashSet::new();
-        for seg in &segments {
+        for c in &commits {
+            let CommitBody::Segment(seg) = &c.body else {
+                continue;
+            };
             if !self.attachments_whole(seg, &mut f).await {
                 broken.insert(seg.message.id);
             }
         }
         let mut stats = ReadStats::default();
         let snap = self.snapshot(def, &mut stats).await?;
-        self.leftovers(def, &messages, &snap.runs, bot, &mut f);
+        self.leftovers(def, &messages, &commits, &snap.runs, bot, &mut f);
         let indexes = self.indexes_of(&def.database, &def.name);
         for index in indexes.iter().filter(|i| !i.ready) {
             f.problem(
@@ -139,7 +139,7 @@ impl Store {
             let changes = match &run.body {
                 CommitBody::Rows(c) => c.iter().map(|(_, c)| c.clone()).collect(),
                 CommitBody::Segment(seg) => {
-                    let rows = self.changes_in(def, seg, &mut stats).await?;
+                    let rows = self.all_changes(def, seg, &mut stats).await?;
                     for index in &indexes {
                         self.index_matches(def, index, seg, &rows, &mut f, &mut stats)
                             .await?;
@@ -151,20 +151,6 @@ impl Store {
         }
         not_null(def, &live, &mut f);
         Ok(f.finish(messages.len()))
-    }
-
-    async fn changes_in(
-        &self,
-        def: &TableDef,
-        seg: &SegmentRef,
-        stats: &mut ReadStats,
-    ) -> Result<Vec<Change>> {
-        Ok(self
-            .all_batches(def, seg, stats)
-            .await?
-            .iter()
-            .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
-            .collect())
     }
 
     /// Whether every file a segment's header names is attached and can be
@@ -205,6 +191,7 @@ impl Store {
         &self,
         def: &TableDef,
         messages: &[Message],
+        commits: &[Commit],
         runs: &[super::runs::Run],
         bot: Snowflake,
         f: &mut Findings,
@@ -214,10 +201,12 @@ impl Store {
         let checkpoint = log.checkpoint.as_ref().map(|c| c.id);
         let counted: HashSet<Snowflake> = runs.iter().map(|r| r.id).collect();
         let live: HashSet<Snowflake> = log.commits.iter().flat_map(|c| c.shards.clone()).collect();
-        let named: HashSet<Snowflake> = messages
+        let named: HashSet<Snowflake> = commits.iter().flat_map(|c| c.shards.clone()).collect();
+        let broken: HashSet<Snowflake> = log
+            .commits
             .iter()
-            .filter_map(|m| log::parse(def, bot, m.clone()))
-            .flat_map(|c| c.shards)
+            .filter(|c| c.broken.is_some())
+            .map(|c| c.id)
             .collect();
         for c in log.commits.iter().filter(|c| c.broken.is_some()) {
             f.problem(
@@ -259,12 +248,7 @@ impl Store {
                     Some(m.id),
                     "replaced by the checkpoint; vacuum deletes it".into(),
                 );
-            } else if !counted.contains(&m.id)
-                && !log
-                    .commits
-                    .iter()
-                    .any(|c| c.id == m.id && c.broken.is_some())
-            {
+            } else if !counted.contains(&m.id) && !broken.contains(&m.id) {
                 f.problem(
                     "leftover",
                     Some(m.id),

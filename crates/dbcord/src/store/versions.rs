@@ -30,7 +30,7 @@ use serde_json::{Map, Value as Json};
 use super::Store;
 use super::codec::commit::{Change, Op};
 use super::codec::key::Key;
-use super::codec::row::{KeyNames, decode_json, row_text};
+use super::codec::row::{KeyNames, decode_object, row_text};
 use super::codec::segment::PART_BYTES;
 use super::codec::value::Value;
 use super::history::HistoryPager;
@@ -167,12 +167,7 @@ impl Store {
     ) -> Result<Vec<Change>> {
         Ok(match &commit.body {
             CommitBody::Rows(changes) => changes.iter().map(|(_, c)| c.clone()).collect(),
-            CommitBody::Segment(seg) => self
-                .all_batches(def, seg, stats)
-                .await?
-                .iter()
-                .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
-                .collect(),
+            CommitBody::Segment(seg) => self.all_changes(def, seg, stats).await?,
         })
     }
 
@@ -300,7 +295,7 @@ fn parse_archive(def: &TableDef, bytes: &[u8], key: &Key) -> Vec<Version> {
     text.lines()
         .filter_map(|l| serde_json::from_str::<ArchiveLine>(l).ok())
         .filter_map(|l| {
-            let values = decode_json(def, &Json::Object(l.row).to_string()).ok()?;
+            let values = decode_object(def, &l.row).ok()?;
             let op = match l.op.as_str() {
                 "+" => Op::Insert,
                 "~" => Op::Upsert,

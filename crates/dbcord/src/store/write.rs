@@ -470,6 +470,7 @@ pub(super) fn fit_segment(
     covers: Option<discord_api::Snowflake>,
 ) -> Result<(String, EncodedSegment)> {
     let mut batches = (changes.len() / MIN_BATCH_ROWS).clamp(1, MAX_BATCHES);
+    let tokens = key_tokens_of(def, changes);
     loop {
         let mut seg = segment::encode(def, indexes, changes, batches).map_err(|e| {
             Error::CatalogDamaged(format!(
@@ -478,31 +479,35 @@ pub(super) fn fit_segment(
             ))
         })?;
         seg.header.covers = covers;
-        let tokens = key_tokens_of(def, changes);
-        let with_tokens = commit::segment_content_with_tokens(
-            &super::codec::ascii_json::to_string(&seg.header),
-            meta,
-            &tokens,
-        );
-        if !tokens.is_empty() && discord_len(&with_tokens) <= MAX_CONTENT_LEN {
-            return Ok((with_tokens, seg));
-        }
-        let content = segment_content(&seg, meta);
-        if discord_len(&content) <= MAX_CONTENT_LEN {
+        if let Some(content) = fitting_content(&seg, meta, &tokens) {
             return Ok((content, seg));
         }
         if batches == 1 {
             // Statistics only let scans skip the segment: a wide table's
             // segments go without them rather than not at all.
             seg.header.stats.clear();
-            let content = segment_content(&seg, meta);
-            if discord_len(&content) <= MAX_CONTENT_LEN {
+            if let Some(content) = fitting_content(&seg, meta, &[]) {
                 return Ok((content, seg));
             }
             return Err(Error::SegmentHeaderTooLarge(def.qualified_name()));
         }
         batches /= 2;
     }
+}
+
+/// The segment's message content if it fits in one message: with its
+/// keys' search tokens when those fit too, else without.
+fn fitting_content(seg: &EncodedSegment, meta: &CommitMeta, tokens: &[String]) -> Option<String> {
+    let header = super::codec::ascii_json::to_string(&seg.header);
+    let with_tokens = commit::segment_content_with_tokens(&header, meta, tokens);
+    if discord_len(&with_tokens) <= MAX_CONTENT_LEN {
+        return Some(with_tokens);
+    }
+    if tokens.is_empty() {
+        return None;
+    }
+    let content = commit::segment_content(&header, meta);
+    (discord_len(&content) <= MAX_CONTENT_LEN).then_some(content)
 }
 
 /// Rows a segment names by their key tokens on its marker line, at most.
@@ -520,8 +525,4 @@ fn key_tokens_of(def: &TableDef, changes: &[Change]) -> Vec<String> {
         .collect();
     tokens.dedup();
     tokens
-}
-
-fn segment_content(seg: &EncodedSegment, meta: &CommitMeta) -> String {
-    commit::segment_content(&super::codec::ascii_json::to_string(&seg.header), meta)
 }

@@ -31,7 +31,8 @@ use discord_api::{Snowflake, discord_len};
 use serde_json::{Map, Value as Json};
 
 use super::row::{
-    ROW_MARKER, ROW_MARKER_V1, composite_key_token, decode_json, row_json, row_tokens,
+    ROW_MARKER, ROW_MARKER_V1, composite_key_token, decode_json, decode_object, row_json,
+    row_tokens,
 };
 use super::shard::ShardRef;
 use super::token::token;
@@ -307,8 +308,7 @@ fn changes(def: &TableDef, lines: &str) -> Result<(Vec<Change>, Vec<ShardRef>), 
         .lines()
         .map(|line| {
             if let Some(r) = ShardRef::parse(line) {
-                let key = Json::Object(r.key.clone()).to_string();
-                let values = decode_json(def, &key).map_err(|e| NotACommit(e.0))?;
+                let values = decode_object(def, &r.key).map_err(|e| NotACommit(e.0))?;
                 let change = Change { op: r.op(), values };
                 sharded.push(r);
                 return Ok(change);

@@ -157,6 +157,11 @@ pub fn decode(def: &TableDef, content: &str) -> Result<Vec<Value>, NotARow> {
 pub fn decode_json(def: &TableDef, json: &str) -> Result<Vec<Value>, NotARow> {
     let obj: Map<String, Json> =
         serde_json::from_str(json).map_err(|e| NotARow(format!("row JSON unreadable: {e}")))?;
+    decode_object(def, &obj)
+}
+
+/// Values in column order from a row's JSON object, already parsed.
+pub fn decode_object(def: &TableDef, obj: &Map<String, Json>) -> Result<Vec<Value>, NotARow> {
     def.columns
         .iter()
         .map(|c| match obj.get(c.stored()) {
