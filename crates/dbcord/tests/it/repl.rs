@@ -8,12 +8,13 @@ use std::time::Duration;
 use rexpect::session::{PtySession, spawn_command};
 
 fn shell(dir: &Path) -> PtySession {
-    shell_with(dir, &[])
+    shell_with(dir, &[], &[])
 }
 
-fn shell_with(dir: &Path, env: &[(&str, &str)]) -> PtySession {
+/// The shell with more environment and arguments.
+fn shell_with(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcord"));
-    cmd.arg("--data-dir").arg(dir).arg("--no-rc");
+    cmd.arg("--data-dir").arg(dir).arg("--no-rc").args(args);
     cmd.env_remove("RUST_LOG");
     cmd.env("PAGER", "cat");
     for (k, v) in env {
@@ -99,7 +100,11 @@ fn ctrl_c_cancels_a_running_statement_and_the_shell_goes_on() {
 #[test]
 fn long_results_go_through_the_pager_and_short_ones_do_not() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = shell_with(dir.path(), &[("PAGER", "sed s/^/paged:/"), ("LINES", "10")]);
+    let mut p = shell_with(
+        dir.path(),
+        &[("PAGER", "sed s/^/paged:/"), ("LINES", "10")],
+        &[],
+    );
     p.send_line("SELECT value AS v FROM generate_series(1, 30);")
         .unwrap();
     p.exp_string("paged:| 30 |").unwrap();
@@ -121,12 +126,7 @@ fn ctrl_c_during_a_slow_scan_leaves_the_shell_usable_and_the_table_unchanged() {
     p.exp_string("INSERT 500").unwrap();
     quit(p);
     // Every request now takes 400 ms, for real.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbcord"));
-    cmd.arg("--data-dir").arg(dir.path()).arg("--no-rc");
-    cmd.args(["--real-time", "--latency", "400"]);
-    cmd.env_remove("RUST_LOG");
-    let mut p = spawn_command(cmd, Some(60_000)).unwrap();
-    p.exp_string("dbcord main> ").unwrap();
+    let mut p = shell_with(dir.path(), &[], &["--real-time", "--latency", "400"]);
     p.send_line("SELECT count(*) AS n FROM t;").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     p.send_control('c').unwrap();
