@@ -187,6 +187,12 @@ pub enum Error {
          and committed first; nothing was written (run the statement again)"
     )]
     Conflict { table: String },
+    #[error(
+        "the commit to {table} was posted, but a compaction folded it and a vacuum removed \
+         the messages that say whether it counted before it could be read back: it may or \
+         may not have been applied; read the table to see"
+    )]
+    Unconfirmed { table: String },
     #[error("cannot create UNIQUE index {index}: {table}.{column} holds {value} more than once")]
     NotUnique {
         index: String,
@@ -213,3 +219,14 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether a statement that failed with this error may still have
+    /// taken effect: Discord failed on the way (its commit may have been
+    /// posted before), or the commit's fate could not be read back. Every
+    /// other error comes before anything is written, or after a commit
+    /// that is known not to count.
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(self, Error::Discord(_) | Error::Unconfirmed { .. })
+    }
+}

@@ -23,6 +23,7 @@
 //! | --- | --- |
 //! | [`cli`] | the REPL, `-c` / `-f` scripts, output formats: no storage work |
 //! | [`session`] | wiring a backend, the store and the engine together |
+//! | [`sim`] | `dbcord sim`: seeded clients under faults and kills, invariants checked |
 //! | [`sql`] | DataFusion: catalog, schema and table providers, scans, inserts, DDL |
 //! | [`store`] | the Discord-native data model: catalog, tables, the message formats |
 //! | [`error`] | the library's error type above the Discord boundary |
@@ -60,6 +61,7 @@ pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod session;
+pub mod sim;
 pub mod sql;
 pub mod store;
 

@@ -39,6 +39,24 @@ pub struct Channel {
     pub thread_metadata: Option<ThreadMetadata>,
 }
 
+impl Channel {
+    /// The thread started on `message` in `channel`, as far as a client
+    /// knows it without asking: a thread's ID is its starter message's.
+    pub fn thread_of(channel: Snowflake, message: Snowflake, name: &str) -> Channel {
+        Channel {
+            id: message,
+            kind: crate::limits::channel_type::PUBLIC_THREAD,
+            guild_id: None,
+            name: name.to_string(),
+            topic: None,
+            parent_id: Some(channel),
+            position: 0,
+            last_message_id: None,
+            thread_metadata: None,
+        }
+    }
+}
+
 /// A thread's state: threads archive after `auto_archive_duration` minutes
 /// without activity; posting into an archived, unlocked thread unarchives it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,6 +171,19 @@ pub struct NewChannel {
     pub topic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<Snowflake>,
+}
+
+impl NewChannel {
+    /// Whether `c` is what creating this made: same kind, parent and name
+    /// (Discord lower-cases text channel names).
+    pub fn is_made_as(&self, c: &Channel) -> bool {
+        let name = if self.kind == crate::limits::channel_type::TEXT {
+            self.name.to_lowercase()
+        } else {
+            self.name.clone()
+        };
+        c.name == name && c.kind == self.kind && c.parent_id == self.parent_id
+    }
 }
 
 /// A file to upload with a message.

@@ -135,8 +135,40 @@ impl RateLimitWaiter {
     }
 }
 
-/// A [`Discord`] that waits out the 429s of a backend that answers them
-/// without waiting itself (the embedded emulator).
+/// 5xx answers and lost connections one call rides out before its error stands.
+pub const TRANSIENT_RETRIES: u32 = 3;
+
+impl RateLimitWaiter {
+    /// [`RateLimitWaiter::retry`], and also ride out up to
+    /// [`TRANSIENT_RETRIES`] retryable failures (5xx, transport), 250 ms
+    /// doubling between them. Only for calls that are safe to repeat.
+    pub async fn retry_transient<T, F, Fut>(&self, route: Route, mut call: F) -> DiscordResult<T>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: Future<Output = DiscordResult<T>> + Send,
+        T: Send,
+    {
+        let mut failures = 0;
+        loop {
+            match self.retry(route, &mut call).await {
+                Err(e) if e.is_retryable() && failures < TRANSIENT_RETRIES => {
+                    failures += 1;
+                    tracing::debug!("{route} failed ({e}); retry {failures}");
+                    let backoff = Duration::from_millis(250) * (1 << failures);
+                    self.clock.sleep(backoff).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A [`Discord`] with the client's retry policy, for a backend that answers
+/// without waiting or retrying itself (the embedded emulator, perhaps with
+/// faults): 429s are waited out; 5xx answers and lost connections are
+/// retried where a repeat cannot do the work twice, by the same rules as
+/// the HTTP client (a create with an enforced nonce, a delete whose repeat
+/// finds nothing, a channel looked for before it is created again).
 #[derive(Debug)]
 pub struct Waiting<D> {
     inner: D,
@@ -180,25 +212,42 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         let w = &self.waiter;
-        w.retry(Route::ListChannels, || self.inner.list_channels())
+        w.retry_transient(Route::ListChannels, || self.inner.list_channels())
             .await
     }
 
+    /// A lost answer may hide a channel made: look for it before another create.
     async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel> {
         let w = &self.waiter;
-        w.retry(Route::CreateChannel, || self.inner.create_channel(channel))
+        match w
+            .retry(Route::CreateChannel, || self.inner.create_channel(channel))
             .await
+        {
+            Err(e) if e.is_retryable() => {
+                let made = self.list_channels().await?;
+                match made.into_iter().find(|c| channel.is_made_as(c)) {
+                    Some(found) => Ok(found),
+                    None => {
+                        w.retry_transient(Route::CreateChannel, || {
+                            self.inner.create_channel(channel)
+                        })
+                        .await
+                    }
+                }
+            }
+            other => other,
+        }
     }
 
     async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
         let w = &self.waiter;
-        w.retry(Route::GetChannel, || self.inner.get_channel(channel))
+        w.retry_transient(Route::GetChannel, || self.inner.get_channel(channel))
             .await
     }
 
     async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel> {
         let w = &self.waiter;
-        w.retry(Route::EditChannel, || {
+        w.retry_transient(Route::EditChannel, || {
             self.inner.edit_channel_topic(channel, topic)
         })
         .await
@@ -206,21 +255,24 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
         let w = &self.waiter;
-        w.retry(Route::DeleteChannel, || self.inner.delete_channel(channel))
+        w.retry_transient(Route::DeleteChannel, || self.inner.delete_channel(channel))
             .await
     }
 
+    /// Repeated only with an enforced nonce, which makes a repeat return the first message.
     async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message> {
         let w = &self.waiter;
-        w.retry(Route::CreateMessage, || {
-            self.inner.create_message(channel, msg)
-        })
-        .await
+        let call = || self.inner.create_message(channel, msg);
+        if msg.nonce.is_some() && msg.enforce_nonce {
+            w.retry_transient(Route::CreateMessage, call).await
+        } else {
+            w.retry(Route::CreateMessage, call).await
+        }
     }
 
     async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message> {
         let w = &self.waiter;
-        w.retry(Route::GetMessage, || {
+        w.retry_transient(Route::GetMessage, || {
             self.inner.get_message(channel, message)
         })
         .await
@@ -232,7 +284,7 @@ impl<D: Discord> Discord for Waiting<D> {
         query: &HistoryQuery,
     ) -> DiscordResult<Vec<Message>> {
         let w = &self.waiter;
-        w.retry(Route::ListMessages, || {
+        w.retry_transient(Route::ListMessages, || {
             self.inner.list_messages(channel, query)
         })
         .await
@@ -245,23 +297,29 @@ impl<D: Discord> Discord for Waiting<D> {
         content: &str,
     ) -> DiscordResult<Message> {
         let w = &self.waiter;
-        w.retry(Route::EditMessage, || {
+        w.retry_transient(Route::EditMessage, || {
             self.inner.edit_message(channel, message, content)
         })
         .await
     }
 
+    /// A delete repeated after a lost answer finds nothing to delete: done.
     async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()> {
         let w = &self.waiter;
-        w.retry(Route::DeleteMessage, || {
-            self.inner.delete_message(channel, message)
-        })
-        .await
+        let call = || self.inner.delete_message(channel, message);
+        match w.retry(Route::DeleteMessage, call).await {
+            Err(e) if e.is_retryable() => match w.retry_transient(Route::DeleteMessage, call).await
+            {
+                Err(DiscordError::NotFound { .. }) => Ok(()),
+                other => other,
+            },
+            other => other,
+        }
     }
 
     async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()> {
         let w = &self.waiter;
-        w.retry(Route::BulkDelete, || {
+        w.retry_transient(Route::BulkDelete, || {
             self.inner.bulk_delete(channel, messages)
         })
         .await
@@ -269,9 +327,11 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
         let w = &self.waiter;
-        w.retry(Route::Search, || self.inner.search(query)).await
+        w.retry_transient(Route::Search, || self.inner.search(query))
+            .await
     }
 
+    /// A thread repeated after a lost answer already exists: its ID is the message's.
     async fn start_thread(
         &self,
         channel: Snowflake,
@@ -279,10 +339,16 @@ impl<D: Discord> Discord for Waiting<D> {
         name: &str,
     ) -> DiscordResult<Channel> {
         let w = &self.waiter;
-        w.retry(Route::StartThread, || {
-            self.inner.start_thread(channel, message, name)
-        })
-        .await
+        let call = || self.inner.start_thread(channel, message, name);
+        match w.retry(Route::StartThread, call).await {
+            Err(e) if e.is_retryable() => match w.retry_transient(Route::StartThread, call).await {
+                Err(e) if e.code() == Some(crate::limits::code::THREAD_EXISTS) => {
+                    Ok(Channel::thread_of(channel, message, name))
+                }
+                other => other,
+            },
+            other => other,
+        }
     }
 
     async fn download_attachment(
@@ -293,7 +359,7 @@ impl<D: Discord> Discord for Waiting<D> {
         range: Option<ByteRange>,
     ) -> DiscordResult<Vec<u8>> {
         let w = &self.waiter;
-        w.retry(Route::DownloadAttachment, || {
+        w.retry_transient(Route::DownloadAttachment, || {
             self.inner
                 .download_attachment(channel, message, attachment, range)
         })

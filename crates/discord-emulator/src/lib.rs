@@ -21,6 +21,8 @@ mod config;
 mod content;
 mod counters;
 mod draw;
+mod faults;
+mod faulty;
 mod journal;
 mod messages;
 mod ratelimit;
@@ -43,6 +45,8 @@ use discord_api::{
 pub use config::{EmulatorConfig, default_buckets};
 pub use content::StripSet;
 pub use counters::{Counters, RouteCount};
+pub use faults::{Fault, FaultPlan};
+pub use faulty::Faulty;
 pub use journal::JournalError;
 pub use ratelimit::{BucketInfo, BucketRule};
 pub use search_config::{DeepIndex, LagModel, Matching, SearchConfig};

@@ -8,7 +8,7 @@ use serenity::http::{LightMethod, Route};
 
 use discord_api::{
     Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
-    NewChannel, NewMessage, Route as ApiRoute, SearchQuery, SearchResults, Snowflake, channel_type,
+    NewChannel, NewMessage, Route as ApiRoute, SearchQuery, SearchResults, Snowflake,
 };
 
 use crate::send::{error_of, parse};
@@ -271,7 +271,7 @@ impl Discord for HttpDiscord {
             Ok(bytes) => parse(&bytes),
             Err(e) if e.is_retryable() => match self.call(key, build).await {
                 Err(DiscordError::Invalid { code: 160004, .. }) => {
-                    Ok(existing_thread(channel, message, name))
+                    Ok(Channel::thread_of(channel, message, name))
                 }
                 other => parse(&other?),
             },
@@ -325,29 +325,10 @@ impl HttpDiscord {
     }
 
     async fn find_channel(&self, want: &NewChannel) -> DiscordResult<Option<Channel>> {
-        let name = if want.kind == channel_type::TEXT {
-            want.name.to_lowercase()
-        } else {
-            want.name.clone()
-        };
         Ok(self
             .list_channels()
             .await?
             .into_iter()
-            .find(|c| c.name == name && c.kind == want.kind && c.parent_id == want.parent_id))
-    }
-}
-
-fn existing_thread(channel: Snowflake, message: Snowflake, name: &str) -> Channel {
-    Channel {
-        id: message,
-        kind: channel_type::PUBLIC_THREAD,
-        guild_id: None,
-        name: name.to_string(),
-        topic: None,
-        parent_id: Some(channel),
-        position: 0,
-        last_message_id: None,
-        thread_metadata: None,
+            .find(|c| want.is_made_as(c)))
     }
 }

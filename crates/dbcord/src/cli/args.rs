@@ -170,6 +170,71 @@ pub enum Command {
         #[arg(long = "format", value_enum, default_value_t = BenchFormat::Markdown)]
         format: BenchFormat,
     },
+    /// Seeded simulation: several clients run random statements on one
+    /// emulated guild under Discord's faults and random kills; every
+    /// acknowledged statement must be there once and whole, no failed one,
+    /// each indeterminate one all or nothing, and pushdown, full scans and
+    /// a model must agree. A failing seed prints the command that replays it.
+    #[command(after_help = "Examples:
+          dbcord sim                                 200 seeds of 200 statements, 3 clients
+          dbcord sim --seed 17 --seeds 1             replay seed 17
+          dbcord sim --served --seeds 2 --ops 60     over HTTP against a served emulator
+          DBCORD_SOAK=2h dbcord sim                  new seeds for two hours")]
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Seeds to run, starting at --seed.
+    #[arg(long, default_value_t = 200)]
+    pub seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Statements per seed, shared among the clients.
+    #[arg(long, default_value_t = 200)]
+    pub ops: usize,
+    /// Clients (dbcord processes) sharing the guild.
+    #[arg(long, default_value_t = 3)]
+    pub clients: usize,
+    /// Run against a served emulator over HTTP (real time; slower).
+    #[arg(long)]
+    pub served: bool,
+    /// Fault probabilities per Discord call (kinds: 429 429g 429s 500 502
+    /// 503 stall drop lose).
+    #[arg(long, default_value = crate::sim::DEFAULT_FAULTS)]
+    pub faults: String,
+    /// Chance that a client is killed during a statement.
+    #[arg(long, default_value_t = 0.03)]
+    pub kills: f64,
+    /// Soak: keep running new seeds for this long (e.g. 90s, 30m, 2h)
+    /// instead of --seeds.
+    #[arg(long, env = "DBCORD_SOAK", value_parser = parse_duration)]
+    pub soak: Option<std::time::Duration>,
+    /// Print every statement and its outcome (to stderr) as it finishes.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// `90`, `90s`, `30m` or `2h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (num, unit) = match s.trim().char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s.trim()[..i], c),
+        _ => (s.trim(), 's'),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a duration like 90s, 30m or 2h"))?;
+    let secs = match unit {
+        's' => n,
+        'm' => n * 60.0,
+        'h' => n * 3600.0,
+        _ => return Err(format!("\"{s}\": the units are s, m and h")),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("\"{s}\": a soak lasts more than 0 s"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// How `dbcord bench` prints.

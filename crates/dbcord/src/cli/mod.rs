@@ -43,6 +43,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
+        Some(args::Command::Sim(s)) => return sim(s).await,
         Some(args::Command::Emulator {
             command: args::EmulatorCommand::Serve(s),
         }) => {
@@ -121,4 +122,39 @@ async fn run_scripts(shell: &mut Shell<'_>, args: &Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `dbcord sim`: run the seeds, print the totals, fail on any violation.
+async fn sim(s: &args::SimArgs) -> Result<ExitCode> {
+    let options = crate::sim::SimOptions {
+        seed: s.seed,
+        seeds: s.seeds,
+        ops: s.ops,
+        clients: s.clients,
+        faults: s.faults.clone(),
+        kill_chance: s.kills,
+        served: s.served,
+        for_duration: s.soak,
+        trace: s.trace,
+    };
+    let every = (s.seeds / 10).max(1);
+    let totals = tokio::task::spawn_blocking(move || {
+        crate::sim::run(&options, |t| {
+            if t.seeds % every == 0 {
+                eprintln!(
+                    "sim: {} seeds done, {} violations",
+                    t.seeds,
+                    t.violations.len()
+                );
+            }
+        })
+    })
+    .await?
+    .map_err(anyhow::Error::msg)?;
+    print!("{}", totals.render());
+    Ok(if totals.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -22,6 +22,13 @@ use super::history::HistoryPager;
 use super::log::CommitBody;
 use super::schema::TableDef;
 use super::segments::ReadStats;
+
+/// How long a replaced commit stays before vacuum deletes it. A writer
+/// whose commit a compaction folded before the writer read it back judges
+/// it from the messages between its snapshot and itself; they are all
+/// still there while its snapshot is younger than this (see
+/// `Store::confirm`). Older, the writer says it cannot tell.
+pub const VACUUM_GRACE: std::time::Duration = std::time::Duration::from_secs(300);
 use super::write::fit_segment;
 use crate::error::{Error, Result};
 
@@ -142,8 +149,8 @@ impl Store {
     }
 
     /// What vacuum may remove, oldest first: the bot's messages the
-    /// checkpoint replaced (all of them up to its cover, but itself), and
-    /// everyone else's messages.
+    /// checkpoint replaced (all of them up to its cover, but itself) that
+    /// are older than [`VACUUM_GRACE`], and everyone else's messages.
     async fn removable(
         &self,
         table: &TableDef,
@@ -164,10 +171,14 @@ impl Store {
             .iter()
             .flat_map(|c| c.shards.iter().copied())
             .collect();
+        let young = self
+            .discord_now_ms()
+            .saturating_sub(VACUUM_GRACE.as_millis() as u64);
         let replaced = mine
             .into_iter()
             .filter(|m| Some(m.id) != checkpoint && cover.is_some_and(|c| m.id <= c))
             .filter(|m| !live.contains(&m.id))
+            .filter(|m| m.id.unix_ms() < young)
             .collect();
         Ok((replaced, foreign))
     }
@@ -175,11 +186,9 @@ impl Store {
     /// Delete messages: in bulk where Discord allows (2 to 100, younger than
     /// 14 days), one by one otherwise.
     async fn delete_all(&self, table: &TableDef, ids: &[Snowflake]) -> Result<u64> {
-        let now_ms = self
-            .discord
-            .server_time_ms()
-            .unwrap_or_else(|| self.clock.now_ms());
-        let limit_ms = now_ms.saturating_sub(BULK_DELETE_MAX_AGE.as_millis() as u64 - 60_000);
+        let limit_ms = self
+            .discord_now_ms()
+            .saturating_sub(BULK_DELETE_MAX_AGE.as_millis() as u64 - 60_000);
         let (young, old): (Vec<Snowflake>, Vec<Snowflake>) =
             ids.iter().partition(|id| id.unix_ms() > limit_ms);
         let channel = table.channel_id;

@@ -217,19 +217,37 @@ pub async fn sync(
     let mut log = known.clone();
     log.requests = 0;
     match known.synced {
-        Some(after) => forward(discord, def, bot, after, &mut log).await?,
+        Some(after) => forward(discord, def, bot, after, None, &mut log).await?,
         None => backward(discord, def, bot, &mut log).await?,
     }
     super::shards::resolve(discord, def, &mut log.commits).await?;
     Ok(log)
 }
 
-/// Pages after `after`, oldest first, until a short page.
+/// `known` brought forward to message `until` and no further: the log as
+/// every reader had it when `until` was posted, which is what decides
+/// whether the commit `until` counts (messages after it never change that).
+pub async fn sync_until(
+    discord: &Arc<dyn Discord>,
+    def: &TableDef,
+    known: &TableLog,
+    until: Snowflake,
+) -> Result<TableLog> {
+    let bot = discord.bot_user_id();
+    let mut log = known.clone();
+    let after = known.synced.unwrap_or_default();
+    forward(discord, def, bot, after, Some(until), &mut log).await?;
+    super::shards::resolve(discord, def, &mut log.commits).await?;
+    Ok(log)
+}
+
+/// Pages after `after`, oldest first, until a short page (or `until`).
 async fn forward(
     discord: &Arc<dyn Discord>,
     def: &TableDef,
     bot: Snowflake,
     mut after: Snowflake,
+    until: Option<Snowflake>,
     log: &mut TableLog,
 ) -> Result<()> {
     loop {
@@ -241,8 +259,10 @@ async fn forward(
             Some(m) => m.id,
             None => return Ok(()),
         };
+        let past = until.is_some_and(|u| after >= u);
+        page.retain(|m| until.is_none_or(|u| m.id <= u));
         log.extend(def, bot, page);
-        if !full {
+        if !full || past {
             return Ok(());
         }
     }

@@ -133,6 +133,14 @@ impl Store {
         &self.clock
     }
 
+    /// Now by Discord's clock where the backend knows it (message IDs are
+    /// minted by that clock), else by ours.
+    pub fn discord_now_ms(&self) -> u64 {
+        self.discord
+            .server_time_ms()
+            .unwrap_or_else(|| self.clock.now_ms())
+    }
+
     pub fn database_names(&self) -> Vec<String> {
         self.read().databases.keys().cloned().collect()
     }

@@ -22,6 +22,8 @@ use super::codec::row::{decode_json, row_json};
 use super::codec::segment::{self, EncodedSegment};
 use super::codec::shard::ShardRef;
 use super::codec::value::Value;
+use super::compact::VACUUM_GRACE;
+use super::log::TableLog;
 use super::read::Snapshot;
 use super::schema::{IndexDef, LargeRows, TableDef};
 use super::segments::ReadStats;
@@ -98,8 +100,13 @@ impl Store {
     ) -> Result<u64> {
         let n = self.commit_retrying(table, changes, read_from).await?;
         let tail = self.log_of(table.channel_id).commits.len();
-        if options.compact_after > 0 && tail >= options.compact_after {
-            self.compact(table).await?;
+        // The statement is committed: a compaction that fails now is put
+        // off to a later statement, not reported as the statement failing.
+        if options.compact_after > 0
+            && tail >= options.compact_after
+            && let Err(e) = self.compact(table).await
+        {
+            tracing::warn!("{}: compaction put off: {e}", table.qualified_name());
         }
         Ok(n)
     }
@@ -143,6 +150,7 @@ impl Store {
         check_row_sizes(table, &changes)?;
         let mut stats = ReadStats::default();
         let snap = self.snapshot(table, &mut stats).await?;
+        let known = self.log_of(table.channel_id);
         let indexes = self.indexes_of(&table.database, &table.name);
         check_within(table, &indexes, &changes)?;
         self.check_against(&snap, &indexes, &changes, &mut stats)
@@ -158,7 +166,8 @@ impl Store {
         };
         let message = build(table, &indexes, &changes, &meta, &sharded)?;
         let sent = self.send(table, message).await?;
-        self.confirm(&snap, &changes, &sent, &mut stats).await?;
+        self.confirm(&snap, &known, &changes, &sent, &mut stats)
+            .await?;
         Ok(changes.len() as u64)
     }
 
@@ -262,9 +271,15 @@ impl Store {
     /// commit won, say what collided. A void commit is left in place (it
     /// is read as nothing, and vacuum removes it): deleting it would change
     /// what came before a checkpoint posted meanwhile (see [`super::log`]).
+    ///
+    /// A compaction may have folded the commit into a checkpoint before it
+    /// is read back; whether it counts is then judged from the log as it
+    /// stood when it was posted (`known` brought forward to it), as the
+    /// compaction judged it.
     async fn confirm(
         &self,
         before: &Snapshot,
+        known: &TableLog,
         changes: &[Change],
         sent: &Message,
         stats: &mut ReadStats,
@@ -275,7 +290,51 @@ impl Store {
         if after.runs.iter().any(|r| r.id == sent.id) {
             return Ok(());
         }
+        if self
+            .log_of(def.channel_id)
+            .cover()
+            .is_some_and(|x| x >= sent.id)
+        {
+            return self.confirm_folded(def, known, changes, sent, stats).await;
+        }
         self.refuse_taken_keys(&after, changes, stats).await?;
+        Err(Error::Conflict {
+            table: def.qualified_name(),
+        })
+    }
+
+    /// [`Store::confirm`] for a commit a compaction folded before it was
+    /// read back: judged from the log as it stood when it was posted. That
+    /// needs every message from the statement's snapshot to the commit,
+    /// which vacuum leaves for [`VACUUM_GRACE`]; past that, or if the
+    /// commit itself is gone, whether it counted cannot be told.
+    async fn confirm_folded(
+        &self,
+        def: &Arc<TableDef>,
+        known: &TableLog,
+        changes: &[Change],
+        sent: &Message,
+        stats: &mut ReadStats,
+    ) -> Result<()> {
+        let at_post = super::log::sync_until(&self.discord, def, known, sent.id).await?;
+        let since = known.synced.map_or(0, |s| s.unix_ms());
+        let intact = self.discord_now_ms() < since + VACUUM_GRACE.as_millis() as u64
+            && at_post.synced == Some(sent.id);
+        if !intact {
+            return Err(Error::Unconfirmed {
+                table: def.qualified_name(),
+            });
+        }
+        let runs = self.runs(def, &at_post, stats).await?;
+        if runs.iter().any(|r| r.id == sent.id) {
+            return Ok(());
+        }
+        let before = Snapshot {
+            def: Arc::clone(def),
+            runs,
+            synced: at_post.synced,
+        };
+        self.refuse_taken_keys(&before, changes, stats).await?;
         Err(Error::Conflict {
             table: def.qualified_name(),
         })

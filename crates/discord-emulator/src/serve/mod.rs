@@ -11,7 +11,6 @@
 //! have serve tests: `POST /_emulator/advance` and `GET /_emulator/counters`.
 
 mod cloudflare;
-mod faults;
 mod handlers;
 pub mod wire;
 
@@ -25,8 +24,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+pub use crate::faults::{Fault, FaultPlan};
 pub use cloudflare::{Edge, EdgeRules};
-pub use faults::{Fault, FaultPlan};
 
 use discord_api::{DiscordError, RateLimitScope, SharedClock};
 
@@ -90,6 +89,14 @@ pub struct Served {
     pub addr: SocketAddr,
     /// What reached the server's edge (Cloudflare's place).
     pub edge: Arc<cloudflare::Edge>,
+    options: Arc<ServeOptions>,
+}
+
+impl Served {
+    /// Faults the server has drawn so far, by kind.
+    pub fn faults_drawn(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.options.faults.drawn()
+    }
 }
 
 /// Bind `addr`, open the guild with attachment URLs pointing at the bound
@@ -111,9 +118,10 @@ pub async fn start(
     };
     let emulator = Arc::new(Emulator::open(config, clock)?);
     let edge: Arc<cloudflare::Edge> = Arc::default();
+    let options = Arc::new(options);
     let state = AppState {
         emulator: Arc::clone(&emulator),
-        options: Arc::new(options),
+        options: Arc::clone(&options),
         edge: Arc::clone(&edge),
     };
     tokio::spawn(async move {
@@ -125,6 +133,7 @@ pub async fn start(
         emulator,
         addr,
         edge,
+        options,
     })
 }
 
@@ -140,28 +149,40 @@ impl AppState {
     /// Run one request with faults, bucket headers and Discord's error shapes.
     pub async fn answer(&self, work: impl Future<Output = Reply>) -> Response {
         match self.options.faults.draw() {
-            Fault::RateLimit => {
+            Fault::None => {}
+            Fault::RateLimit { scope, retry_after } => {
                 let e = DiscordError::RateLimited {
-                    retry_after: 0.25,
-                    scope: RateLimitScope::Shared,
+                    retry_after,
+                    scope,
                     bucket: None,
                 };
                 return self.error_response(&e, None);
             }
-            Fault::ServerError => {
+            Fault::ServerError { status, applied } => {
+                if applied {
+                    let _ = LAST_BUCKET.scope(RefCell::new(None), work).await;
+                }
                 let e = DiscordError::Server {
-                    status: 500,
-                    message: "500: Internal Server Error".into(),
+                    status,
+                    message: format!("{status}: emulated server error"),
                 };
                 return self.error_response(&e, None);
             }
-            Fault::Stall(d) => tokio::time::sleep(d).await,
-            Fault::Lose => {
-                let _ = LAST_BUCKET.scope(RefCell::new(None), work).await;
+            Fault::Stall { hold, applied } => {
+                tokio::time::sleep(hold).await;
+                if !applied {
+                    return StatusCode::GATEWAY_TIMEOUT.into_response();
+                }
+            }
+            // The client hears nothing and times out; a lost request was
+            // done, a dropped one never arrived.
+            fault @ (Fault::Drop | Fault::Lose) => {
+                if fault == Fault::Lose {
+                    let _ = LAST_BUCKET.scope(RefCell::new(None), work).await;
+                }
                 tokio::time::sleep(Duration::from_secs(600)).await;
                 return StatusCode::GATEWAY_TIMEOUT.into_response();
             }
-            Fault::None => {}
         }
         let (reply, bucket) = LAST_BUCKET
             .scope(RefCell::new(None), async {

@@ -1,0 +1,453 @@
+//! The invariants: of each read as it comes, and of the guild at the end.
+//!
+//! At the end: every acknowledged statement took effect exactly once and
+//! whole, no failed one did, each indeterminate one did all or nothing;
+//! every row is the last version a statement that took effect wrote;
+//! verify is clean (or clean after vacuum and reindex); and the answers
+//! of pushdown, of a full scan and of a model (DataFusion `MemTable`s
+//! holding what the statements say) agree.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::client::Cells;
+use super::model;
+use super::workload::{ACCOUNTS, Kind, LedgerRow, OPENING, Outcome, Read, Statement, lit};
+use super::world::{History, Plan};
+use crate::sql::Engine;
+
+/// Check a read's answer against what must hold whenever it ran.
+pub fn read(read: &Read, cells: &Cells, h: &History) -> Result<(), String> {
+    match read {
+        Read::Total => {
+            let want = vec![vec![(ACCOUNTS * OPENING).to_string(), ACCOUNTS.to_string()]];
+            if *cells != want {
+                return Err(format!(
+                    "accounts read {cells:?}, not {want:?}: a torn or lost transfer"
+                ));
+            }
+        }
+        Read::RowsOf { of } => {
+            let rows = inserted_by(h, *of).ok_or("rows of an unknown insert")?;
+            if cells.is_empty() {
+                if !h.deleted.contains(of) {
+                    return Err(format!("the rows of acknowledged insert {of} are gone"));
+                }
+                return Ok(());
+            }
+            let got = ledger_rows(cells)?;
+            same_rows(
+                *of,
+                &rows,
+                &got,
+                h.rewrites.get(of).map(Vec::as_slice).unwrap_or(&[]),
+            )?;
+        }
+        Read::Range { .. } => {
+            if cells.len() != 1 || cells[0][0] != cells[0][1] {
+                return Err(format!("count and distinct ids differ: {cells:?}"));
+            }
+        }
+        Read::Code { code } => {
+            let n: u64 = cells[0][0].parse().unwrap_or(u64::MAX);
+            if n > 1 {
+                return Err(format!("{n} rows hold the UNIQUE code {code}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A definite failure a statement of its kind should never have.
+pub fn unexpected_failure(stmt: &Statement, outcome: &Outcome) -> Option<String> {
+    let Outcome::Failed(why) = outcome else {
+        return None;
+    };
+    let allowed: &[&str] = match stmt.kind {
+        // A concurrent statement changed the same rows: the later one loses.
+        Kind::Transfer { .. } | Kind::Retag { .. } | Kind::Delete { .. } | Kind::Rewrite { .. } => {
+            &["changed", "concurrent", "race"]
+        }
+        Kind::Insert { .. } => &[
+            "duplicate",
+            "already",
+            "UNIQUE",
+            "concurrent",
+            "race",
+            "changed",
+        ],
+        Kind::Vacuum => &["concurrent", "race", "changed"],
+        Kind::CreateScratch { .. } => &["already exists"],
+        Kind::DropScratch { .. } => &["does not exist"],
+        Kind::CreateIndex => &["already", "concurrent", "race", "changed"],
+        Kind::DropIndex => &["does not exist"],
+        Kind::Read(_) => &[],
+    };
+    (!allowed.iter().any(|w| why.contains(w))).then(|| {
+        format!(
+            "statement {} ({}) failed unexpectedly: {why}",
+            stmt.id,
+            short(&stmt.sql)
+        )
+    })
+}
+
+fn short(sql: &str) -> String {
+    sql.chars().take(120).collect()
+}
+
+/// The rows insert `of` wrote, if it was acknowledged.
+fn inserted_by(h: &History, of: i64) -> Option<Vec<LedgerRow>> {
+    h.known
+        .acked_inserts
+        .iter()
+        .find(|(id, _)| *id == of)
+        .map(|(_, rows)| rows.clone())
+}
+
+/// `id, stmt, client, code, body` cells as ledger rows.
+pub fn ledger_rows(cells: &Cells) -> Result<Vec<LedgerRow>, String> {
+    cells
+        .iter()
+        .map(|c| {
+            let num = |i: usize| c[i].parse::<i64>().map_err(|e| format!("{:?}: {e}", c[i]));
+            Ok(LedgerRow {
+                id: num(0)?,
+                stmt: num(1)?,
+                client: num(2)?,
+                code: c[3].clone(),
+                body: c[4].clone(),
+            })
+        })
+        .collect()
+}
+
+/// `got` are all of `want` (by id, with their stmt, client and code), whole,
+/// with one body version: the inserted bodies, or one rewrite's.
+fn same_rows(
+    of: i64,
+    want: &[LedgerRow],
+    got: &[LedgerRow],
+    rewrites: &[i64],
+) -> Result<(), String> {
+    let mut got: Vec<LedgerRow> = got.to_vec();
+    got.sort_by_key(|r| r.id);
+    let mut want = want.to_vec();
+    want.sort_by_key(|r| r.id);
+    if got.len() != want.len() {
+        return Err(format!(
+            "insert {of} wrote {} rows and {} are there: torn or duplicated",
+            want.len(),
+            got.len()
+        ));
+    }
+    let original = got.iter().zip(&want).all(|(g, w)| g == w);
+    if original {
+        return Ok(());
+    }
+    let rewritten = rewrites.iter().any(|r| {
+        let body = format!("r{r}");
+        got.iter().zip(&want).all(|(g, w)| {
+            *g == LedgerRow {
+                body: body.clone(),
+                ..w.clone()
+            }
+        })
+    });
+    if rewritten {
+        return Ok(());
+    }
+    Err(format!(
+        "the rows of insert {of} differ from every version written: {got:?}"
+    ))
+}
+
+/// Everything at the end of a seed.
+pub async fn all(plan: &Plan, engine: &Engine, h: &mut History) {
+    let checks: [(&str, Result<u64, String>); 4] = [
+        ("accounts", accounts(engine, h).await),
+        ("ledger", ledger(engine, h).await),
+        ("tables", scratch_tables(engine, h).await),
+        ("verify", verify(engine, h).await),
+    ];
+    for (what, result) in checks {
+        match result {
+            Ok(n) => h.totals.invariants += n,
+            Err(why) => h.totals.violation(plan, format!("{what}: {why}")),
+        }
+    }
+    if !h.totals.violations.is_empty() {
+        return; // the model is built from what the checks above accepted
+    }
+    match model::compare(engine, h).await {
+        Ok(n) => h.totals.invariants += n,
+        Err(why) => h.totals.violation(plan, format!("model: {why}")),
+    }
+}
+
+/// Run `sql` on the checker, as cells.
+pub async fn cells(engine: &Engine, sql: &str) -> Result<Cells, String> {
+    let out = engine
+        .execute(sql)
+        .await
+        .map_err(|e| format!("{sql}: {}", crate::sql::errors::user_message(&e)))?;
+    match out.into_iter().last() {
+        Some(crate::sql::Outcome::Rows { batches, .. }) => Ok(super::client::cells_of(&batches)),
+        other => Err(format!("{sql}: no rows but {other:?}")),
+    }
+}
+
+fn acked(o: &Outcome) -> bool {
+    matches!(o, Outcome::Acked(_))
+}
+
+fn unknown(o: &Outcome) -> bool {
+    matches!(o, Outcome::Unknown(_))
+}
+
+/// Each balance is the opening plus the acknowledged transfers plus the
+/// same choice of indeterminate ones for every key; each tag names a
+/// statement that took effect on that key. Returns the balances expected.
+async fn accounts(engine: &Engine, h: &mut History) -> Result<u64, String> {
+    let got = cells(engine, "SELECT k, v, tag FROM accounts ORDER BY k").await?;
+    if got.len() != ACCOUNTS as usize {
+        return Err(format!("{} accounts, not {ACCOUNTS}", got.len()));
+    }
+    let mut residual = vec![0i64; ACCOUNTS as usize];
+    let mut maybe = Vec::new();
+    for (i, row) in got.iter().enumerate() {
+        let v: i64 = row[1]
+            .parse()
+            .map_err(|_| format!("balance {:?}", row[1]))?;
+        residual[i] = v - OPENING;
+    }
+    for (s, o) in &h.statements {
+        if let Kind::Transfer { a, b, d } = s.kind {
+            if acked(o) {
+                residual[a as usize] -= d;
+                residual[b as usize] += d;
+            } else if unknown(o) {
+                maybe.push((a, b, d));
+            }
+        }
+    }
+    if !explains(&residual, &maybe) {
+        return Err(format!(
+            "balances {residual:?} away from the acknowledged transfers, and no choice of the \
+             {} indeterminate ones explains it: a transfer lost, repeated or torn",
+            maybe.len()
+        ));
+    }
+    for (k, row) in got.iter().enumerate() {
+        check_tag(h, k as i64, &row[2])?;
+    }
+    h.final_accounts = got;
+    Ok(ACCOUNTS as u64 + 1)
+}
+
+/// Whether some subset of `maybe` sums to `residual` on every key.
+fn explains(residual: &[i64], maybe: &[(i64, i64, i64)]) -> bool {
+    if residual.iter().all(|r| *r == 0) {
+        return true;
+    }
+    let Some(((a, b, d), rest)) = maybe.split_first() else {
+        return false;
+    };
+    if explains(residual, rest) {
+        return true;
+    }
+    let mut taken = residual.to_vec();
+    taken[*a as usize] -= d;
+    taken[*b as usize] += d;
+    explains(&taken, rest)
+}
+
+/// A key's tag names `init` (nothing acknowledged touched it) or a
+/// transfer or retag of that key that was acknowledged or indeterminate.
+fn check_tag(h: &History, k: i64, tag: &str) -> Result<(), String> {
+    let touches = |kind: &Kind| match *kind {
+        Kind::Transfer { a, b, .. } => a == k || b == k,
+        Kind::Retag { lo, hi } => (lo..=hi).contains(&k),
+        _ => false,
+    };
+    let mut writers = h.statements.iter().filter(|(s, _)| touches(&s.kind));
+    if tag == "init" {
+        return match writers.find(|(_, o)| acked(o)) {
+            Some((s, _)) => Err(format!(
+                "key {k} shows no write, but statement {} was acknowledged",
+                s.id
+            )),
+            None => Ok(()),
+        };
+    }
+    let by = tag.strip_prefix('s').and_then(|n| n.parse::<i64>().ok());
+    match writers.find(|(s, _)| Some(s.id) == by) {
+        Some((_, o)) if acked(o) || unknown(o) => Ok(()),
+        Some((s, _)) => Err(format!(
+            "key {k} carries the tag of failed statement {}",
+            s.id
+        )),
+        None => Err(format!(
+            "key {k} carries tag {tag:?}, which no statement wrote to it"
+        )),
+    }
+}
+
+/// Each insert's rows are all there or none, whole; acknowledged ones are
+/// there unless deleted, failed ones never; no id or code is held twice.
+async fn ledger(engine: &Engine, h: &mut History) -> Result<u64, String> {
+    let got =
+        ledger_rows(&cells(engine, "SELECT id, stmt, client, code, body FROM ledger").await?)?;
+    let mut by_stmt: BTreeMap<i64, Vec<LedgerRow>> = BTreeMap::new();
+    let (mut ids, mut codes) = (HashSet::new(), HashSet::new());
+    for r in &got {
+        if !ids.insert(r.id) || !codes.insert(r.code.clone()) {
+            return Err(format!("id {} or code {} is held twice", r.id, r.code));
+        }
+        by_stmt.entry(r.stmt).or_default().push(r.clone());
+    }
+    let deletes = effects_on(h, |k| matches!(k, Kind::Delete { .. }));
+    let mut checked = 0;
+    for (s, o) in &h.statements {
+        let Kind::Insert { rows } = &s.kind else {
+            continue;
+        };
+        let there = by_stmt.remove(&s.id).unwrap_or_default();
+        checked += 1;
+        if there.is_empty() {
+            if acked(o)
+                && !deletes
+                    .get(&s.id)
+                    .is_some_and(|d| d.iter().any(|o| !failed(o)))
+            {
+                return Err(format!(
+                    "acknowledged insert {} is missing, and no delete of it ran",
+                    s.id
+                ));
+            }
+            continue;
+        }
+        if !(acked(o) || unknown(o)) {
+            return Err(format!("failed insert {} left {} rows", s.id, there.len()));
+        }
+        if deletes.get(&s.id).is_some_and(|d| d.iter().any(acked)) {
+            return Err(format!("insert {} survived an acknowledged delete", s.id));
+        }
+        let rewrites = effects_on_ids(h, s.id);
+        same_rows(s.id, rows, &there, &rewrites)?;
+    }
+    if let Some((stmt, _)) = by_stmt.into_iter().next() {
+        return Err(format!("rows of statement {stmt}, which inserted nothing"));
+    }
+    h.final_ledger = got;
+    Ok(checked)
+}
+
+fn failed(o: &Outcome) -> bool {
+    matches!(o, Outcome::Failed(_))
+}
+
+/// The outcomes of the statements of a kind, by the insert they aim at.
+fn effects_on(h: &History, of_kind: impl Fn(&Kind) -> bool) -> HashMap<i64, Vec<Outcome>> {
+    let mut out: HashMap<i64, Vec<Outcome>> = HashMap::new();
+    for (s, o) in &h.statements {
+        if let Kind::Delete { of } | Kind::Rewrite { of } = s.kind
+            && of_kind(&s.kind)
+        {
+            out.entry(of).or_default().push(o.clone());
+        }
+    }
+    out
+}
+
+/// The rewrites of insert `of` that may have taken effect.
+fn effects_on_ids(h: &History, of: i64) -> Vec<i64> {
+    h.statements
+        .iter()
+        .filter(|(s, o)| matches!(s.kind, Kind::Rewrite { of: x } if x == of) && !failed(o))
+        .map(|(s, _)| s.id)
+        .collect()
+}
+
+/// Each client's scratch tables exist as its last certain CREATE or DROP says.
+async fn scratch_tables(engine: &Engine, h: &History) -> Result<u64, String> {
+    let listed = cells(
+        engine,
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'scratch%'",
+    )
+    .await?;
+    let exists: HashSet<String> = listed.into_iter().map(|r| r[0].clone()).collect();
+    let mut want: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    for (s, o) in &h.statements {
+        let (name, creates) = match &s.kind {
+            Kind::CreateScratch { name } => (name, true),
+            Kind::DropScratch { name } => (name, false),
+            _ => continue,
+        };
+        let state = want.entry(name.clone()).or_insert(Some(false));
+        match o {
+            Outcome::Acked(_) => *state = Some(creates),
+            Outcome::Unknown(_) => *state = None,
+            Outcome::Failed(_) => {}
+        }
+    }
+    for (name, state) in &want {
+        if let Some(should) = state
+            && *should != exists.contains(name)
+        {
+            return Err(format!(
+                "table {name} {} although its last acknowledged statement {} it",
+                if *should { "is missing" } else { "exists" },
+                if *should { "created" } else { "dropped" }
+            ));
+        }
+    }
+    Ok(want.len() as u64)
+}
+
+/// verify finds nothing wrong; or, if it does, nothing after vacuum and
+/// a reindex of every index.
+async fn verify(engine: &Engine, h: &mut History) -> Result<u64, String> {
+    let mut checked = 0;
+    for table in ["accounts", "ledger"] {
+        if problems(engine, table).await?.is_empty() {
+            checked += 1;
+            continue;
+        }
+        // Reindex first: it writes a checkpoint, which vacuum then cleans up after.
+        for index in INDEXES.iter().filter(|(t, _)| *t == table) {
+            let sql = format!("SELECT * FROM reindex({})", lit(index.1));
+            match cells(engine, &sql).await {
+                Err(e) if !e.contains("does not exist") => return Err(e),
+                _ => {}
+            }
+        }
+        // Vacuum leaves replaced commits younger than its grace; let them age.
+        let clock = engine.store().clock();
+        let grace = crate::store::compact::VACUUM_GRACE + std::time::Duration::from_secs(1);
+        clock.advance_to(clock.now_us() + grace.as_micros() as u64);
+        cells(engine, &format!("SELECT * FROM vacuum({})", lit(table))).await?;
+        let left = problems(engine, table).await?;
+        if !left.is_empty() {
+            return Err(format!("{table} after vacuum and reindex: {left:?}"));
+        }
+        h.totals.mended += 1;
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+/// Every index the workload makes, by table (`ledger_client` comes and goes).
+const INDEXES: [(&str, &str); 4] = [
+    ("accounts", "accounts_tag"),
+    ("ledger", "ledger_code"),
+    ("ledger", "ledger_stmt"),
+    ("ledger", "ledger_client"),
+];
+
+async fn problems(engine: &Engine, table: &str) -> Result<Cells, String> {
+    let sql = format!(
+        "SELECT kind, detail FROM verify({}) WHERE NOT ok",
+        lit(table)
+    );
+    cells(engine, &sql).await
+}

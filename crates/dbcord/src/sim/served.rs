@@ -1,0 +1,72 @@
+//! `dbcord sim --served`: the same workload and checks, but the clients
+//! talk HTTP to a served emulator on loopback, which draws the faults per
+//! request (so the HTTP client's own retries, timeouts and nonces are what
+//! is tested), and a kill drops a statement after a random real time.
+//!
+//! Real sockets and real time make the interleaving vary from run to run;
+//! the seed still fixes the statements, the faults' sequence and the kills.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use discord_api::{Discord, ScaledClock, SharedClock};
+use discord_emulator::serve::{self, ServeOptions};
+use discord_emulator::{EmulatorConfig, FaultPlan};
+use discord_http::{DiscordConfig, Secret};
+
+use super::client::Guild;
+use super::report::Totals;
+use super::world::{Plan, run_on};
+
+/// The token the clients send. No output of a run may contain it.
+pub const TOKEN: &str = "sim-token-7c1f0e55d2b8a9ab41";
+
+/// Emulator seconds per real second: Discord's 5-second buckets last 50 ms.
+const TIME_SCALE: f64 = 100.0;
+
+pub async fn run(plan: &Plan) -> Totals {
+    let mut totals = Totals::default();
+    let faults = match FaultPlan::parse(&plan.faults) {
+        Ok(f) => f.seeded(plan.seed),
+        Err(e) => {
+            totals.violation(plan, e);
+            return totals;
+        }
+    };
+    let options = ServeOptions {
+        token: Some(TOKEN.into()),
+        time_scale: TIME_SCALE,
+        faults,
+        ..Default::default()
+    };
+    let clock: SharedClock = Arc::new(ScaledClock::new(TIME_SCALE));
+    let config = EmulatorConfig {
+        fsync: false,
+        ..EmulatorConfig::default()
+    };
+    let addr = "127.0.0.1:0".parse().expect("an address");
+    let served = match serve::start(addr, config, clock, options).await {
+        Ok(s) => s,
+        Err(e) => {
+            totals.violation(plan, format!("serving the emulator: {e}"));
+            return totals;
+        }
+    };
+    let config = DiscordConfig {
+        token: Secret::new(TOKEN),
+        guild_id: served.emulator.guild_id(),
+        api_base: format!("http://{}", served.addr),
+        request_timeout: Duration::from_secs(2),
+        max_retries: 4,
+        rate_limit: Default::default(),
+        invalid_request_budget: 9_000,
+    };
+    let guild = Guild::Served {
+        emulator: Arc::clone(&served.emulator),
+        config,
+    };
+    let mut totals = run_on(plan, &guild).await;
+    let drawn = served.faults_drawn();
+    totals.add_faults(&drawn);
+    totals
+}

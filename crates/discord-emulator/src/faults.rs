@@ -1,0 +1,246 @@
+//! Faults on demand, for testing a client against a Discord that misbehaves:
+//! `--faults "429=0.05,500=0.02,lose=0.02,seed=7"`. The served emulator
+//! draws one per request; [`crate::Faulty`] draws one per call in process.
+//!
+//! Each kind is something Discord (or the network in front of it) does:
+//!
+//! - `429`, `429g`, `429s`: a rate limit of the bot's bucket (a second or
+//!   two), the global limit (about a second), or a shared scope (minutes:
+//!   219 to 280 s are observed on thread creation). Nothing is done.
+//! - `500`, `502`, `503`: a server error. Half of them come after the
+//!   request was done (a gateway that lost the origin's answer does that).
+//! - `stall`: the request hangs past the client's timeout (`stall_ms`,
+//!   default 3000 ms); half of them are done in the end.
+//! - `drop`: the connection drops before the request arrives.
+//! - `lose`: the request is done and its answer is lost.
+//!
+//! Draws come from a seeded generator, so a run can be repeated, and the
+//! plan counts what it drew, so a run can say what it survived.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use discord_api::RateLimitScope;
+
+/// What to do to one request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    None,
+    /// Answer 429 with this scope and wait, without doing the request.
+    RateLimit {
+        scope: RateLimitScope,
+        retry_after: f64,
+    },
+    /// Answer this 5xx, after doing the request if `applied`.
+    ServerError {
+        status: u16,
+        applied: bool,
+    },
+    /// Hold the request this long; it is done in the end if `applied`.
+    Stall {
+        hold: Duration,
+        applied: bool,
+    },
+    /// The connection drops before the request arrives.
+    Drop,
+    /// The request is done; its answer never comes.
+    Lose,
+}
+
+impl Fault {
+    /// The kind's name, as the spec and the counts write it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::None => "none",
+            Fault::RateLimit { scope, .. } => match scope {
+                RateLimitScope::User => "429",
+                RateLimitScope::Global => "429g",
+                RateLimitScope::Shared => "429s",
+            },
+            Fault::ServerError { status: 500, .. } => "500",
+            Fault::ServerError { status: 502, .. } => "502",
+            Fault::ServerError { .. } => "503",
+            Fault::Stall { .. } => "stall",
+            Fault::Drop => "drop",
+            Fault::Lose => "lose",
+        }
+    }
+}
+
+/// The kinds a spec may name, in the order draws test them.
+const KINDS: [&str; 9] = [
+    "429", "429g", "429s", "500", "502", "503", "stall", "drop", "lose",
+];
+
+/// Fault probabilities, the generator that draws them, and what was drawn.
+#[derive(Debug)]
+pub struct FaultPlan {
+    /// Probability of each of [`KINDS`], in its order.
+    chance: [f64; KINDS.len()],
+    stall_for: Duration,
+    state: Mutex<u64>,
+    drawn: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Default for FaultPlan {
+    fn default() -> Self {
+        FaultPlan {
+            chance: [0.0; KINDS.len()],
+            stall_for: Duration::from_millis(3000),
+            state: Mutex::new(0x9e37_79b9_7f4a_7c15),
+            drawn: Mutex::default(),
+        }
+    }
+}
+
+impl FaultPlan {
+    /// Parse `kind=probability,...` (and `seed=N`, `stall_ms=N`).
+    pub fn parse(spec: &str) -> Result<FaultPlan, String> {
+        let mut plan = FaultPlan::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("fault \"{part}\" is not kind=value"))?;
+            let num: f64 = value
+                .parse()
+                .map_err(|_| format!("fault {key}: \"{value}\" is not a number"))?;
+            match key {
+                "stall_ms" => plan.stall_for = Duration::from_millis(num as u64),
+                "seed" => plan = plan.seeded(num as u64),
+                _ => {
+                    let i = KINDS.iter().position(|k| *k == key).ok_or_else(|| {
+                        format!(
+                            "unknown fault \"{key}\"; use {}, stall_ms, seed",
+                            KINDS.join(", ")
+                        )
+                    })?;
+                    if !(0.0..=1.0).contains(&num) {
+                        return Err(format!(
+                            "fault {key}: a probability is between 0 and 1, not {num}"
+                        ));
+                    }
+                    plan.chance[i] = num;
+                }
+            }
+        }
+        let total: f64 = plan.chance.iter().sum();
+        if total > 1.0 {
+            return Err(format!(
+                "the fault probabilities add up to {total}, more than 1"
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// The same plan drawing from `seed`.
+    pub fn seeded(self, seed: u64) -> FaultPlan {
+        FaultPlan {
+            state: Mutex::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).max(1)),
+            ..self
+        }
+    }
+
+    /// How long a stall holds a request.
+    pub fn stall_for(&self) -> Duration {
+        self.stall_for
+    }
+
+    /// The fault for the next request (counted unless it is none).
+    pub fn draw(&self) -> Fault {
+        let r = self.next_unit();
+        let mut edge = 0.0;
+        let mut kind = None;
+        for (i, p) in self.chance.iter().enumerate() {
+            edge += p;
+            if r < edge {
+                kind = Some(KINDS[i]);
+                break;
+            }
+        }
+        let Some(kind) = kind else {
+            return Fault::None;
+        };
+        let fault = self.shape(kind);
+        *self.lock_drawn().entry(fault.kind()).or_default() += 1;
+        fault
+    }
+
+    /// Faults drawn so far, by kind.
+    pub fn drawn(&self) -> BTreeMap<&'static str, u64> {
+        self.lock_drawn().clone()
+    }
+
+    /// The details of a fault of `kind`: its wait, status, or whether it is done.
+    fn shape(&self, kind: &str) -> Fault {
+        let u = self.next_unit();
+        let limited = |scope, retry_after| Fault::RateLimit { scope, retry_after };
+        match kind {
+            "429" => limited(RateLimitScope::User, 0.05 + 2.0 * u),
+            "429g" => limited(RateLimitScope::Global, 0.5 + 0.5 * u),
+            "429s" => limited(RateLimitScope::Shared, 219.0 + 61.0 * u),
+            "500" | "502" | "503" => Fault::ServerError {
+                status: kind.parse().expect("a status"),
+                applied: u < 0.5,
+            },
+            "stall" => Fault::Stall {
+                hold: self.stall_for,
+                applied: u < 0.5,
+            },
+            "drop" => Fault::Drop,
+            _ => Fault::Lose,
+        }
+    }
+
+    fn lock_drawn(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, u64>> {
+        self.drawn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// xorshift64*: small, seeded, good enough to spread faults.
+    fn next_unit(&self) -> f64 {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *s ^= *s >> 12;
+        *s ^= *s << 25;
+        *s ^= *s >> 27;
+        let x = s.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_draws_roughly_as_asked() {
+        let plan = FaultPlan::parse("429=0.1, 500=0.1, lose=0.1, seed=3").unwrap();
+        let draws: Vec<&str> = (0..10_000).map(|_| plan.draw().kind()).collect();
+        let share = |k: &str| draws.iter().filter(|d| **d == k).count() as f64 / 10_000.0;
+        assert!((share("429") - 0.1).abs() < 0.02);
+        assert!((share("lose") - 0.1).abs() < 0.02);
+        assert!((share("none") - 0.7).abs() < 0.03);
+        assert_eq!(
+            plan.drawn()["lose"],
+            draws.iter().filter(|d| **d == "lose").count() as u64
+        );
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_faults() {
+        let spec = "429s=0.2,503=0.2,stall=0.2";
+        let a = FaultPlan::parse(spec).unwrap().seeded(9);
+        let b = FaultPlan::parse(spec).unwrap().seeded(9);
+        for _ in 0..500 {
+            assert_eq!(a.draw(), b.draw());
+        }
+    }
+
+    #[test]
+    fn bad_specs_name_the_problem() {
+        let err = |s| FaultPlan::parse(s).unwrap_err();
+        assert!(err("429=2").contains("between 0 and 1"));
+        assert!(err("boom=0.1").contains("unknown fault"));
+        assert!(err("429").contains("kind=value"));
+        assert!(err("500=0.6,502=0.6").contains("more than 1"));
+    }
+}
