@@ -9,7 +9,12 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // A simulation provokes the warnings a session would show (compaction
+    // put off, a 429 too long to wait) thousands of times: it reports
+    // them in its totals instead.
+    let quiet = matches!(args.command, Some(cli::args::Command::Sim(_)));
     let level = match args.verbose {
+        0 if quiet => "error",
         0 => "warn",
         1 => "info",
         _ => "debug",

@@ -451,3 +451,79 @@ async fn problems(engine: &Engine, table: &str) -> Result<Cells, String> {
     );
     cells(engine, &sql).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::world::History;
+
+    fn row(id: i64, stmt: i64, body: &str) -> LedgerRow {
+        LedgerRow {
+            id,
+            stmt,
+            client: 0,
+            code: format!("c{id}"),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn balances_are_explained_only_by_whole_transfers() {
+        let maybe = [(0, 1, 5), (2, 3, 7)];
+        assert!(explains(&[0, 0, 0, 0], &maybe));
+        assert!(explains(&[5, -5, 7, -7], &maybe));
+        assert!(explains(&[0, 0, 7, -7], &maybe));
+        // Half a transfer, a repeated one, and one nobody sent are caught.
+        assert!(!explains(&[5, 0, 0, 0], &maybe));
+        assert!(!explains(&[10, -10, 0, 0], &maybe));
+        assert!(!explains(&[0, 0, 0, 0, 3, -3], &[]));
+    }
+
+    #[test]
+    fn an_insert_is_whole_with_one_body_version() {
+        let want = [row(1, 9, "a"), row(2, 9, "b")];
+        assert!(same_rows(9, &want, &want, &[]).is_ok());
+        let rewritten = [row(1, 9, "r12"), row(2, 9, "r12")];
+        assert!(same_rows(9, &want, &rewritten, &[12]).is_ok());
+        assert!(same_rows(9, &want, &rewritten, &[]).is_err());
+        let torn = [row(1, 9, "a")];
+        assert!(
+            same_rows(9, &want, &torn, &[])
+                .unwrap_err()
+                .contains("torn")
+        );
+        let mixed = [row(1, 9, "r12"), row(2, 9, "b")];
+        assert!(same_rows(9, &want, &mixed, &[12]).is_err());
+    }
+
+    #[test]
+    fn reads_that_break_an_invariant_are_caught() {
+        let h = History::default();
+        let total = vec![vec![(ACCOUNTS * OPENING).to_string(), ACCOUNTS.to_string()]];
+        assert!(read(&Read::Total, &total, &h).is_ok());
+        let torn = vec![vec![
+            (ACCOUNTS * OPENING + 3).to_string(),
+            ACCOUNTS.to_string(),
+        ]];
+        assert!(read(&Read::Total, &torn, &h).unwrap_err().contains("torn"));
+        let twice = vec![vec!["4".to_string(), "3".to_string()]];
+        assert!(read(&Read::Range { lo: 0, hi: 9 }, &twice, &h).is_err());
+        let code = Read::Code { code: "c1".into() };
+        assert!(read(&code, &vec![vec!["2".to_string()]], &h).is_err());
+    }
+
+    #[test]
+    fn a_failure_outside_the_expected_ones_is_a_violation() {
+        let stmt = Statement {
+            id: 3,
+            client: 0,
+            kind: Kind::Transfer { a: 0, b: 1, d: 5 },
+            sql: "UPDATE ...".into(),
+        };
+        let conflict = Outcome::Failed("conflict: another statement changed the same rows".into());
+        assert!(unexpected_failure(&stmt, &conflict).is_none());
+        let odd = Outcome::Failed("table \"accounts\" does not exist".into());
+        assert!(unexpected_failure(&stmt, &odd).is_some());
+        assert!(unexpected_failure(&stmt, &Outcome::Unknown("timed out".into())).is_none());
+    }
+}

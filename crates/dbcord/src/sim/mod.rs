@@ -50,6 +50,7 @@ impl SimOptions {
             clients: self.clients,
             faults: self.faults.clone(),
             kill_chance: self.kill_chance,
+            served: self.served,
             trace: self.trace,
         }
     }

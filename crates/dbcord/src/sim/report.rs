@@ -129,7 +129,12 @@ fn kind_name(kind: &Kind) -> &'static str {
 /// The command that runs `plan`'s seed alone.
 pub fn replay_command(plan: &Plan) -> String {
     format!(
-        "dbcord sim --seed {} --ops {} --clients {} --faults '{}' --kills {}",
-        plan.seed, plan.ops, plan.clients, plan.faults, plan.kill_chance
+        "dbcord sim --seed {} --seeds 1 --ops {} --clients {} --faults '{}' --kills {}{} --trace",
+        plan.seed,
+        plan.ops,
+        plan.clients,
+        plan.faults,
+        plan.kill_chance,
+        if plan.served { " --served" } else { "" }
     )
 }

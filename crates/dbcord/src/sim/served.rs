@@ -66,7 +66,9 @@ pub async fn run(plan: &Plan) -> Totals {
         config,
     };
     let mut totals = run_on(plan, &guild).await;
-    let drawn = served.faults_drawn();
-    totals.add_faults(&drawn);
+    totals.add_faults(&served.faults_drawn());
+    // Every request the server answered, the checker's too.
+    let counters = served.emulator.counters();
+    totals.requests = counters.by_route.values().map(|c| c.requests).sum();
     totals
 }

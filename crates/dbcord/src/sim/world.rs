@@ -27,6 +27,8 @@ pub struct Plan {
     pub faults: String,
     /// Chance that a client dies during a statement.
     pub kill_chance: f64,
+    /// Over HTTP against a served emulator.
+    pub served: bool,
     /// Print each statement and its outcome as it finishes.
     pub trace: bool,
 }

@@ -406,6 +406,12 @@ impl Job {
                 "{n} messages in the channel are not dbcord's; vacuum('{}', 'foreign') deletes them",
                 def.name
             ),
+            _ if r.kept_young > 0 => format!(
+                "{} replaced messages are younger than {} minutes and stay for writers still \
+                 confirming them; a later vacuum deletes them",
+                r.kept_young,
+                crate::store::compact::VACUUM_GRACE.as_secs() / 60
+            ),
             _ => String::new(),
         };
         Ok(vec![

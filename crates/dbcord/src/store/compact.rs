@@ -46,6 +46,8 @@ pub struct VacuumReport {
     /// Why history could not be archived, if it could not: then nothing
     /// was deleted (the commits still hold the history).
     pub history_kept_back: Option<String>,
+    /// Replaced messages younger than [`VACUUM_GRACE`], left for the next vacuum.
+    pub kept_young: u64,
 }
 
 impl Store {
@@ -130,6 +132,12 @@ impl Store {
             ..VacuumReport::default()
         };
         let (replaced, foreign) = self.removable(table, checkpoint, cover).await?;
+        let young = self
+            .discord_now_ms()
+            .saturating_sub(VACUUM_GRACE.as_millis() as u64);
+        let (replaced, kept): (Vec<Message>, Vec<Message>) =
+            replaced.into_iter().partition(|m| m.id.unix_ms() < young);
+        report.kept_young = kept.len() as u64;
         report.foreign = foreign.len() as u64;
         match self.archive(table, &replaced).await {
             Ok(n) => report.archived = n,
@@ -149,8 +157,8 @@ impl Store {
     }
 
     /// What vacuum may remove, oldest first: the bot's messages the
-    /// checkpoint replaced (all of them up to its cover, but itself) that
-    /// are older than [`VACUUM_GRACE`], and everyone else's messages.
+    /// checkpoint replaced (all of them up to its cover, but itself), and
+    /// everyone else's messages.
     async fn removable(
         &self,
         table: &TableDef,
@@ -171,14 +179,10 @@ impl Store {
             .iter()
             .flat_map(|c| c.shards.iter().copied())
             .collect();
-        let young = self
-            .discord_now_ms()
-            .saturating_sub(VACUUM_GRACE.as_millis() as u64);
         let replaced = mine
             .into_iter()
             .filter(|m| Some(m.id) != checkpoint && cover.is_some_and(|c| m.id <= c))
             .filter(|m| !live.contains(&m.id))
-            .filter(|m| m.id.unix_ms() < young)
             .collect();
         Ok((replaced, foreign))
     }

@@ -152,6 +152,14 @@ impl Stack {
         rows[0][0].clone()
     }
 
+    /// Let replaced commits age past vacuum's grace, so that a vacuum
+    /// deletes them (it keeps younger ones for writers still confirming).
+    pub fn age_past_vacuum_grace(&self) {
+        let grace = dbcord::store::compact::VACUUM_GRACE;
+        self.clock
+            .advance(grace + std::time::Duration::from_secs(1));
+    }
+
     pub fn counters(&self) -> Counters {
         self.emulator.counters()
     }

@@ -16,6 +16,7 @@ mod pushdown;
 mod regressions;
 mod repl;
 mod shell;
+mod sim;
 mod slt;
 mod sql;
 mod strict;

@@ -60,6 +60,7 @@ async fn history_survives_vacuum_in_the_tables_history_thread() {
     let s = Stack::new().await;
     three_updates(&s).await;
     s.sql("DELETE FROM users WHERE id = 'u_1'").await;
+    s.age_past_vacuum_grace();
     let vacuumed = s
         .values("SELECT archived, deleted FROM vacuum('users')")
         .await;
@@ -76,6 +77,7 @@ async fn history_survives_vacuum_in_the_tables_history_thread() {
     assert_eq!(versions(&other, "u_1").await, expected);
     // A second vacuum archives nothing twice.
     s.sql("UPDATE users SET role = 'x' WHERE id = 'u_2'").await;
+    s.age_past_vacuum_grace();
     s.sql("SELECT * FROM vacuum('users')").await;
     assert_eq!(
         versions(&s, "u_2").await,
@@ -288,6 +290,7 @@ async fn a_50000_character_json_row_round_trips_in_both_modes_and_leaves_nothing
         let clean = s.values("SELECT * FROM verify('big') WHERE NOT ok").await;
         assert!(clean.is_empty(), "{mode}: {clean:?}");
         s.sql("DELETE FROM big WHERE id = 'b1'").await;
+        s.age_past_vacuum_grace();
         s.sql("SELECT * FROM vacuum('big')").await;
         assert_eq!(s.value("SELECT count(*) FROM big").await, "1");
         let problems = s.values("SELECT * FROM verify('big') WHERE NOT ok").await;
@@ -470,6 +473,7 @@ async fn rows_up_to_10_mib_work_and_larger_ones_are_refused_whole() {
     assert!(err.contains("up to 10 MiB"), "{err}");
     assert_eq!(s.value("SELECT count(*) FROM blobs").await, "2");
     s.sql("DELETE FROM blobs WHERE id = 'big'").await;
+    s.age_past_vacuum_grace();
     s.sql("SELECT * FROM vacuum('blobs')").await;
     let problems = s.values("SELECT * FROM verify('blobs') WHERE NOT ok").await;
     assert!(problems.is_empty(), "{problems:?}");
@@ -480,6 +484,7 @@ async fn history_reads_the_same_over_http() {
     let s = Stack::served().await;
     three_updates(&s).await;
     assert_eq!(versions(&s, "u_1").await, four_versions());
+    s.age_past_vacuum_grace();
     s.sql("SELECT * FROM vacuum('users')").await;
     assert_eq!(versions(&s, "u_1").await, four_versions());
 }
@@ -520,6 +525,7 @@ async fn a_guild_at_its_thread_cap_keeps_history_in_the_commits_and_says_so() {
     };
     let s = Stack::with_config(config).await;
     three_updates(&s).await;
+    s.age_past_vacuum_grace();
     let out = s
         .values("SELECT archived, deleted, note FROM vacuum('users')")
         .await;

@@ -188,6 +188,7 @@ async fn verify_finds_injected_damage_and_vacuum_and_reindex_clear_it() {
         ])
     );
     s.sql("SELECT * FROM reindex('users_email')").await;
+    s.age_past_vacuum_grace();
     s.sql("SELECT * FROM vacuum('users')").await;
     assert_eq!(
         checks(&problems(&s).await),
@@ -274,6 +275,7 @@ async fn a_missing_shard_and_a_cut_short_statements_shards_are_found_and_vacuume
         other.values("SELECT id FROM docs ORDER BY id").await,
         vec![vec!["kept".to_string()]]
     );
+    other.age_past_vacuum_grace();
     other.sql("SELECT * FROM vacuum('docs')").await;
     let problems = other
         .values("SELECT * FROM verify('docs') WHERE NOT ok")

@@ -1,0 +1,150 @@
+//! `dbcord sim`: the seeded simulation keeps every invariant, replays a
+//! seed exactly, runs over HTTP without ever showing the token, and a
+//! violation's replay command runs. (`.ci/run` runs the full 200 seeds
+//! through the binary and prints the totals.)
+
+use std::process::Command;
+
+use dbcord::sim::{DEFAULT_FAULTS, Plan, SimOptions, Totals, run};
+
+fn options(seed: u64, seeds: u64, ops: usize) -> SimOptions {
+    SimOptions {
+        seed,
+        seeds,
+        ops,
+        clients: 3,
+        faults: DEFAULT_FAULTS.into(),
+        kill_chance: 0.03,
+        served: false,
+        for_duration: None,
+        trace: false,
+    }
+}
+
+fn simulate(options: &SimOptions) -> Totals {
+    run(options, |_| {}).expect("the options are valid")
+}
+
+#[test]
+fn twenty_seeds_under_faults_and_kills_keep_every_invariant() {
+    let totals = simulate(&options(1000, 20, 200));
+    let report = totals.render();
+    assert!(totals.violations.is_empty(), "{report}");
+    // The run went through what it claims to survive.
+    assert_eq!(totals.seeds, 20);
+    assert!(totals.kills >= 3, "{report}");
+    for kind in [
+        "429", "429g", "429s", "500", "502", "503", "stall", "drop", "lose",
+    ] {
+        assert!(
+            totals.faults.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind}: {report}"
+        );
+    }
+    let by_outcome = |i: usize| totals.statements.values().map(|v| v[i]).sum::<u64>();
+    assert_eq!(by_outcome(0) + by_outcome(1) + by_outcome(2), 20 * 201);
+    assert!(by_outcome(1) > 100, "conflicts and duplicates: {report}");
+    assert!(by_outcome(2) > 10, "indeterminate statements: {report}");
+    assert!(totals.invariants > 20 * 60, "{report}");
+    assert!(report.contains("faults injected") && report.contains("invariants checked"));
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let once = simulate(&options(4242, 1, 150)).render();
+    let again = simulate(&options(4242, 1, 150)).render();
+    assert_eq!(once, again);
+    let other = simulate(&options(4243, 1, 150)).render();
+    assert_ne!(once, other, "a different seed runs differently");
+}
+
+/// Split a replay command as a shell would (single quotes only).
+fn words(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut word, mut quoted) = (String::new(), false);
+    for c in command.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => out.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+            c => word.push(c),
+        }
+    }
+    out.extend((!word.is_empty()).then_some(word));
+    out
+}
+
+#[test]
+fn a_violation_prints_its_seed_and_a_replay_command_that_runs() {
+    let plan = Plan {
+        seed: 31,
+        ops: 40,
+        clients: 2,
+        faults: "429=0.05,lose=0.01".into(),
+        kill_chance: 0.05,
+        served: false,
+        trace: true,
+    };
+    let mut totals = Totals::default();
+    totals.violation(&plan, "something broke".into());
+    let report = totals.render();
+    assert!(report.contains("seed 31: something broke"), "{report}");
+    let command = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: "))
+        .expect("a replay line");
+    let args = words(command);
+    assert_eq!(args[0], "dbcord");
+    let out = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("seeds: 1 ") && stdout.contains("violations: 0"),
+        "{stdout}"
+    );
+    // --trace shows every statement of the replayed seed.
+    assert_eq!(stderr.matches("[client ").count(), 40, "{stderr}");
+}
+
+#[test]
+fn the_served_simulation_keeps_the_invariants_and_never_shows_the_token() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .args([
+            "sim", "--served", "--seed", "5", "--seeds", "1", "--ops", "60",
+        ])
+        .args([
+            "--faults",
+            "429=0.03,429g=0.01,500=0.02,503=0.02,drop=0.01,lose=0.01",
+        ])
+        .args(["--kills", "0.1", "--trace"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("violations: 0"), "{stdout}");
+    assert!(stdout.contains("faults injected"), "{stdout}");
+    // Every statement's outcome, errors included, went to stderr.
+    assert_eq!(stderr.matches("[client ").count(), 60, "{stderr}");
+    let token = "sim-token-7c1f0e55d2b8a9ab41";
+    assert!(!stdout.contains(token) && !stderr.contains(token));
+}
+
+#[test]
+fn bad_options_are_refused_by_name() {
+    let mut o = options(1, 1, 10);
+    o.faults = "429=2".into();
+    assert!(run(&o, |_| {}).unwrap_err().contains("between 0 and 1"));
+    let mut o = options(1, 1, 10);
+    o.clients = 0;
+    assert!(run(&o, |_| {}).unwrap_err().contains("--clients"));
+    let out = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .args(["sim", "--soak", "two hours"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+}
