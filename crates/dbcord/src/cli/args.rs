@@ -274,7 +274,11 @@ pub struct ServeArgs {
     /// Emulator seconds per real second: at 100, Discord's 5-second buckets last 50 ms.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
-    /// Faults on demand, e.g. "429=0.05,500=0.05,stall=0.02,lose=0.02,stall_ms=2000,seed=7".
+    /// Faults on demand, a probability per request for each kind: 429
+    /// (bucket), 429g (global), 429s (shared scope, minutes), 500, 502,
+    /// 503 (half done first), stall (held stall_ms, half done), drop (never
+    /// arrives), lose (done, answer lost); e.g.
+    /// "429=0.05,503=0.02,lose=0.02,stall_ms=2000,seed=7".
     #[arg(long, default_value = "")]
     pub faults: String,
     /// Accept only this bot token (default: any `Bot <token>`).

@@ -130,7 +130,10 @@ impl Store {
         self.post_catalog(&database, &drop).await?;
         self.forget_log(channel);
         for c in std::iter::once(channel).chain(legacy) {
-            if let Err(e) = self.discord.delete_channel(c).await {
+            // Not found: an earlier try whose answer was lost deleted it.
+            if let Err(e) = self.discord.delete_channel(c).await
+                && !matches!(e, discord_api::DiscordError::NotFound { .. })
+            {
                 tracing::warn!("dropped {db}.{name}, but its channel {c} stays: {e}");
             }
         }

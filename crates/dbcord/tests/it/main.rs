@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod crash;
 mod http;
+mod journal;
 mod live;
 mod model;
 mod properties;
