@@ -29,10 +29,12 @@
 //! | [`error`] | the library's error type above the Discord boundary |
 //!
 //! Within [`store`]: `codec` (the message formats as pure functions:
-//! values, tokens, rows, index entries, catalog entries), `catalog`, `ddl`,
-//! `table` (insert), `lookup` (access paths), `index`, `unique`. Within
-//! [`sql`]: `engine`, `ddl`, `catalog`, `provider`, `pushdown`, `scan`,
-//! `sink`, `options`.
+//! values, keys, rows, commits, segments, shards, catalog entries),
+//! `catalog`, `ddl`, `log` (a table's commit log), `runs` (which commits
+//! count), `read` and `source` (access paths), `write` (commits),
+//! `compact` (checkpoints and vacuum), `segments` (Arrow files on the CDN),
+//! and the admin operations. Within [`sql`]: `engine`, `ddl`, `catalog`,
+//! `provider`, `pushdown`, `scan`, `dml`, `sink`, `options`, `admin`.
 //!
 //! # The life of a query
 //!
@@ -44,18 +46,20 @@
 //! 2. DataFusion parses and plans it. The catalog ([`sql::catalog`]) names
 //!    the table; its [`sql::provider::DiscordTable`] accepts the filter
 //!    `id = 'u_1'` and [`sql::pushdown`] chooses the access path: the
-//!    primary key is known, so a search of `#table-users` for the token of
-//!    `id = 'u_1'` ([`store::codec::token`]).
-//! 3. The physical plan's [`sql::scan::DiscordScanExec`] streams: it asks a
-//!    [`store::lookup::RowSource`] for pages, the source sends the search
-//!    through the [`discord_api::Discord`] trait, and, in fresh mode, also
-//!    reads the history newer than search's lag.
+//!    primary key is known, so a key lookup.
+//! 3. The physical plan's [`sql::scan::DiscordScanExec`] streams: it asks
+//!    the store for the table's snapshot, the commit log of `#table-users`
+//!    since its newest checkpoint, read by history pages through the
+//!    [`discord_api::Discord`] trait ([`store::log`]), and walks its runs
+//!    from the newest, reading of each segment only the batch whose key
+//!    range holds `u_1` (a byte range of an attachment on the CDN).
 //! 4. The trait's backend answers: the embedded emulator applies its rate
-//!    limits, looks the word up in its lagging search index and returns the
-//!    matching messages; over HTTP the same request goes to Discord.
-//! 5. Each message is decoded into a row ([`store::codec::row`]), every
-//!    row is re-checked against every filter, the survivors become an Arrow
-//!    batch, and DataFusion projects `email` and prints it.
+//!    limits and serves the pages and byte ranges; over HTTP the same
+//!    requests go to Discord. Discord's search is never asked: its lag and
+//!    fuzziness could hide a row.
+//! 5. The newest version of the row wins, every filter is re-checked, the
+//!    survivors become an Arrow batch, and DataFusion projects `email` and
+//!    prints it.
 
 pub mod bench;
 pub mod cli;

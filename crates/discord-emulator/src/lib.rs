@@ -13,7 +13,8 @@
 //! Files: `config` (knobs), `state` (the guild, changed by events),
 //! `journal` (durability), `ratelimit` (buckets), `counters` (cost),
 //! `text` (search's reading of words), `channels`, `messages`, `search`
-//! (the operations), `attachments` (file bytes and signed URLs).
+//! (the operations), `attachments` (file bytes and signed URLs), `faults`
+//! (Discord's failures on demand, seeded) and `faulty` (them in process).
 
 mod attachments;
 mod channels;

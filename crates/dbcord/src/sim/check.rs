@@ -409,9 +409,13 @@ async fn scratch_tables(engine: &Engine, h: &History) -> Result<u64, String> {
 async fn verify(engine: &Engine, h: &mut History) -> Result<u64, String> {
     let mut checked = 0;
     for table in ["accounts", "ledger"] {
-        if problems(engine, table).await?.is_empty() {
+        let found = problems(engine, table).await?;
+        if found.is_empty() {
             checked += 1;
             continue;
+        }
+        for row in &found {
+            *h.totals.before_vacuum.entry(row[0].clone()).or_default() += 1;
         }
         // Reindex first: it writes a checkpoint, which vacuum then cleans up after.
         for index in INDEXES.iter().filter(|(t, _)| *t == table) {

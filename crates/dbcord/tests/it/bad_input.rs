@@ -351,3 +351,53 @@ async fn awkward_values_round_trip_exactly() {
         );
     }
 }
+
+/// A channel a person made, named as dbcord would name a table's channel,
+/// inside dbcord's category and outside it: dbcord never posts in it,
+/// deletes it or its messages, through CREATE, INSERT, VACUUM and DROP.
+#[tokio::test]
+async fn channels_dbcord_does_not_own_are_never_touched() {
+    use discord_api::{Discord, NewChannel, channel_type};
+
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE early (id BIGINT PRIMARY KEY)").await;
+    let category = s
+        .emulator
+        .channels()
+        .into_iter()
+        .find(|c| c.name == "dbcord-main")
+        .expect("the database's category")
+        .id;
+    let mut theirs = Vec::new();
+    for parent in [Some(category), None] {
+        let c = s
+            .emulator
+            .create_channel(&NewChannel {
+                name: "table-users".into(),
+                kind: channel_type::TEXT,
+                topic: Some("our own channel".into()),
+                parent_id: parent,
+            })
+            .await
+            .unwrap();
+        s.emulator
+            .post_as_person(c.id, "dbcrow please keep me")
+            .unwrap();
+        theirs.push(c.id);
+    }
+    s.sql("CREATE TABLE users (id BIGINT PRIMARY KEY, v TEXT)")
+        .await;
+    s.sql("INSERT INTO users VALUES (1, 'a'), (2, 'b')").await;
+    s.sql("UPDATE users SET v = 'c' WHERE id = 1").await;
+    s.age_past_vacuum_grace();
+    s.sql("SELECT * FROM vacuum('users', 'foreign')").await;
+    assert_eq!(s.value("SELECT count(*) FROM users").await, "2");
+    s.sql("DROP TABLE users").await;
+    for id in theirs {
+        let messages = s.emulator.messages_of(id);
+        assert_eq!(messages.len(), 1, "channel {id}");
+        assert_eq!(messages[0].content, "dbcrow please keep me");
+        let channel = s.emulator.get_channel(id).await.unwrap();
+        assert_eq!(channel.topic.as_deref(), Some("our own channel"));
+    }
+}
