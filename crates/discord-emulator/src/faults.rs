@@ -14,6 +14,9 @@
 //! - `drop`: the connection drops before the request arrives.
 //! - `lose`: the request is done and its answer is lost.
 //!
+//! `after=N` lets the first N requests through untouched (a client's
+//! start-up, say).
+//!
 //! Draws come from a seeded generator, so a run can be repeated, and the
 //! plan counts what it drew, so a run can say what it survived.
 
@@ -79,6 +82,8 @@ pub struct FaultPlan {
     /// Probability of each of [`KINDS`], in its order.
     chance: [f64; KINDS.len()],
     stall_for: Duration,
+    /// Requests let through before any fault.
+    after: u64,
     state: Mutex<u64>,
     drawn: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -88,6 +93,7 @@ impl Default for FaultPlan {
         FaultPlan {
             chance: [0.0; KINDS.len()],
             stall_for: Duration::from_millis(3000),
+            after: 0,
             state: Mutex::new(0x9e37_79b9_7f4a_7c15),
             drawn: Mutex::default(),
         }
@@ -107,11 +113,12 @@ impl FaultPlan {
                 .map_err(|_| format!("fault {key}: \"{value}\" is not a number"))?;
             match key {
                 "stall_ms" => plan.stall_for = Duration::from_millis(num as u64),
+                "after" => plan.after = num as u64,
                 "seed" => plan = plan.seeded(num as u64),
                 _ => {
                     let i = KINDS.iter().position(|k| *k == key).ok_or_else(|| {
                         format!(
-                            "unknown fault \"{key}\"; use {}, stall_ms, seed",
+                            "unknown fault \"{key}\"; use {}, stall_ms, after, seed",
                             KINDS.join(", ")
                         )
                     })?;
@@ -148,6 +155,14 @@ impl FaultPlan {
 
     /// The fault for the next request (counted unless it is none).
     pub fn draw(&self) -> Fault {
+        {
+            let mut drawn = self.lock_drawn();
+            let seen = drawn.entry("requests").or_default();
+            *seen += 1;
+            if *seen <= self.after {
+                return Fault::None;
+            }
+        }
         let r = self.next_unit();
         let mut edge = 0.0;
         let mut kind = None;
@@ -166,9 +181,16 @@ impl FaultPlan {
         fault
     }
 
+    /// Requests the plan has been asked about (faulted or not).
+    pub fn requests(&self) -> u64 {
+        self.lock_drawn().get("requests").copied().unwrap_or(0)
+    }
+
     /// Faults drawn so far, by kind.
     pub fn drawn(&self) -> BTreeMap<&'static str, u64> {
-        self.lock_drawn().clone()
+        let mut drawn = self.lock_drawn().clone();
+        drawn.remove("requests");
+        drawn
     }
 
     /// The details of a fault of `kind`: its wait, status, or whether it is done.
@@ -233,6 +255,14 @@ mod tests {
         for _ in 0..500 {
             assert_eq!(a.draw(), b.draw());
         }
+    }
+
+    #[test]
+    fn the_first_requests_pass_when_asked() {
+        let plan = FaultPlan::parse("500=1,after=3").unwrap();
+        let kinds: Vec<&str> = (0..5).map(|_| plan.draw().kind()).collect();
+        assert_eq!(kinds, ["none", "none", "none", "500", "500"]);
+        assert_eq!(plan.drawn().values().sum::<u64>(), 2);
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl Discord for HttpDiscord {
             };
             return parse(
                 &self
-                    .call(key, || {
+                    .call_nonced(key, || {
                         self.build(route(), LightMethod::Post, Some(&payload), vec![])
                     })
                     .await?,
@@ -146,7 +146,7 @@ impl Discord for HttpDiscord {
                 .header("authorization", self.auth())
                 .multipart(form))
         };
-        parse(&self.call(key, build).await?)
+        parse(&self.call_nonced(key, build).await?)
     }
 
     async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message> {

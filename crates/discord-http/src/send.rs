@@ -25,6 +25,46 @@ impl HttpDiscord {
         self.call_with(key, build, self.config.max_retries).await
     }
 
+    /// `call` for a message create with an enforced nonce: a repeat returns
+    /// the first message only within Discord's nonce window, so once a try
+    /// may have been done, no repeat is sent after half that window; the
+    /// error stands instead (the create may or may not have happened).
+    pub(crate) async fn call_nonced(
+        &self,
+        key: RouteKey,
+        build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,
+    ) -> DiscordResult<Vec<u8>> {
+        let window = discord_api::limits::NONCE_WINDOW / 2;
+        let started = (
+            self.clock().now_ms(),
+            self.server_time_ms.load(Ordering::Relaxed),
+        );
+        let mut doubt: Option<DiscordError> = None;
+        self.call_checked(key, build, self.config.max_retries, |err| {
+            if let Some(e) = err.filter(|e| e.is_retryable()) {
+                doubt.get_or_insert_with(|| e.clone());
+            }
+            match &doubt {
+                Some(e) if self.elapsed_since(started) > window => Err(e.clone()),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    /// Time since `started` (local and Discord's clock, as last seen): the
+    /// larger of the two, since either may lag (no answers, or a slow clock).
+    fn elapsed_since(&self, (local, server): (u64, u64)) -> Duration {
+        let local = self.clock().now_ms().saturating_sub(local);
+        let server_now = self.server_time_ms.load(Ordering::Relaxed);
+        let server = if server > 0 {
+            server_now.saturating_sub(server)
+        } else {
+            0
+        };
+        Duration::from_millis(local.max(server))
+    }
+
     /// `call`, retrying 5xx and transport failures at most `max_retries` times.
     pub(crate) async fn call_with(
         &self,
@@ -32,13 +72,30 @@ impl HttpDiscord {
         build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,
         max_retries: u32,
     ) -> DiscordResult<Vec<u8>> {
+        self.call_checked(key, build, max_retries, |_| Ok(())).await
+    }
+
+    /// `call_with`, asking `may_resend` (with the last failure) before each
+    /// repeat of the request.
+    async fn call_checked(
+        &self,
+        key: RouteKey,
+        build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,
+        max_retries: u32,
+        mut may_resend: impl FnMut(Option<&DiscordError>) -> DiscordResult<()>,
+    ) -> DiscordResult<Vec<u8>> {
         let (mut failures, mut limited) = (0u32, 0u32);
+        let mut last: Option<DiscordError> = None;
         loop {
             self.wait_for_slot(key).await?;
+            if last.is_some() {
+                may_resend(last.as_ref())?;
+            }
             let err = match self.send_once(key, build()?).await {
                 Ok(body) => return Ok(body),
                 Err(e) => e,
             };
+            last = Some(err.clone());
             match &err {
                 DiscordError::RateLimited {
                     retry_after, scope, ..

@@ -93,9 +93,9 @@ pub struct Served {
 }
 
 impl Served {
-    /// Faults the server has drawn so far, by kind.
-    pub fn faults_drawn(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        self.options.faults.drawn()
+    /// The server's faults: what it has drawn so far, and for how many requests.
+    pub fn faults(&self) -> &FaultPlan {
+        &self.options.faults
     }
 }
 

@@ -210,3 +210,51 @@ async fn files_upload_as_multipart_and_expired_urls_are_refreshed() {
         "re-read for a fresh URL"
     );
 }
+
+/// A create whose answers keep failing after it may have been done is not
+/// sent again once half of Discord's nonce window has passed: a repeat
+/// after the window would store the message a second time.
+#[tokio::test]
+async fn a_doubtful_create_is_not_repeated_past_the_nonce_window() {
+    let clock = Arc::new(ManualClock::fixed());
+    let options = ServeOptions {
+        faults: discord_emulator::FaultPlan::parse("500=1,after=30").unwrap(),
+        ..Default::default()
+    };
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let served = serve::start(addr, EmulatorConfig::in_memory(), clock.clone(), options)
+        .await
+        .unwrap();
+    let config = DiscordConfig {
+        token: Secret::new("test-token"),
+        guild_id: served.emulator.guild_id(),
+        api_base: format!("http://{}", served.addr),
+        request_timeout: Duration::from_secs(5),
+        max_retries: 200,
+        rate_limit: Default::default(),
+        invalid_request_budget: 9_000,
+    };
+    let http = HttpDiscord::connect(config, clock.clone()).await.unwrap();
+    let channel = http.create_channel(&text_channel("t")).await.unwrap();
+    while served.faults().requests() < 30 {
+        http.list_channels().await.unwrap();
+    }
+    let started = discord_api::Clock::now_ms(&*clock);
+    let err = http
+        .create_message(channel.id, &NewMessage::idempotent("once"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, discord_api::DiscordError::Server { status: 500, .. }),
+        "{err}"
+    );
+    let tries = served.faults().drawn()["500"];
+    let waited = discord_api::Clock::now_ms(&*clock) - started;
+    let window = discord_api::limits::NONCE_WINDOW.as_millis() as u64;
+    assert!(
+        tries < 100,
+        "{tries} tries: the window, not max_retries, stopped it"
+    );
+    assert!(waited >= window / 2 && waited < window, "{waited} ms");
+    assert!(served.emulator.messages_of(channel.id).len() <= 1);
+}
