@@ -174,15 +174,19 @@ pub struct NewChannel {
 }
 
 impl NewChannel {
-    /// Whether `c` is what creating this made: same kind, parent and name
-    /// (Discord lower-cases text channel names).
+    /// Whether `c` is what creating this made: same kind, parent, name
+    /// (Discord lower-cases text channel names) and topic, if it has one
+    /// (so that a person's channel of the same name is never taken for it).
     pub fn is_made_as(&self, c: &Channel) -> bool {
         let name = if self.kind == crate::limits::channel_type::TEXT {
             self.name.to_lowercase()
         } else {
             self.name.clone()
         };
-        c.name == name && c.kind == self.kind && c.parent_id == self.parent_id
+        c.name == name
+            && c.kind == self.kind
+            && c.parent_id == self.parent_id
+            && (self.topic.is_none() || c.topic == self.topic)
     }
 }
 
@@ -351,5 +355,38 @@ mod tests {
         let pairs = q.to_pairs();
         assert!(pairs.contains(&("sort_order", "asc".to_string())));
         assert_eq!(pairs.iter().filter(|(k, _)| *k == "channel_id").count(), 2);
+    }
+
+    #[test]
+    fn a_channel_made_is_known_by_name_parent_and_topic() {
+        let want = NewChannel {
+            name: "Table-Users".into(),
+            kind: crate::limits::channel_type::TEXT,
+            topic: Some("dbcord table main.users".into()),
+            parent_id: Some(Snowflake(7)),
+        };
+        let made = Channel {
+            name: "table-users".into(),
+            topic: want.topic.clone(),
+            ..Channel::thread_of(Snowflake(7), Snowflake(9), "x")
+        };
+        let made = Channel {
+            kind: crate::limits::channel_type::TEXT,
+            ..made
+        };
+        assert!(want.is_made_as(&made));
+        let persons = Channel {
+            topic: Some("ours".into()),
+            ..made.clone()
+        };
+        assert!(
+            !want.is_made_as(&persons),
+            "a person's channel of the same name"
+        );
+        let elsewhere = Channel {
+            parent_id: None,
+            ..made
+        };
+        assert!(!want.is_made_as(&elsewhere));
     }
 }

@@ -37,6 +37,9 @@ impl Default for RateLimitPolicy {
     }
 }
 
+/// 5xx answers and lost connections one call rides out before its error stands.
+pub const TRANSIENT_RETRIES: u32 = 3;
+
 /// Rate-limit waiting done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct WaitStats {
@@ -133,12 +136,7 @@ impl RateLimitWaiter {
             }
         }
     }
-}
 
-/// 5xx answers and lost connections one call rides out before its error stands.
-pub const TRANSIENT_RETRIES: u32 = 3;
-
-impl RateLimitWaiter {
     /// [`RateLimitWaiter::retry`], and also ride out up to
     /// [`TRANSIENT_RETRIES`] retryable failures (5xx, transport), 250 ms
     /// doubling between them. Only for calls that are safe to repeat.

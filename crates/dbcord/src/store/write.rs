@@ -317,7 +317,8 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<()> {
         let at_post = super::log::sync_until(&self.discord, def, known, sent.id).await?;
-        let since = known.synced.map_or(0, |s| s.unix_ms());
+        // No message of the channel is older than the channel itself.
+        let since = known.synced.unwrap_or(def.channel_id).unix_ms();
         let intact = self.discord_now_ms() < since + VACUUM_GRACE.as_millis() as u64
             && at_post.synced == Some(sent.id);
         if !intact {
