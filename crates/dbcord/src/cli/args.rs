@@ -214,6 +214,10 @@ pub struct SimArgs {
     /// Print every statement and its outcome (to stderr) as it finishes.
     #[arg(long)]
     pub trace: bool,
+    /// Also create and drop a UNIQUE index while the clients insert. This
+    /// finds two known defects (see the README), so it is off by default.
+    #[arg(long)]
+    pub unique_index_ddl: bool,
 }
 
 /// `90`, `90s`, `30m` or `2h`.

@@ -136,6 +136,7 @@ async fn sim(s: &args::SimArgs) -> Result<ExitCode> {
         served: s.served,
         for_duration: s.soak,
         trace: s.trace,
+        unique_ddl: s.unique_index_ddl,
     };
     let every = (s.seeds / 10).max(1);
     let totals = tokio::task::spawn_blocking(move || {

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::client::Cells;
 use super::model;
-use super::workload::{ACCOUNTS, Kind, LedgerRow, OPENING, Outcome, Read, Statement, lit};
+use super::workload::{
+    ACCOUNTS, Kind, LEDGER_COLUMNS, LedgerRow, OPENING, Outcome, Read, Statement, lit,
+};
 use super::world::{History, Plan};
 use crate::sql::Engine;
 
@@ -78,8 +80,8 @@ pub fn unexpected_failure(stmt: &Statement, outcome: &Outcome) -> Option<String>
         Kind::Vacuum => &["concurrent", "race", "changed"],
         Kind::CreateScratch { .. } => &["already exists"],
         Kind::DropScratch { .. } => &["does not exist"],
-        Kind::CreateIndex => &["already", "concurrent", "race", "changed"],
-        Kind::DropIndex => &["does not exist"],
+        Kind::CreateIndex { .. } => &["already", "concurrent", "race", "changed", "more than once"],
+        Kind::DropIndex { .. } => &["does not exist"],
         Kind::Read(_) => &[],
     };
     (!allowed.iter().any(|w| why.contains(w))).then(|| {
@@ -104,7 +106,7 @@ fn inserted_by(h: &History, of: i64) -> Option<Vec<LedgerRow>> {
         .map(|(_, rows)| rows.clone())
 }
 
-/// `id, stmt, client, code, body` cells as ledger rows.
+/// [`LEDGER_COLUMNS`] cells as ledger rows.
 pub fn ledger_rows(cells: &Cells) -> Result<Vec<LedgerRow>, String> {
     cells
         .iter()
@@ -116,6 +118,7 @@ pub fn ledger_rows(cells: &Cells) -> Result<Vec<LedgerRow>, String> {
                 client: num(2)?,
                 code: c[3].clone(),
                 body: c[4].clone(),
+                alias: c[5].clone(),
             })
         })
         .collect()
@@ -293,10 +296,26 @@ fn check_tag(h: &History, k: i64, tag: &str) -> Result<(), String> {
 }
 
 /// Each insert's rows are all there or none, whole; acknowledged ones are
-/// there unless deleted, failed ones never; no id or code is held twice.
+/// there unless deleted, failed ones never; no id or code is held twice,
+/// nor an alias while its UNIQUE index exists.
 async fn ledger(engine: &Engine, h: &mut History) -> Result<u64, String> {
-    let got =
-        ledger_rows(&cells(engine, "SELECT id, stmt, client, code, body FROM ledger").await?)?;
+    let sql = format!("SELECT {LEDGER_COLUMNS} FROM ledger");
+    let got = ledger_rows(&cells(engine, &sql).await?)?;
+    let alias_unique = engine
+        .store()
+        .indexes_of("main", "ledger")
+        .iter()
+        .any(|i| i.name == "ledger_alias" && i.ready);
+    let mut aliases = HashSet::new();
+    if let Some(r) = got
+        .iter()
+        .find(|r| alias_unique && !aliases.insert(r.alias.clone()))
+    {
+        return Err(format!(
+            "alias {} is held twice under UNIQUE index ledger_alias",
+            r.alias
+        ));
+    }
     let mut by_stmt: BTreeMap<i64, Vec<LedgerRow>> = BTreeMap::new();
     let (mut ids, mut codes) = (HashSet::new(), HashSet::new());
     for r in &got {
@@ -441,11 +460,12 @@ async fn verify(engine: &Engine, h: &mut History) -> Result<u64, String> {
 }
 
 /// Every index the workload makes, by table (`ledger_client` comes and goes).
-const INDEXES: [(&str, &str); 4] = [
+const INDEXES: [(&str, &str); 5] = [
     ("accounts", "accounts_tag"),
     ("ledger", "ledger_code"),
     ("ledger", "ledger_stmt"),
     ("ledger", "ledger_client"),
+    ("ledger", "ledger_alias"),
 ];
 
 async fn problems(engine: &Engine, table: &str) -> Result<Cells, String> {
@@ -468,6 +488,7 @@ mod tests {
             client: 0,
             code: format!("c{id}"),
             body: body.into(),
+            alias: format!("c{id}"),
         }
     }
 

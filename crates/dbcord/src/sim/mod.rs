@@ -40,6 +40,8 @@ pub struct SimOptions {
     pub for_duration: Option<std::time::Duration>,
     /// Print every statement and its outcome.
     pub trace: bool,
+    /// Also create and drop a UNIQUE index while others insert.
+    pub unique_ddl: bool,
 }
 
 impl SimOptions {
@@ -52,6 +54,7 @@ impl SimOptions {
             kill_chance: self.kill_chance,
             served: self.served,
             trace: self.trace,
+            unique_ddl: self.unique_ddl,
         }
     }
 }

@@ -89,6 +89,10 @@ fn queries(h: &History) -> Vec<String> {
         ));
         q.push(format!("SELECT stmt, body FROM ledger WHERE id = {}", r.id));
         q.push(format!(
+            "SELECT id FROM ledger WHERE alias = {}",
+            lit(&r.alias)
+        ));
+        q.push(format!(
             "SELECT id FROM ledger WHERE stmt IN ({}, {}, 9999999)",
             r.stmt,
             r.stmt + 1
@@ -129,6 +133,7 @@ fn model_of(h: &History) -> datafusion::error::Result<SessionContext> {
         Field::new("client", DataType::Int32, false),
         Field::new("code", DataType::Utf8, true),
         Field::new("body", DataType::Utf8, true),
+        Field::new("alias", DataType::Utf8, true),
     ]));
     let l = &h.final_ledger;
     let columns = vec![
@@ -139,6 +144,7 @@ fn model_of(h: &History) -> datafusion::error::Result<SessionContext> {
         )),
         text(l.iter().map(|r| r.code.as_str()).collect()),
         text(l.iter().map(|r| r.body.as_str()).collect()),
+        text(l.iter().map(|r| r.alias.as_str()).collect()),
     ];
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
     ctx.register_table(

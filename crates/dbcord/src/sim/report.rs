@@ -143,19 +143,24 @@ fn kind_name(kind: &Kind) -> &'static str {
         Kind::Read(_) => "select",
         Kind::Vacuum => "vacuum",
         Kind::CreateScratch { .. } | Kind::DropScratch { .. } => "table ddl",
-        Kind::CreateIndex | Kind::DropIndex => "index ddl",
+        Kind::CreateIndex { .. } | Kind::DropIndex { .. } => "index ddl",
     }
 }
 
 /// The command that runs `plan`'s seed alone.
 pub fn replay_command(plan: &Plan) -> String {
     format!(
-        "dbcord sim --seed {} --seeds 1 --ops {} --clients {} --faults '{}' --kills {}{} --trace",
+        "dbcord sim --seed {} --seeds 1 --ops {} --clients {} --faults '{}' --kills {}{}{} --trace",
         plan.seed,
         plan.ops,
         plan.clients,
         plan.faults,
         plan.kill_chance,
-        if plan.served { " --served" } else { "" }
+        if plan.served { " --served" } else { "" },
+        if plan.unique_ddl {
+            " --unique-index-ddl"
+        } else {
+            ""
+        }
     )
 }

@@ -23,7 +23,7 @@ pub fn setup_sql() -> String {
         "CREATE TABLE accounts (k INT PRIMARY KEY, v BIGINT NOT NULL, tag TEXT);\n\
          CREATE INDEX accounts_tag ON accounts (tag);\n\
          CREATE TABLE ledger (id BIGINT PRIMARY KEY, stmt BIGINT NOT NULL, \
-         client INT NOT NULL, code TEXT, body TEXT);\n\
+         client INT NOT NULL, code TEXT, body TEXT, alias TEXT);\n\
          CREATE UNIQUE INDEX ledger_code ON ledger (code);\n\
          CREATE INDEX ledger_stmt ON ledger (stmt);\n\
          INSERT INTO accounts VALUES ",
@@ -77,6 +77,8 @@ pub struct LedgerRow {
     pub client: i64,
     pub code: String,
     pub body: String,
+    /// The code, or sometimes another row's: a UNIQUE index on it comes and goes.
+    pub alias: String,
 }
 
 /// What a statement is, as much as the checker needs.
@@ -112,8 +114,15 @@ pub enum Kind {
     DropScratch {
         name: String,
     },
-    CreateIndex,
-    DropIndex,
+    /// `CREATE INDEX ledger_client`, or (`unique`) `CREATE UNIQUE INDEX
+    /// ledger_alias`: built while others insert, the UNIQUE one over values
+    /// some inserts repeat.
+    CreateIndex {
+        unique: bool,
+    },
+    DropIndex {
+        unique: bool,
+    },
 }
 
 /// The reads, each with an invariant its answer must keep.
@@ -170,13 +179,15 @@ const AWKWARD: [&str; 10] = [
     "https://example.com/x",
 ];
 
-/// Draw the next statement of `client`.
+/// Draw the next statement of `client`; with `unique_ddl`, index DDL
+/// also creates and drops the UNIQUE index `ledger_alias`.
 pub fn draw(
     rng: &mut Rng,
     id: i64,
     client: usize,
     known: &Known,
     scratch: &mut Vec<String>,
+    unique_ddl: bool,
 ) -> Statement {
     let roll = rng.range(0, 100);
     let kind = match roll {
@@ -208,8 +219,14 @@ pub fn draw(
                 Kind::CreateScratch { name }
             }
         },
-        _ if rng.chance(0.5) => Kind::DropIndex,
-        _ => Kind::CreateIndex,
+        _ => {
+            let unique = rng.chance(0.5) && unique_ddl;
+            if rng.chance(0.5) {
+                Kind::DropIndex { unique }
+            } else {
+                Kind::CreateIndex { unique }
+            }
+        }
     };
     Statement {
         id,
@@ -250,6 +267,7 @@ fn insert(rng: &mut Rng, id: i64, client: usize, known: &Known) -> Kind {
                 stmt: id,
                 client: client as i64,
                 code: format!("c{id}_{i}"),
+                alias: format!("c{id}_{i}"),
                 body,
             }
         })
@@ -259,6 +277,7 @@ fn insert(rng: &mut Rng, id: i64, client: usize, known: &Known) -> Kind {
         match rng.range(0, 10) {
             0 => rows[0].code = taken.code.clone(),
             1 => rows[0].id = taken.id,
+            2 | 3 => rows[0].alias = taken.alias.clone(),
             _ => {}
         }
     }
@@ -278,6 +297,9 @@ fn read(rng: &mut Rng, known: &Known) -> Read {
         _ => Read::Total,
     }
 }
+
+/// The columns of `ledger`, in the order [`LedgerRow`] reads them.
+pub const LEDGER_COLUMNS: &str = "id, stmt, client, code, body, alias";
 
 /// A SQL string literal.
 pub fn lit(s: &str) -> String {
@@ -300,12 +322,13 @@ fn sql_of(id: i64, kind: &Kind, rng: &mut Rng) -> String {
                 let sep = if i == 0 { "" } else { ", " };
                 let _ = write!(
                     sql,
-                    "{sep}({}, {}, {}, {}, {})",
+                    "{sep}({}, {}, {}, {}, {}, {})",
                     r.id,
                     r.stmt,
                     r.client,
                     lit(&r.code),
-                    lit(&r.body)
+                    lit(&r.body),
+                    lit(&r.alias)
                 );
             }
             sql
@@ -314,7 +337,7 @@ fn sql_of(id: i64, kind: &Kind, rng: &mut Rng) -> String {
         Kind::Rewrite { of } => format!("UPDATE ledger SET body = 'r{id}' WHERE stmt = {of}"),
         Kind::Read(Read::Total) => "SELECT sum(v), count(*) FROM accounts".into(),
         Kind::Read(Read::RowsOf { of }) => {
-            format!("SELECT id, stmt, client, code, body FROM ledger WHERE stmt = {of}")
+            format!("SELECT {LEDGER_COLUMNS} FROM ledger WHERE stmt = {of}")
         }
         Kind::Read(Read::Range { lo, hi }) => format!(
             "SELECT count(*), count(DISTINCT id) FROM ledger WHERE id BETWEEN {lo} AND {hi}"
@@ -334,7 +357,13 @@ fn sql_of(id: i64, kind: &Kind, rng: &mut Rng) -> String {
             format!("CREATE TABLE {name} (k INT PRIMARY KEY, v TEXT)")
         }
         Kind::DropScratch { name } => format!("DROP TABLE {name}"),
-        Kind::CreateIndex => "CREATE INDEX ledger_client ON ledger (client)".into(),
-        Kind::DropIndex => "DROP INDEX ledger_client".into(),
+        Kind::CreateIndex { unique: false } => {
+            "CREATE INDEX ledger_client ON ledger (client)".into()
+        }
+        Kind::CreateIndex { unique: true } => {
+            "CREATE UNIQUE INDEX ledger_alias ON ledger (alias)".into()
+        }
+        Kind::DropIndex { unique: false } => "DROP INDEX ledger_client".into(),
+        Kind::DropIndex { unique: true } => "DROP INDEX ledger_alias".into(),
     }
 }

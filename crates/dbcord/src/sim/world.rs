@@ -29,6 +29,9 @@ pub struct Plan {
     pub kill_chance: f64,
     /// Over HTTP against a served emulator.
     pub served: bool,
+    /// Also create and drop a UNIQUE index while others insert (it finds
+    /// known defects; see the README).
+    pub unique_ddl: bool,
     /// Print each statement and its outcome as it finishes.
     pub trace: bool,
 }
@@ -134,7 +137,14 @@ async fn drive(
         let id = (n * plan.clients + index + 1) as i64;
         let stmt = {
             let mut h = lock(history);
-            let stmt = workload::draw(&mut client.rng, id, index, &h.known, &mut scratch);
+            let stmt = workload::draw(
+                &mut client.rng,
+                id,
+                index,
+                &h.known,
+                &mut scratch,
+                plan.unique_ddl,
+            );
             match stmt.kind {
                 Kind::Delete { of } => {
                     h.deleted.insert(of);

@@ -18,6 +18,7 @@ fn options(seed: u64, seeds: u64, ops: usize) -> SimOptions {
         served: false,
         for_duration: None,
         trace: false,
+        unique_ddl: false,
     }
 }
 
@@ -83,6 +84,7 @@ fn a_violation_prints_its_seed_and_a_replay_command_that_runs() {
         kill_chance: 0.05,
         served: false,
         trace: true,
+        unique_ddl: false,
     };
     let mut totals = Totals::default();
     totals.violation(&plan, "something broke".into());
