@@ -24,6 +24,7 @@ impl Store {
     /// One request: learn every channel's newest message, and reload the
     /// catalog of any database whose catalog changed.
     pub async fn refresh(&self) -> Result<()> {
+        let started = self.clock.now_ms();
         let channels = self.discord.list_channels().await?;
         {
             let mut heads = self.heads.lock().unwrap_or_else(|p| p.into_inner());
@@ -36,7 +37,21 @@ impl Store {
             self.forget_altered(&known, &catalog);
             *self.write() = catalog;
         }
+        self.refreshed_ms
+            .store(started, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Read the catalog again if it was read longer ago than
+    /// [`super::index::CATALOG_FRESH`]; returns whether it did.
+    pub(super) async fn refresh_if_stale(&self) -> Result<bool> {
+        let read = self.refreshed_ms.load(std::sync::atomic::Ordering::SeqCst);
+        let age = self.clock.now_ms().saturating_sub(read);
+        if age <= super::index::CATALOG_FRESH.as_millis() as u64 {
+            return Ok(false);
+        }
+        self.refresh().await?;
+        Ok(true)
     }
 
     /// Drop what was decoded under a table definition that has changed

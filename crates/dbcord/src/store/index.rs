@@ -19,6 +19,17 @@ use super::schema::{IndexDef, NewIndex, TableDef};
 use super::segments::ReadStats;
 use crate::error::{Error, NameKind, Result};
 
+/// The longest a statement's commit waits, after its last look at the
+/// catalog, before it is posted: [`CATALOG_FRESH`], plus the send itself.
+/// A new UNIQUE index waits this long after it is declared before it
+/// checks the rows, so that every commit made without knowing of it has
+/// been posted (and is checked) by then; every later one knew of it.
+pub const UNIQUE_INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A writer reads the catalog again before posting a commit if it last read
+/// it longer ago than this (see [`UNIQUE_INDEX_WAIT`]).
+pub const CATALOG_FRESH: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl Store {
     pub fn indexes_of(&self, db: &str, table: &str) -> Vec<Arc<IndexDef>> {
         self.read()
@@ -59,10 +70,16 @@ impl Store {
             ready: false,
         };
         if def.unique {
+            // Refused here, nothing is written; the check after the
+            // declaration is for the writers that raced it.
             self.check_no_duplicates(&table, &def).await?;
         }
         self.post_catalog(&database, &CatalogEntry::Index(def.clone()))
             .await?;
+        if def.unique {
+            self.refuse_duplicates_or_withdraw(&database, &table, &def)
+                .await?;
+        }
         self.compact_for_index(&table, &def.name).await?;
         def.ready = true;
         self.post_catalog(&database, &CatalogEntry::Index(def))
@@ -114,6 +131,40 @@ impl Store {
             self.compact_always(table).await?;
         }
         Ok(())
+    }
+
+    /// Check a new UNIQUE index once it is declared and every writer that
+    /// had not read of it has posted (see [`UNIQUE_INDEX_WAIT`]): later
+    /// commits check it themselves. If values repeat, the declaration is
+    /// withdrawn. (Checked before the declaration, a writer that read the
+    /// catalog just before it could commit a duplicate just after the
+    /// check: `dbcord sim --unique-index-ddl` found that.)
+    async fn refuse_duplicates_or_withdraw(
+        &self,
+        database: &super::catalog::Database,
+        table: &Arc<TableDef>,
+        def: &IndexDef,
+    ) -> Result<()> {
+        tracing::info!(
+            "index {}: waiting {:?} for statements that began before it",
+            def.name,
+            UNIQUE_INDEX_WAIT
+        );
+        self.clock.sleep(UNIQUE_INDEX_WAIT).await;
+        self.refresh().await?;
+        let Err(e) = self.check_no_duplicates(table, def).await else {
+            return Ok(());
+        };
+        let withdraw = CatalogEntry::DropIndex {
+            name: def.name.clone(),
+        };
+        if let Err(undo) = self.post_catalog(database, &withdraw).await {
+            tracing::warn!(
+                "index {} was refused but stays declared, not ready: {undo}",
+                def.name
+            );
+        }
+        Err(e)
     }
 
     /// Refuse a UNIQUE index over values that repeat among the live rows.

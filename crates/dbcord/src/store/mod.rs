@@ -68,6 +68,9 @@ pub struct Store {
     ddl: Mutex<()>,
     /// Each channel's newest message, as the latest refresh listed it.
     heads: std::sync::Mutex<HashMap<Snowflake, Option<Snowflake>>>,
+    /// When the catalog was last read (our clock, ms): a commit is not
+    /// posted from a catalog older than [`index::CATALOG_FRESH`].
+    refreshed_ms: std::sync::atomic::AtomicU64,
     /// Each table's log as last read, by channel.
     logs: std::sync::Mutex<HashMap<Snowflake, Arc<TableLog>>>,
     /// Decoded segment batches.
@@ -113,6 +116,7 @@ impl Store {
             catalog: RwLock::new(Catalog::default()),
             ddl: Mutex::new(()),
             heads: Default::default(),
+            refreshed_ms: Default::default(),
             logs: Default::default(),
             batches: BatchCache::default(),
             scans: Default::default(),

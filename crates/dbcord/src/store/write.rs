@@ -164,6 +164,18 @@ impl Store {
             LargeRows::Shards => self.post_shards(table, &changes, &meta).await?,
             LargeRows::Attachment => HashMap::new(),
         };
+        // A UNIQUE index declared since the catalog was read must be
+        // checked too (see `index::UNIQUE_INDEX_WAIT`).
+        let mut indexes = indexes;
+        if self.refresh_if_stale().await? {
+            let now = self.indexes_of(&table.database, &table.name);
+            if now.len() != indexes.len() || now.iter().zip(&indexes).any(|(a, b)| a != b) {
+                check_within(table, &now, &changes)?;
+                self.check_against(&snap, &now, &changes, &mut stats)
+                    .await?;
+                indexes = now;
+            }
+        }
         let message = build(table, &indexes, &changes, &meta, &sharded)?;
         let sent = self.send(table, message).await?;
         self.confirm(&snap, &known, &changes, &sent, &mut stats)
