@@ -23,7 +23,10 @@ use crate::error::{Error, NameKind, Result};
 /// catalog, before it is posted: [`CATALOG_FRESH`], plus the send itself.
 /// A new UNIQUE index waits this long after it is declared before it
 /// checks the rows, so that every commit made without knowing of it has
-/// been posted (and is checked) by then; every later one knew of it.
+/// been posted (and is checked) by then; every later one knew of it. This
+/// holds on real time unless a send outlasts the margin (long 429 waits);
+/// on virtual time the wait passes at once and protects nothing, which
+/// `dbcord sim --unique-index-ddl` shows (see the README).
 pub const UNIQUE_INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A writer reads the catalog again before posting a commit if it last read
