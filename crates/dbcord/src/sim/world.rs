@@ -1,9 +1,10 @@
 //! One seed: a guild, clients taking turns at random statements under
 //! faults and kills, the reads checked as they come, then the checker.
 //!
-//! Everything runs on one thread and on virtual time, so the order in
-//! which the clients' requests interleave, every fault and every kill
-//! follow from the seed: the same seed replays the same run.
+//! In process ([`run`]), everything runs on one thread and on virtual
+//! time, so the order in which the clients' requests interleave, every
+//! fault and every kill follow from the seed: the same seed replays the
+//! same run. [`run_on`] also drives the clients of `--served`.
 
 use std::sync::{Arc, Mutex};
 
