@@ -26,9 +26,20 @@ fn shell_with(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> PtySession {
     p
 }
 
-fn quit(mut p: PtySession) {
+/// End the shell with Ctrl-D once it shows `prompt` (unless the caller
+/// has already seen it): a key sent before rustyline reads the terminal
+/// again can be lost, and the shell then waits forever.
+fn quit_at(mut p: PtySession, prompt: Option<&str>) {
+    if let Some(prompt) = prompt {
+        p.exp_string(prompt).unwrap();
+    }
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
+}
+
+/// [`quit_at`] the next `dbcord main> ` prompt.
+fn quit(p: PtySession) {
+    quit_at(p, Some("dbcord main> "));
 }
 
 #[test]
@@ -66,7 +77,7 @@ fn multi_line_entry_history_after_a_restart_and_completion() {
     p.exp_string("CREATE DATABASE shop").unwrap();
     p.send_line(".use shop").unwrap();
     p.exp_string("dbcord shop> ").unwrap();
-    quit(p);
+    quit_at(p, None);
 }
 
 #[test]
