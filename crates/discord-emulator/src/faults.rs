@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use discord_api::RateLimitScope;
@@ -84,6 +85,8 @@ pub struct FaultPlan {
     stall_for: Duration,
     /// Requests let through before any fault.
     after: u64,
+    /// Requests asked about so far.
+    requests: AtomicU64,
     state: Mutex<u64>,
     drawn: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -94,6 +97,7 @@ impl Default for FaultPlan {
             chance: [0.0; KINDS.len()],
             stall_for: Duration::from_millis(3000),
             after: 0,
+            requests: AtomicU64::new(0),
             state: Mutex::new(0x9e37_79b9_7f4a_7c15),
             drawn: Mutex::default(),
         }
@@ -155,13 +159,8 @@ impl FaultPlan {
 
     /// The fault for the next request (counted unless it is none).
     pub fn draw(&self) -> Fault {
-        {
-            let mut drawn = self.lock_drawn();
-            let seen = drawn.entry("requests").or_default();
-            *seen += 1;
-            if *seen <= self.after {
-                return Fault::None;
-            }
+        if self.requests.fetch_add(1, Ordering::SeqCst) < self.after {
+            return Fault::None;
         }
         let r = self.next_unit();
         let mut edge = 0.0;
@@ -183,14 +182,12 @@ impl FaultPlan {
 
     /// Requests the plan has been asked about (faulted or not).
     pub fn requests(&self) -> u64 {
-        self.lock_drawn().get("requests").copied().unwrap_or(0)
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// Faults drawn so far, by kind.
     pub fn drawn(&self) -> BTreeMap<&'static str, u64> {
-        let mut drawn = self.lock_drawn().clone();
-        drawn.remove("requests");
-        drawn
+        self.lock_drawn().clone()
     }
 
     /// The details of a fault of `kind`: its wait, status, or whether it is done.

@@ -7,7 +7,6 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::WriterBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::args::Format;
@@ -146,20 +145,9 @@ fn markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) ->
     let names: Vec<String> = schema.fields().iter().map(|f| cell(f.name())).collect();
     writeln!(out, "| {} |", names.join(" | "))?;
     writeln!(out, "|{}", "---|".repeat(names.len()))?;
-    let options = FormatOptions::default().with_null("NULL");
-    for b in batches {
-        let formatters = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for r in 0..b.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| cell(&f.value(r).to_string()))
-                .collect();
-            writeln!(out, "| {} |", cells.join(" | "))?;
-        }
+    for row in crate::sql::convert::text_cells(batches)? {
+        let cells: Vec<String> = row.iter().map(|v| cell(v)).collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
     }
     Ok(())
 }

@@ -309,25 +309,21 @@ async fn ledger(engine: &Engine, h: &mut History) -> Result<u64, String> {
         .indexes_of("main", "ledger")
         .iter()
         .any(|i| i.name == "ledger_alias" && i.ready);
-    let mut aliases = HashSet::new();
-    if let Some(r) = got
-        .iter()
-        .find(|r| alias_unique && !aliases.insert(r.alias.clone()))
-    {
-        return Err(format!(
-            "alias {} is held twice under UNIQUE index ledger_alias",
-            r.alias
-        ));
-    }
     let mut by_stmt: BTreeMap<i64, Vec<LedgerRow>> = BTreeMap::new();
-    let (mut ids, mut codes) = (HashSet::new(), HashSet::new());
+    let (mut ids, mut codes, mut aliases) = (HashSet::new(), HashSet::new(), HashSet::new());
     for r in &got {
         if !ids.insert(r.id) || !codes.insert(r.code.clone()) {
             return Err(format!("id {} or code {} is held twice", r.id, r.code));
         }
+        if alias_unique && !aliases.insert(r.alias.clone()) {
+            return Err(format!(
+                "alias {} is held twice under UNIQUE index ledger_alias",
+                r.alias
+            ));
+        }
         by_stmt.entry(r.stmt).or_default().push(r.clone());
     }
-    let deletes = effects_on(h, |k| matches!(k, Kind::Delete { .. }));
+    let deletes = deletes_of(h);
     let mut checked = 0;
     for (s, o) in &h.statements {
         let Kind::Insert { rows } = &s.kind else {
@@ -354,7 +350,7 @@ async fn ledger(engine: &Engine, h: &mut History) -> Result<u64, String> {
         if deletes.get(&s.id).is_some_and(|d| d.iter().any(acked)) {
             return Err(format!("insert {} survived an acknowledged delete", s.id));
         }
-        let rewrites = effects_on_ids(h, s.id);
+        let rewrites = rewrites_of(h, s.id);
         same_rows(s.id, rows, &there, &rewrites)?;
     }
     if let Some((stmt, _)) = by_stmt.into_iter().next() {
@@ -368,13 +364,11 @@ fn failed(o: &Outcome) -> bool {
     matches!(o, Outcome::Failed(_))
 }
 
-/// The outcomes of the statements of a kind, by the insert they aim at.
-fn effects_on(h: &History, of_kind: impl Fn(&Kind) -> bool) -> HashMap<i64, Vec<Outcome>> {
+/// The outcomes of the deletes sent, by the insert they aim at.
+fn deletes_of(h: &History) -> HashMap<i64, Vec<Outcome>> {
     let mut out: HashMap<i64, Vec<Outcome>> = HashMap::new();
     for (s, o) in &h.statements {
-        if let Kind::Delete { of } | Kind::Rewrite { of } = s.kind
-            && of_kind(&s.kind)
-        {
+        if let Kind::Delete { of } = s.kind {
             out.entry(of).or_default().push(o.clone());
         }
     }
@@ -382,7 +376,7 @@ fn effects_on(h: &History, of_kind: impl Fn(&Kind) -> bool) -> HashMap<i64, Vec<
 }
 
 /// The rewrites of insert `of` that may have taken effect.
-fn effects_on_ids(h: &History, of: i64) -> Vec<i64> {
+fn rewrites_of(h: &History, of: i64) -> Vec<i64> {
     h.statements
         .iter()
         .filter(|(s, o)| matches!(s.kind, Kind::Rewrite { of: x } if x == of) && !failed(o))

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::DataFusionError;
 use discord_api::{Clock, Discord, ManualClock, RateLimitPolicy, SharedClock, Waiting};
 use discord_emulator::{Emulator, FaultPlan, Faulty};
@@ -240,24 +239,7 @@ fn summarize(outcomes: Vec<SqlOutcome>) -> (u64, Cells) {
 
 /// Every value of `batches` as text (NULL as `NULL`).
 pub fn cells_of(batches: &[datafusion::arrow::array::RecordBatch]) -> Cells {
-    let options = FormatOptions::default().with_null("NULL");
-    let mut out = Vec::new();
-    for b in batches {
-        let formatters: Vec<_> = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formattable"))
-            .collect();
-        for row in 0..b.num_rows() {
-            out.push(
-                formatters
-                    .iter()
-                    .map(|f| f.value(row).to_string())
-                    .collect(),
-            );
-        }
-    }
-    out
+    crate::sql::convert::text_cells(batches).expect("results of dbcord's own queries format")
 }
 
 /// Whether an error says the statement did nothing. Errors from Discord

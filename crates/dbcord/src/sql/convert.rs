@@ -1,14 +1,38 @@
-//! Rows to Arrow record batches and back.
+//! Rows to Arrow record batches and back, and batches to text.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::{DataFusionError, Result};
 
 use crate::store::codec::columns;
 use crate::store::table::StoredRow;
 use crate::store::{TableDef, Value};
+
+/// Every value of `batches` as text, row by row, NULL as `NULL`: what
+/// the shell prints in a cell, and what tests and the simulation compare.
+pub fn text_cells(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for batch in batches {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            out.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
 
 /// Build a batch of the projected columns. `projection` indexes the table's
 /// columns, then the hidden `_message_id` and `_channel_id` after them.

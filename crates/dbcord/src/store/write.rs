@@ -169,7 +169,7 @@ impl Store {
         let mut indexes = indexes;
         if self.refresh_if_stale().await? {
             let now = self.indexes_of(&table.database, &table.name);
-            if now.len() != indexes.len() || now.iter().zip(&indexes).any(|(a, b)| a != b) {
+            if now != indexes {
                 check_within(table, &now, &changes)?;
                 self.check_against(&snap, &now, &changes, &mut stats)
                     .await?;

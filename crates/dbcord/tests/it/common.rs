@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use dbcord::session::Session;
 use dbcord::sql::{Engine, Outcome};
 use discord_api::{ManualClock, SharedClock};
@@ -167,19 +166,7 @@ impl Stack {
 
 /// The cells of batches as text, row by row.
 pub fn cells(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let options = FormatOptions::default().with_null("NULL");
-    let mut out = Vec::new();
-    for batch in batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for r in 0..batch.num_rows() {
-            out.push(formatters.iter().map(|f| f.value(r).to_string()).collect());
-        }
-    }
-    out
+    dbcord::sql::convert::text_cells(batches).unwrap()
 }
 
 /// `[["a", "1"], ...]` as owned rows, for comparing with [`Stack::values`].
