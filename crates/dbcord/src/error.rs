@@ -85,6 +85,11 @@ pub enum Error {
     NoSuchTable(String),
     #[error("table \"{0}\" already exists")]
     TableExists(String),
+    #[error(
+        "table \"{0}\" already exists; restore makes a new table: drop it first or restore \
+         under another name"
+    )]
+    RestoreOverTable(String),
     #[error("index \"{0}\" does not exist")]
     NoSuchIndex(String),
     #[error("index \"{0}\" already exists")]
@@ -216,6 +221,14 @@ pub enum Error {
     BadFile { file: String, why: String },
     #[error("the catalog is damaged: {0}")]
     CatalogDamaged(String),
+    #[error("the segment in message {message} of {table} is unreadable: {why}")]
+    SegmentUnreadable {
+        table: String,
+        message: discord_api::Snowflake,
+        why: String,
+    },
+    #[error("a segment of {table} could not be written: {why}; nothing was written")]
+    SegmentNotEncoded { table: String, why: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,7 +2,8 @@
 //!
 //! This crate is the boundary between a program and Discord: the
 //! [`Discord`] trait, the objects it exchanges ([`types`]), typed errors
-//! ([`DiscordError`]), snowflake IDs, time ([`clock`]), every Discord fact
+//! ([`DiscordError`]), snowflake IDs, time ([`clock`]) and seeded
+//! randomness ([`rng`]) for simulations, every Discord fact
 //! in one place ([`limits`]), the routes that key rate-limit buckets and
 //! request counters ([`Route`]), the one rate-limit policy
 //! ([`waiter`]), and nonces for creates that a retry must not repeat.
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod error;
 pub mod limits;
 pub mod nonce;
+pub mod rng;
 pub mod route;
 pub mod snowflake;
 pub mod types;
@@ -27,6 +29,7 @@ use async_trait::async_trait;
 pub use clock::{AccountedClock, Clock, ManualClock, RealClock, ScaledClock, SharedClock};
 pub use error::{DiscordError, DiscordResult, RateLimitScope};
 pub use limits::channel_type;
+pub use rng::SeededRng;
 pub use route::Route;
 pub use snowflake::Snowflake;
 pub use types::*;

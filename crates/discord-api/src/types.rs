@@ -228,6 +228,11 @@ impl NewMessage {
             flags: crate::limits::FLAG_SUPPRESS_EMBEDS,
         }
     }
+
+    /// This message with `files` attached.
+    pub fn with_files(self, files: Vec<NewFile>) -> Self {
+        NewMessage { files, ..self }
+    }
 }
 
 /// Where a history page starts. The three anchors are mutually exclusive on

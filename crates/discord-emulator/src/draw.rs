@@ -4,11 +4,7 @@
 
 /// 64 well-mixed bits from a seed and the things the draw is about.
 pub fn hash(seed: u64, about: &[u64]) -> u64 {
-    about
-        .iter()
-        .fold(splitmix(seed ^ 0x005e_ed0f_d15c_0bd5), |h, a| {
-            splitmix(h ^ a)
-        })
+    discord_api::rng::mix(seed, about)
 }
 
 /// A number in [0, 1) from a seed and the things the draw is about.
@@ -19,14 +15,6 @@ pub fn unit(seed: u64, about: &[u64]) -> f64 {
 /// A whole number in `0..n` (n > 0), seeded likewise.
 pub fn below(seed: u64, about: &[u64], n: u64) -> u64 {
     ((unit(seed, about) * n as f64) as u64).min(n.saturating_sub(1))
-}
-
-/// splitmix64: a good 64-bit mixer.
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// A hash of text, for drawing about a query.

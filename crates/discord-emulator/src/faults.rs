@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use discord_api::RateLimitScope;
+use discord_api::{RateLimitScope, SeededRng};
 
 /// What to do to one request.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,37 +77,55 @@ const KINDS: [&str; 9] = [
     "429", "429g", "429s", "500", "502", "503", "stall", "drop", "lose",
 ];
 
-/// Fault probabilities, the generator that draws them, and what was drawn.
-#[derive(Debug)]
-pub struct FaultPlan {
+/// A fault spec as given (`kind=probability,...`, and `seed=N`,
+/// `stall_ms=N`, `after=N`), parsed once: every process of a simulation
+/// draws from a plan made of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultSpec {
+    text: String,
     /// Probability of each of [`KINDS`], in its order.
     chance: [f64; KINDS.len()],
     stall_for: Duration,
     /// Requests let through before any fault.
     after: u64,
-    /// Requests asked about so far.
-    requests: AtomicU64,
-    state: Mutex<u64>,
-    drawn: Mutex<BTreeMap<&'static str, u64>>,
+    /// The seed the spec names, if it names one.
+    seed: Option<u64>,
 }
 
-impl Default for FaultPlan {
+impl Default for FaultSpec {
     fn default() -> Self {
-        FaultPlan {
+        FaultSpec {
+            text: String::new(),
             chance: [0.0; KINDS.len()],
             stall_for: Duration::from_millis(3000),
             after: 0,
-            requests: AtomicU64::new(0),
-            state: Mutex::new(0x9e37_79b9_7f4a_7c15),
-            drawn: Mutex::default(),
+            seed: None,
         }
     }
 }
 
-impl FaultPlan {
-    /// Parse `kind=probability,...` (and `seed=N`, `stall_ms=N`).
-    pub fn parse(spec: &str) -> Result<FaultPlan, String> {
-        let mut plan = FaultPlan::default();
+impl std::fmt::Display for FaultSpec {
+    /// The spec as it was given.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for FaultSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<FaultSpec, String> {
+        FaultSpec::parse(spec)
+    }
+}
+
+impl FaultSpec {
+    /// Parse `kind=probability,...` (and `seed=N`, `stall_ms=N`, `after=N`).
+    pub fn parse(spec: &str) -> Result<FaultSpec, String> {
+        let mut out = FaultSpec {
+            text: spec.to_string(),
+            ..FaultSpec::default()
+        };
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part
                 .split_once('=')
@@ -116,9 +134,9 @@ impl FaultPlan {
                 .parse()
                 .map_err(|_| format!("fault {key}: \"{value}\" is not a number"))?;
             match key {
-                "stall_ms" => plan.stall_for = Duration::from_millis(num as u64),
-                "after" => plan.after = num as u64,
-                "seed" => plan = plan.seeded(num as u64),
+                "stall_ms" => out.stall_for = Duration::from_millis(num as u64),
+                "after" => out.after = num as u64,
+                "seed" => out.seed = Some(num as u64),
                 _ => {
                     let i = KINDS.iter().position(|k| *k == key).ok_or_else(|| {
                         format!(
@@ -131,41 +149,73 @@ impl FaultPlan {
                             "fault {key}: a probability is between 0 and 1, not {num}"
                         ));
                     }
-                    plan.chance[i] = num;
+                    out.chance[i] = num;
                 }
             }
         }
-        let total: f64 = plan.chance.iter().sum();
+        let total: f64 = out.chance.iter().sum();
         if total > 1.0 {
             return Err(format!(
                 "the fault probabilities add up to {total}, more than 1"
             ));
         }
-        Ok(plan)
+        Ok(out)
     }
 
-    /// The same plan drawing from `seed`.
-    pub fn seeded(self, seed: u64) -> FaultPlan {
+    /// The seed the spec names (`seed=N`), if it names one.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
+    }
+
+    /// A plan drawing faults of this spec from `seed`.
+    pub fn plan(&self, seed: u64) -> FaultPlan {
         FaultPlan {
-            state: Mutex::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).max(1)),
-            ..self
+            spec: self.clone(),
+            requests: AtomicU64::new(0),
+            rng: Mutex::new(SeededRng::new(seed)),
+            drawn: Mutex::default(),
         }
+    }
+}
+
+/// Faults as they are drawn: a spec, the generator that draws them, and
+/// what was drawn.
+#[derive(Debug)]
+pub struct FaultPlan {
+    spec: FaultSpec,
+    /// Requests asked about so far.
+    requests: AtomicU64,
+    rng: Mutex<SeededRng>,
+    drawn: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Default for FaultPlan {
+    fn default() -> Self {
+        FaultSpec::default().plan(0)
+    }
+}
+
+impl FaultPlan {
+    /// A plan of `spec`, seeded by the spec's `seed=` (else 0).
+    pub fn parse(spec: &str) -> Result<FaultPlan, String> {
+        let spec = FaultSpec::parse(spec)?;
+        Ok(spec.plan(spec.seed().unwrap_or(0)))
     }
 
     /// How long a stall holds a request.
     pub fn stall_for(&self) -> Duration {
-        self.stall_for
+        self.spec.stall_for
     }
 
     /// The fault for the next request (counted unless it is none).
     pub fn draw(&self) -> Fault {
-        if self.requests.fetch_add(1, Ordering::SeqCst) < self.after {
+        if self.requests.fetch_add(1, Ordering::SeqCst) < self.spec.after {
             return Fault::None;
         }
         let r = self.next_unit();
         let mut edge = 0.0;
         let mut kind = None;
-        for (i, p) in self.chance.iter().enumerate() {
+        for (i, p) in self.spec.chance.iter().enumerate() {
             edge += p;
             if r < edge {
                 kind = Some(KINDS[i]);
@@ -203,7 +253,7 @@ impl FaultPlan {
                 applied: u < 0.5,
             },
             "stall" => Fault::Stall {
-                hold: self.stall_for,
+                hold: self.spec.stall_for,
                 applied: u < 0.5,
             },
             "drop" => Fault::Drop,
@@ -215,14 +265,8 @@ impl FaultPlan {
         self.drawn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// xorshift64*: small, seeded, good enough to spread faults.
     fn next_unit(&self) -> f64 {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        *s ^= *s >> 12;
-        *s ^= *s << 25;
-        *s ^= *s >> 27;
-        let x = s.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (x >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.lock().unwrap_or_else(|p| p.into_inner()).unit()
     }
 }
 
@@ -247,8 +291,8 @@ mod tests {
     #[test]
     fn the_same_seed_draws_the_same_faults() {
         let spec = "429s=0.2,503=0.2,stall=0.2";
-        let a = FaultPlan::parse(spec).unwrap().seeded(9);
-        let b = FaultPlan::parse(spec).unwrap().seeded(9);
+        let a = FaultSpec::parse(spec).unwrap().plan(9);
+        let b = FaultSpec::parse(spec).unwrap().plan(9);
         for _ in 0..500 {
             assert_eq!(a.draw(), b.draw());
         }

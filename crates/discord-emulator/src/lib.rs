@@ -46,7 +46,7 @@ use discord_api::{
 pub use config::{EmulatorConfig, default_buckets};
 pub use content::StripSet;
 pub use counters::{Counters, RouteCount};
-pub use faults::{Fault, FaultPlan};
+pub use faults::{Fault, FaultPlan, FaultSpec};
 pub use faulty::Faulty;
 pub use journal::JournalError;
 pub use ratelimit::{BucketInfo, BucketRule};

@@ -61,7 +61,6 @@ pub struct HttpDiscord {
     guard: guard::Guard,
     /// The latest `Date` Discord answered with (Unix ms): its own clock.
     server_time_ms: AtomicU64,
-    jitter: AtomicU64,
 }
 
 impl std::fmt::Debug for HttpDiscord {
@@ -99,7 +98,6 @@ impl HttpDiscord {
             rate_limited: AtomicU64::new(0),
             guard: guard::Guard::new(config.invalid_request_budget),
             server_time_ms: AtomicU64::new(0),
-            jitter: AtomicU64::new(0x2545_f491_4f6c_dd1d),
             config,
         };
         backend.bot = backend.startup_check().await?;

@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
@@ -85,6 +86,7 @@ impl HttpDiscord {
         mut may_resend: impl FnMut(Option<&DiscordError>) -> DiscordResult<()>,
     ) -> DiscordResult<Vec<u8>> {
         let (mut failures, mut limited) = (0u32, 0u32);
+        let mut backoff = backoff();
         let mut last: Option<DiscordError> = None;
         loop {
             self.wait_for_slot(key).await?;
@@ -111,7 +113,7 @@ impl HttpDiscord {
                 }
                 e if e.is_retryable() && failures < max_retries => {
                     failures += 1;
-                    let wait = self.backoff(failures);
+                    let wait = backoff.next().unwrap_or(MAX_BACKOFF);
                     tracing::debug!("{} failed ({err}); retry {failures} in {wait:?}", key.route);
                     self.clock().sleep(wait).await;
                 }
@@ -171,19 +173,25 @@ impl HttpDiscord {
         let detail = self.config.token.scrub(&e.to_string());
         DiscordError::Transport(format!("request {what}: {detail}"))
     }
+}
 
-    /// 250 ms doubled per failure, at most 8 s, times a jitter of 0.5 to 1.5.
-    fn backoff(&self, failures: u32) -> Duration {
-        let base = Duration::from_millis(250)
-            .saturating_mul(1 << failures.min(5))
-            .min(Duration::from_secs(8));
-        let mut x = self.jitter.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.jitter.store(x, Ordering::Relaxed);
-        base.mul_f64(0.5 + (x % 1000) as f64 / 1000.0)
-    }
+/// The longest wait between two tries of a request.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// The waits between the tries of one request that failed on the way (a
+/// 5xx, a dropped connection): 250 ms doubled per failure, at most
+/// [`MAX_BACKOFF`], each with a random part so that clients that failed
+/// together do not come back together. The waits are slept on the
+/// client's clock (`call_checked`), so a simulation's virtual time
+/// passes them at once.
+fn backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_factor(2.0)
+        .with_max_delay(MAX_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build()
 }
 
 /// Discord's error for a status, headers and JSON body.

@@ -1,6 +1,6 @@
 //! The benchmark's report: a Markdown table for people, JSON for scripts.
 
-use super::Measured;
+use super::measure::Measured;
 
 /// One table of every measurement.
 pub fn markdown(all: &[Measured]) -> String {

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use datafusion::prelude::SessionContext;
 
-use super::{Bench, Measured, rows_of};
+use super::measure::{Bench, Cost, Measured, rows_of};
 
 const SCHEMA: [&str; 3] = [
     "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT, role TEXT, age BIGINT)",
@@ -53,7 +53,7 @@ pub async fn run(rows: usize) -> Result<Vec<Measured>> {
     Ok(out)
 }
 
-fn measured(rows: usize, scenario: &str, cost: super::Cost, lower: String, goal: &str) -> Measured {
+fn measured(rows: usize, scenario: &str, cost: Cost, lower: String, goal: &str) -> Measured {
     Measured {
         rows,
         scenario: scenario.to_string(),

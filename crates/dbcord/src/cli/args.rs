@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use discord_api::RateLimitPolicy;
-use discord_emulator::{DeepIndex, LagModel, SearchConfig};
+use discord_emulator::{DeepIndex, FaultSpec, LagModel, SearchConfig};
 
 /// dbcord: a SQL database whose only durable store is a Discord guild.
 ///
@@ -202,8 +202,8 @@ pub struct SimArgs {
     pub served: bool,
     /// Fault probabilities per Discord call (kinds: 429 429g 429s 500 502
     /// 503 stall drop lose).
-    #[arg(long, default_value = crate::sim::DEFAULT_FAULTS)]
-    pub faults: String,
+    #[arg(long, default_value = crate::sim::DEFAULT_FAULTS, value_parser = FaultSpec::parse)]
+    pub faults: FaultSpec,
     /// Chance that a client is killed during a statement.
     #[arg(long, default_value_t = 0.03)]
     pub kills: f64,
@@ -220,25 +220,19 @@ pub struct SimArgs {
     pub unique_index_ddl: bool,
 }
 
-/// `90`, `90s`, `30m` or `2h`.
+/// A soak's length: `90s`, `30m`, `2h`, `1h 30m` (humantime's forms), or
+/// a bare number of seconds.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (num, unit) = match s.trim().char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&s.trim()[..i], c),
-        _ => (s.trim(), 's'),
+    let d = match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => std::time::Duration::from_secs_f64(secs),
+        Ok(_) => return Err(format!("\"{s}\" is not a duration like 90s, 30m or 2h")),
+        Err(_) => humantime::parse_duration(s.trim())
+            .map_err(|e| format!("\"{s}\" is not a duration like 90s, 30m or 2h ({e})"))?,
     };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a duration like 90s, 30m or 2h"))?;
-    let secs = match unit {
-        's' => n,
-        'm' => n * 60.0,
-        'h' => n * 3600.0,
-        _ => return Err(format!("\"{s}\": the units are s, m and h")),
-    };
-    if !(secs > 0.0 && secs.is_finite()) {
+    if d.is_zero() {
         return Err(format!("\"{s}\": a soak lasts more than 0 s"));
     }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 /// How `dbcord bench` prints.
@@ -283,8 +277,8 @@ pub struct ServeArgs {
     /// 503 (half done first), stall (held stall_ms, half done), drop (never
     /// arrives), lose (done, answer lost); e.g.
     /// "429=0.05,503=0.02,lose=0.02,stall_ms=2000,seed=7".
-    #[arg(long, default_value = "")]
-    pub faults: String,
+    #[arg(long, default_value = "", value_parser = FaultSpec::parse)]
+    pub faults: FaultSpec,
     /// Accept only this bot token (default: any `Bot <token>`).
     #[arg(long, env = "DBCORD_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,

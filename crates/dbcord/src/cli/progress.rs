@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::store::progress::Progress;
+use crate::store::Progress;
 
 /// One bar at a time, for the work under way.
 #[derive(Default)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use discord_api::{Discord, ScaledClock, Snowflake};
 use discord_emulator::EmulatorConfig;
-use discord_emulator::serve::{self, EdgeRules, FaultPlan, ServeOptions};
+use discord_emulator::serve::{self, EdgeRules, ServeOptions};
 
 use super::args::{Args, ServeArgs};
 use super::backend::data_dir;
@@ -18,7 +18,7 @@ pub async fn run(args: &Args, serve_args: &ServeArgs) -> Result<()> {
     if !(s.time_scale > 0.0 && s.time_scale <= 10_000.0) {
         bail!("--time-scale must be above 0 and at most 10000");
     }
-    let faults = FaultPlan::parse(&s.faults).map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+    let faults = s.faults.plan(s.faults.seed().unwrap_or(0));
     let mut config = EmulatorConfig {
         data_dir: data_dir(args)?,
         search: s.search.config().map_err(anyhow::Error::msg)?,

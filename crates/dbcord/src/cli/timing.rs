@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use discord_emulator::Counters;
 
 use crate::session::Session;
-use crate::store::ScanNote;
-use crate::store::segments::READ_AHEAD;
+use crate::store::{READ_AHEAD, ScanNote};
 
 /// The counters at the start of a statement.
 pub struct Meter {

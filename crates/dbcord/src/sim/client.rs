@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::error::DataFusionError;
-use discord_api::{Clock, Discord, ManualClock, RateLimitPolicy, SharedClock, Waiting};
-use discord_emulator::{Emulator, FaultPlan, Faulty};
+use discord_api::{Clock, Discord, ManualClock, RateLimitPolicy, SeededRng, SharedClock, Waiting};
+use discord_emulator::{Emulator, FaultSpec, Faulty};
 
-use super::workload::{Outcome, Rng};
+use super::workload::{Outcome, Refusal};
+use crate::error::Error;
 use crate::sql::{Engine, Outcome as SqlOutcome, errors::user_message};
 use crate::store::Store;
 
@@ -37,7 +38,7 @@ impl Clock for SkewedClock {
     }
 }
 
-/// Faults as a spec for [`FaultPlan::parse`], the default of `dbcord sim`.
+/// Faults as a spec for [`FaultSpec::parse`], the default of `dbcord sim`.
 pub const DEFAULT_FAULTS: &str = "429=0.02,429g=0.004,429s=0.002,500=0.004,502=0.004,503=0.004,stall=0.003,drop=0.004,lose=0.006";
 
 /// The guild the clients share, and how a client reaches it.
@@ -67,7 +68,7 @@ impl Guild {
 /// A live client process.
 pub struct Client {
     pub index: usize,
-    pub rng: Rng,
+    pub rng: SeededRng,
     /// In process: the faults in front of this process, which also kill it.
     faulty: Option<Arc<Faulty<Arc<Emulator>>>>,
     clock: SharedClock,
@@ -86,16 +87,16 @@ impl Client {
     /// Open client `index` on `guild`, retrying while faults stop it.
     pub async fn open(
         index: usize,
-        mut rng: Rng,
+        mut rng: SeededRng,
         guild: &Guild,
         clock: &SharedClock,
-        faults: &str,
+        faults: &FaultSpec,
     ) -> Result<Client, String> {
         let mut last = String::new();
         for _ in 0..20 {
             let (faulty, engine) = match guild {
                 Guild::InProcess { emulator, .. } => {
-                    let plan = FaultPlan::parse(faults)?.seeded(rng.next());
+                    let plan = faults.plan(rng.next_u64());
                     let faulty =
                         Arc::new(Faulty::new(Arc::clone(emulator), plan, Arc::clone(clock)));
                     (Some(Arc::clone(&faulty)), engine_on(faulty, clock).await)
@@ -161,14 +162,15 @@ impl Client {
                 (Outcome::Acked(n), cells, false)
             }
             Some(Err(e)) if is_definite(&e) => {
-                (Outcome::Failed(user_message(&e)), Vec::new(), false)
+                let failed = Outcome::Failed(refusal(&e), user_message(&e));
+                (failed, Vec::new(), false)
             }
             Some(Err(e)) => (Outcome::Unknown(user_message(&e)), Vec::new(), false),
         }
     }
 
     /// Come back as a new process after a kill: new caches, new faults.
-    pub async fn restart(self, guild: &Guild, faults: &str) -> Result<Client, String> {
+    pub async fn restart(self, guild: &Guild, faults: &FaultSpec) -> Result<Client, String> {
         let mut past = self.faults();
         let clock = Arc::clone(&self.clock);
         let mut next = Client::open(self.index, self.rng, guild, &clock, faults).await?;
@@ -237,6 +239,18 @@ fn summarize(outcomes: Vec<SqlOutcome>) -> (u64, Cells) {
     }
 }
 
+/// Run `sql` on `engine`, as cells (the checker's reads).
+pub async fn cells(engine: &Engine, sql: &str) -> Result<Cells, String> {
+    let out = engine
+        .execute(sql)
+        .await
+        .map_err(|e| format!("{sql}: {}", user_message(&e)))?;
+    match out.into_iter().last() {
+        Some(SqlOutcome::Rows { batches, .. }) => Ok(cells_of(&batches)),
+        other => Err(format!("{sql}: no rows but {other:?}")),
+    }
+}
+
 /// Every value of `batches` as text (NULL as `NULL`).
 pub fn cells_of(batches: &[datafusion::arrow::array::RecordBatch]) -> Cells {
     crate::sql::convert::text_cells(batches).expect("results of dbcord's own queries format")
@@ -248,10 +262,32 @@ pub fn cells_of(batches: &[datafusion::arrow::array::RecordBatch]) -> Cells {
 pub fn is_definite(e: &DataFusionError) -> bool {
     match e.find_root() {
         DataFusionError::External(inner) => {
-            let dbcord = inner.downcast_ref::<crate::Error>();
-            !dbcord.is_some_and(crate::Error::is_indeterminate)
+            let dbcord = inner.downcast_ref::<Error>();
+            !dbcord.is_some_and(Error::is_indeterminate)
                 && inner.downcast_ref::<discord_api::DiscordError>().is_none()
         }
         _ => true,
+    }
+}
+
+/// Why a definite failure refused its statement, by dbcord's typed error.
+pub fn refusal(e: &DataFusionError) -> Refusal {
+    let DataFusionError::External(inner) = e.find_root() else {
+        return Refusal::Other;
+    };
+    match inner.downcast_ref::<Error>() {
+        Some(Error::Conflict { .. }) => Refusal::Conflict,
+        Some(Error::Duplicate { constraint, .. }) => Refusal::Duplicate(constraint.clone()),
+        Some(Error::NotUnique { .. }) => Refusal::NotUnique,
+        Some(
+            Error::TableExists(_)
+            | Error::IndexExists(_)
+            | Error::DatabaseExists(_)
+            | Error::ColumnAlreadyIndexed { .. },
+        ) => Refusal::Exists,
+        Some(Error::NoSuchTable(_) | Error::NoSuchIndex(_) | Error::NoSuchDatabase(_)) => {
+            Refusal::Missing
+        }
+        _ => Refusal::Other,
     }
 }

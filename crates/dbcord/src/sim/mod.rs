@@ -3,15 +3,23 @@
 //! at the end, in the manner of FoundationDB's and TigerBeetle's
 //! simulators: a failing seed prints the command that replays it.
 //!
-//! Files: `workload` (the statements and what each must do), `client`
-//! (a dbcord process behind its faults, killed and restarted), `world`
-//! (one seed, on virtual time, in process), `served` (the same over HTTP
-//! against a served emulator, on real time), `check` (the invariants),
-//! `model` (MemTables asked the same queries), `report` (the totals).
+//! | file | its one job |
+//! | --- | --- |
+//! | `plan` | how one seed runs, and the command that replays it |
+//! | `workload` | the statements, what each must do, and how they end |
+//! | `client` | a dbcord process behind its faults, killed and restarted |
+//! | `world` | one seed: set up, drive the clients, check |
+//! | `served` | the same over HTTP against a served emulator, on real time |
+//! | `history` | what the clients did, for the checker |
+//! | `check` | the invariants, of each read and at the end |
+//! | `model` | MemTables asked the same queries as dbcord |
+//! | `report` | the totals over seeds |
 
 mod check;
 mod client;
+mod history;
 mod model;
+mod plan;
 mod report;
 mod served;
 mod workload;
@@ -20,9 +28,13 @@ mod world;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use discord_emulator::FaultSpec;
+
 pub use client::DEFAULT_FAULTS;
-pub use report::Totals;
-pub use world::Plan;
+pub use plan::Plan;
+pub use report::{Outcomes, Totals};
+pub use workload::{Class, Outcome, Refusal, Statement};
+pub use world::SeedRun;
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -32,7 +44,7 @@ pub struct SimOptions {
     pub seeds: u64,
     pub ops: usize,
     pub clients: usize,
-    pub faults: String,
+    pub faults: FaultSpec,
     pub kill_chance: f64,
     /// Over HTTP against a served emulator instead of in process.
     pub served: bool,
@@ -59,10 +71,11 @@ impl SimOptions {
     }
 }
 
-/// Run every seed, on as many threads as there are cores, each seed on a
-/// one-thread runtime of its own so that it replays exactly.
+/// Run every seed, on as many threads as there are cores (one for
+/// `--served`), each seed on a one-thread runtime of its own: it replays
+/// exactly, and nothing it started (a served emulator, a connection)
+/// outlives it.
 pub fn run(options: &SimOptions, progress: impl Fn(&Totals) + Sync) -> Result<Totals, String> {
-    discord_emulator::FaultPlan::parse(&options.faults).map_err(|e| format!("--faults: {e}"))?;
     if options.clients == 0 || options.ops == 0 {
         return Err("--clients and --ops must be at least 1".into());
     }
@@ -81,27 +94,31 @@ pub fn run(options: &SimOptions, progress: impl Fn(&Totals) + Sync) -> Result<To
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if !more(i) {
                         break;
                     }
-                    let plan = options.plan(options.seed + i as u64);
-                    let one = if options.served {
-                        runtime.block_on(served::run(&plan))
-                    } else {
-                        runtime.block_on(world::run(&plan))
-                    };
+                    let one = run_seed(&options.plan(options.seed + i as u64));
                     let mut all = totals.lock().unwrap_or_else(|p| p.into_inner());
-                    all.merge(one);
+                    all.merge(one.totals);
                     progress(&all);
                 }
             });
         }
     });
     Ok(totals.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Run one seed on a runtime of its own, and check it.
+pub fn run_seed(plan: &Plan) -> SeedRun {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    if plan.served {
+        runtime.block_on(served::run(plan))
+    } else {
+        runtime.block_on(world::run(plan))
+    }
 }

@@ -10,10 +10,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
-use super::check::cells;
-use super::client::Cells;
-use super::workload::{ACCOUNTS, Rng, lit};
-use super::world::History;
+use discord_api::SeededRng;
+
+use super::client::{Cells, cells, cells_of};
+use super::history::History;
+use super::workload::{ACCOUNTS, lit};
 use crate::sql::Engine;
 
 /// Ask every query of [`queries`] three ways; returns how many agreed.
@@ -36,7 +37,7 @@ pub async fn compare(engine: &Engine, h: &History) -> Result<u64, String> {
             .collect()
             .await
             .map_err(|e| format!("model: {sql}: {e}"))?;
-        answers.push(sorted(super::client::cells_of(&batches)));
+        answers.push(sorted(cells_of(&batches)));
         if answers[0] != answers[1] || answers[1] != answers[2] {
             return Err(format!(
                 "{sql}\n    pushdown:  {:?}\n    full scan: {:?}\n    model:     {:?}",
@@ -56,7 +57,7 @@ fn sorted(mut cells: Cells) -> Cells {
 /// Queries over every access path: keys, UNIQUE and plain indexes,
 /// ranges, IN lists, columns without an index, aggregates.
 fn queries(h: &History) -> Vec<String> {
-    let mut rng = Rng::new(h.final_ledger.len() as u64 ^ h.statements.len() as u64);
+    let mut rng = SeededRng::new(h.final_ledger.len() as u64 ^ h.statements.len() as u64);
     let mut q = vec![
         "SELECT k, v, tag FROM accounts".to_string(),
         format!(

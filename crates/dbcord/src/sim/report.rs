@@ -5,14 +5,37 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::workload::{Kind, Outcome, Statement};
-use super::world::Plan;
+use super::plan::Plan;
+use super::workload::{Class, Outcome, Statement};
+
+/// How many statements ended each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcomes {
+    pub acked: u64,
+    /// Refused with an error that says nothing was written.
+    pub failed: u64,
+    /// May or may not have taken effect (all or nothing).
+    pub indeterminate: u64,
+}
+
+impl Outcomes {
+    pub fn total(&self) -> u64 {
+        self.acked + self.failed + self.indeterminate
+    }
+
+    fn add(&mut self, other: &Outcomes) {
+        self.acked += other.acked;
+        self.failed += other.failed;
+        self.indeterminate += other.indeterminate;
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Totals {
     pub seeds: u64,
-    /// Statements by kind, then by outcome (acked, failed, unknown).
-    pub statements: BTreeMap<&'static str, [u64; 3]>,
+    /// Statements by kind.
+    pub statements: BTreeMap<Class, Outcomes>,
+    /// Faults drawn, by kind as `--faults` names them (`429`, `lose`, ...).
     pub faults: BTreeMap<&'static str, u64>,
     pub kills: u64,
     /// Discord calls the clients made (faulted ones included).
@@ -29,12 +52,19 @@ pub struct Totals {
 
 impl Totals {
     pub fn count(&mut self, stmt: &Statement, outcome: &Outcome) {
-        let slot = match outcome {
-            Outcome::Acked(_) => 0,
-            Outcome::Failed(_) => 1,
-            Outcome::Unknown(_) => 2,
-        };
-        self.statements.entry(kind_name(&stmt.kind)).or_default()[slot] += 1;
+        let counts = self.statements.entry(stmt.kind.class()).or_default();
+        match outcome {
+            Outcome::Acked(_) => counts.acked += 1,
+            Outcome::Failed(..) => counts.failed += 1,
+            Outcome::Unknown(_) => counts.indeterminate += 1,
+        }
+    }
+
+    /// Statements of every kind.
+    pub fn all_statements(&self) -> Outcomes {
+        let mut all = Outcomes::default();
+        self.statements.values().for_each(|o| all.add(o));
+        all
     }
 
     pub fn add_faults(&mut self, counts: &BTreeMap<&'static str, u64>) {
@@ -47,17 +77,14 @@ impl Totals {
         self.violations.push(format!(
             "seed {}: {what}\n  replay: {}",
             plan.seed,
-            replay_command(plan)
+            plan.replay_command()
         ));
     }
 
     pub fn merge(&mut self, other: Totals) {
         self.seeds += other.seeds;
         for (k, v) in other.statements {
-            let mine = self.statements.entry(k).or_default();
-            for i in 0..3 {
-                mine[i] += v[i];
-            }
+            self.statements.entry(k).or_default().add(&v);
         }
         self.add_faults(&other.faults);
         self.kills += other.kills;
@@ -73,25 +100,22 @@ impl Totals {
     /// The totals as a few lines for people.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let all: [u64; 3] = self.statements.values().fold([0; 3], |mut a, v| {
-            (0..3).for_each(|i| a[i] += v[i]);
-            a
-        });
+        let all = self.all_statements();
         let _ = writeln!(
             out,
             "seeds: {}  statements: {} ({} acknowledged, {} failed, {} indeterminate)  \
              Discord calls: {}",
             self.seeds,
-            all.iter().sum::<u64>(),
-            all[0],
-            all[1],
-            all[2],
+            all.total(),
+            all.acked,
+            all.failed,
+            all.indeterminate,
             self.requests
         );
         let kinds: Vec<String> = self
             .statements
             .iter()
-            .map(|(k, v)| format!("{k} {}/{}/{}", v[0], v[1], v[2]))
+            .map(|(k, v)| format!("{k} {}/{}/{}", v.acked, v.failed, v.indeterminate))
             .collect();
         let _ = writeln!(
             out,
@@ -131,36 +155,4 @@ impl Totals {
         }
         out
     }
-}
-
-fn kind_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Transfer { .. } => "transfer",
-        Kind::Retag { .. } => "retag",
-        Kind::Insert { .. } => "insert",
-        Kind::Delete { .. } => "delete",
-        Kind::Rewrite { .. } => "rewrite",
-        Kind::Read(_) => "select",
-        Kind::Vacuum => "vacuum",
-        Kind::CreateScratch { .. } | Kind::DropScratch { .. } => "table ddl",
-        Kind::CreateIndex { .. } | Kind::DropIndex { .. } => "index ddl",
-    }
-}
-
-/// The command that runs `plan`'s seed alone.
-pub fn replay_command(plan: &Plan) -> String {
-    format!(
-        "dbcord sim --seed {} --seeds 1 --ops {} --clients {} --faults '{}' --kills {}{}{} --trace",
-        plan.seed,
-        plan.ops,
-        plan.clients,
-        plan.faults,
-        plan.kill_chance,
-        if plan.served { " --served" } else { "" },
-        if plan.unique_ddl {
-            " --unique-index-ddl"
-        } else {
-            ""
-        }
-    )
 }

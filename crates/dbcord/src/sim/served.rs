@@ -10,16 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use discord_api::{Discord, RateLimitPolicy, ScaledClock, SharedClock};
+use discord_emulator::EmulatorConfig;
 use discord_emulator::serve::{self, ServeOptions};
-use discord_emulator::{EmulatorConfig, FaultPlan};
 use discord_http::{DiscordConfig, Secret};
 
 use super::client::Guild;
+use super::plan::{Plan, TOKEN};
 use super::report::Totals;
-use super::world::{Plan, run_on};
-
-/// The token the clients send. No output of a run may contain it.
-pub const TOKEN: &str = "sim-token-7c1f0e55d2b8a9ab41";
+use super::world::{SeedRun, run_on};
 
 /// Emulator seconds per real second: Discord's 5-second buckets last half
 /// a second. Not faster: the clients' timeouts and backoff are real time,
@@ -27,19 +25,11 @@ pub const TOKEN: &str = "sim-token-7c1f0e55d2b8a9ab41";
 /// 5-minute nonce window, as they do against Discord.
 const TIME_SCALE: f64 = 10.0;
 
-pub async fn run(plan: &Plan) -> Totals {
-    let mut totals = Totals::default();
-    let faults = match FaultPlan::parse(&plan.faults) {
-        Ok(f) => f.seeded(plan.seed),
-        Err(e) => {
-            totals.violation(plan, e);
-            return totals;
-        }
-    };
+pub async fn run(plan: &Plan) -> SeedRun {
     let options = ServeOptions {
         token: Some(TOKEN.into()),
         time_scale: TIME_SCALE,
-        faults,
+        faults: plan.faults.plan(plan.seed),
         ..Default::default()
     };
     let clock: SharedClock = Arc::new(ScaledClock::new(TIME_SCALE));
@@ -51,8 +41,12 @@ pub async fn run(plan: &Plan) -> Totals {
     let served = match serve::start(addr, config, clock, options).await {
         Ok(s) => s,
         Err(e) => {
+            let mut totals = Totals::default();
             totals.violation(plan, format!("serving the emulator: {e}"));
-            return totals;
+            return SeedRun {
+                totals,
+                statements: Vec::new(),
+            };
         }
     };
     let config = DiscordConfig {
@@ -72,10 +66,11 @@ pub async fn run(plan: &Plan) -> Totals {
         emulator: Arc::clone(&served.emulator),
         config,
     };
-    let mut totals = run_on(plan, &guild).await;
-    totals.add_faults(&served.faults().drawn());
+    let mut run = run_on(plan, &guild).await;
+    served.stop();
+    run.totals.add_faults(&served.faults().drawn());
     // Every request the server answered, the checker's too.
     let counters = served.emulator.counters();
-    totals.requests = counters.by_route.values().map(|c| c.requests).sum();
-    totals
+    run.totals.requests = counters.by_route.values().map(|c| c.requests).sum();
+    run
 }

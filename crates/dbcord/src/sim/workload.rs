@@ -13,6 +13,8 @@
 
 use std::fmt::Write;
 
+use discord_api::SeededRng;
+
 /// Keys of `accounts`, and the balance each starts with.
 pub const ACCOUNTS: i64 = 8;
 pub const OPENING: i64 = 1000;
@@ -36,39 +38,6 @@ pub fn setup_sql() -> String {
     sql
 }
 
-/// A small seeded generator (SplitMix64): every draw of a run comes from
-/// its seed, so a run replays.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5eed_dbc0_5eed_dbc0)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `lo..hi` (`hi > lo`).
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo) as u64) as i64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        (!items.is_empty()).then(|| &items[self.next() as usize % items.len()])
-    }
-}
-
 /// One row a statement inserts into `ledger`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerRow {
@@ -82,7 +51,7 @@ pub struct LedgerRow {
 }
 
 /// What a statement is, as much as the checker needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
     /// `v + d` on `a`, `v - d` on `b`, both tagged with the statement.
     Transfer {
@@ -126,7 +95,7 @@ pub enum Kind {
 }
 
 /// The reads, each with an invariant its answer must keep.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Read {
     /// `sum(v), count(*)` of accounts: always the opening total.
     Total,
@@ -139,7 +108,7 @@ pub enum Read {
 }
 
 /// A statement to run, with its number and its SQL.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Statement {
     pub id: i64,
     pub client: usize,
@@ -152,11 +121,77 @@ pub struct Statement {
 pub enum Outcome {
     /// It succeeded, with this many rows affected (or returned).
     Acked(u64),
-    /// It failed with an error that says it did nothing.
-    Failed(String),
+    /// It failed with an error that says it did nothing: why, by the
+    /// error's kind, and its message.
+    Failed(Refusal, String),
     /// It failed on the way (Discord, a timeout) or its client was
     /// killed: it may or may not have taken effect, but all or nothing.
     Unknown(String),
+}
+
+/// Why a statement was refused, by the kind of dbcord's error: the kinds a
+/// workload expects of its statements, and the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refusal {
+    /// A concurrent statement committed first on the same rows or values.
+    Conflict,
+    /// A key or UNIQUE value is held by another row; the constraint,
+    /// `primary key` or `UNIQUE index <name>`.
+    Duplicate(String),
+    /// A UNIQUE index over values that repeat.
+    NotUnique,
+    /// What the statement creates exists (or its column has an index).
+    Exists,
+    /// What the statement drops does not exist.
+    Missing,
+    /// Anything else.
+    Other,
+}
+
+/// The kinds of statement, as the totals count them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    Delete,
+    IndexDdl,
+    Insert,
+    Retag,
+    Rewrite,
+    Select,
+    TableDdl,
+    Transfer,
+    Vacuum,
+}
+
+impl std::fmt::Display for Class {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Class::Delete => "delete",
+            Class::IndexDdl => "index ddl",
+            Class::Insert => "insert",
+            Class::Retag => "retag",
+            Class::Rewrite => "rewrite",
+            Class::Select => "select",
+            Class::TableDdl => "table ddl",
+            Class::Transfer => "transfer",
+            Class::Vacuum => "vacuum",
+        })
+    }
+}
+
+impl Kind {
+    pub fn class(&self) -> Class {
+        match self {
+            Kind::Transfer { .. } => Class::Transfer,
+            Kind::Retag { .. } => Class::Retag,
+            Kind::Insert { .. } => Class::Insert,
+            Kind::Delete { .. } => Class::Delete,
+            Kind::Rewrite { .. } => Class::Rewrite,
+            Kind::Read(_) => Class::Select,
+            Kind::Vacuum => Class::Vacuum,
+            Kind::CreateScratch { .. } | Kind::DropScratch { .. } => Class::TableDdl,
+            Kind::CreateIndex { .. } | Kind::DropIndex { .. } => Class::IndexDdl,
+        }
+    }
 }
 
 /// What every client may refer to: inserts known to be acknowledged.
@@ -182,7 +217,7 @@ const AWKWARD: [&str; 10] = [
 /// Draw the next statement of `client`; with `unique_ddl`, index DDL
 /// also creates and drops the UNIQUE index `ledger_alias`.
 pub fn draw(
-    rng: &mut Rng,
+    rng: &mut SeededRng,
     id: i64,
     client: usize,
     known: &Known,
@@ -236,7 +271,7 @@ pub fn draw(
     }
 }
 
-fn transfer(rng: &mut Rng) -> Kind {
+fn transfer(rng: &mut SeededRng) -> Kind {
     let a = rng.range(0, ACCOUNTS);
     let b = (a + rng.range(1, ACCOUNTS)) % ACCOUNTS;
     Kind::Transfer {
@@ -249,7 +284,7 @@ fn transfer(rng: &mut Rng) -> Kind {
 /// A few rows; sometimes many long ones (a segment, not a row message);
 /// sometimes one that reuses a code or an id already taken (a statement
 /// that must fail whole, unless the holder was deleted meanwhile).
-fn insert(rng: &mut Rng, id: i64, client: usize, known: &Known) -> Kind {
+fn insert(rng: &mut SeededRng, id: i64, client: usize, known: &Known) -> Kind {
     let big = rng.chance(0.15);
     let n = if big {
         rng.range(10, 16)
@@ -284,7 +319,7 @@ fn insert(rng: &mut Rng, id: i64, client: usize, known: &Known) -> Kind {
     Kind::Insert { rows }
 }
 
-fn read(rng: &mut Rng, known: &Known) -> Read {
+fn read(rng: &mut SeededRng, known: &Known) -> Read {
     match (rng.range(0, 4), rng.pick(&known.acked_inserts)) {
         (1, Some((of, _))) => Read::RowsOf { of: *of },
         (2, Some((_, rows))) => Read::Code {
@@ -306,7 +341,7 @@ pub fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn sql_of(id: i64, kind: &Kind, rng: &mut Rng) -> String {
+fn sql_of(id: i64, kind: &Kind, rng: &mut SeededRng) -> String {
     match kind {
         Kind::Transfer { a, b, d } => format!(
             "UPDATE accounts SET v = v + CASE WHEN k = {a} THEN {d} ELSE {} END, \

@@ -8,53 +8,26 @@
 
 use std::sync::{Arc, Mutex};
 
-use discord_api::{ManualClock, RealClock, SharedClock};
+use discord_api::{ManualClock, RealClock, SeededRng, SharedClock};
 use discord_emulator::{Emulator, EmulatorConfig, SearchConfig};
 use futures::future::join_all;
 
 use super::check;
 use super::client::{Cells, Client, Guild, SkewedClock, engine_on};
+use super::history::{History, lock};
+use super::plan::{Plan, TOKEN};
 use super::report::Totals;
-use super::workload::{self, Kind, Known, Outcome, Rng, Statement};
+use super::workload::{self, Kind, Outcome, Statement};
 
-/// How one seed runs.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub seed: u64,
-    /// Statements in all, shared out among the clients.
-    pub ops: usize,
-    pub clients: usize,
-    /// Fault spec for every client (see `discord_emulator::FaultPlan`).
-    pub faults: String,
-    /// Chance that a client dies during a statement.
-    pub kill_chance: f64,
-    /// Over HTTP against a served emulator.
-    pub served: bool,
-    /// Also create and drop a UNIQUE index while others insert (it finds
-    /// known defects; see the README).
-    pub unique_ddl: bool,
-    /// Print each statement and its outcome as it finishes.
-    pub trace: bool,
-}
-
-/// Everything the clients did, in the order they finished.
-#[derive(Default)]
-pub struct History {
-    pub statements: Vec<(Statement, Outcome)>,
-    pub known: Known,
-    /// Inserts a DELETE was sent for, and the rewrites sent for each
-    /// insert, from when they were sent: a read may see them before
-    /// their clients hear back.
-    pub deleted: std::collections::HashSet<i64>,
-    pub rewrites: std::collections::HashMap<i64, Vec<i64>>,
-    /// What the checker read at the end, once it passed the checks.
-    pub final_accounts: super::client::Cells,
-    pub final_ledger: Vec<workload::LedgerRow>,
+/// One seed's run: its totals (with any violation found), and every
+/// statement with its outcome, in the order they finished.
+pub struct SeedRun {
     pub totals: Totals,
+    pub statements: Vec<(Statement, Outcome)>,
 }
 
-/// Run one seed in process and check it; the totals carry any violation found.
-pub async fn run(plan: &Plan) -> Totals {
+/// Run one seed in process and check it.
+pub async fn run(plan: &Plan) -> SeedRun {
     let base = Arc::new(ManualClock::fixed());
     let config = EmulatorConfig {
         search: SearchConfig {
@@ -72,16 +45,19 @@ pub async fn run(plan: &Plan) -> Totals {
 }
 
 /// Run one seed on `guild`: set up, drive the clients, check.
-pub async fn run_on(plan: &Plan, guild: &Guild) -> Totals {
+pub async fn run_on(plan: &Plan, guild: &Guild) -> SeedRun {
     let emulator = guild.emulator();
     let clock = Arc::clone(emulator.clock());
     let history = Arc::new(Mutex::new(History::default()));
     if let Err(e) = setup(emulator, &clock).await {
         let mut totals = Totals::default();
         totals.violation(plan, format!("setting up failed: {e}"));
-        return totals;
+        return SeedRun {
+            totals,
+            statements: Vec::new(),
+        };
     }
-    let mut rng = Rng::new(plan.seed);
+    let mut rng = SeededRng::new(plan.seed);
     let per_client = plan.ops.div_ceil(plan.clients.max(1));
     let clients = (0..plan.clients).map(|i| {
         let clock: SharedClock = match guild {
@@ -91,7 +67,7 @@ pub async fn run_on(plan: &Plan, guild: &Guild) -> Totals {
             }),
             Guild::Served { .. } => Arc::new(RealClock),
         };
-        let client_rng = Rng::new(rng.next());
+        let client_rng = SeededRng::new(rng.next_u64());
         drive(plan, i, client_rng, per_client, guild, clock, &history)
     });
     join_all(clients).await;
@@ -106,7 +82,10 @@ pub async fn run_on(plan: &Plan, guild: &Guild) -> Totals {
             .violation(plan, format!("the checker could not open: {e}")),
     }
     history.totals.seeds = 1;
-    history.totals
+    SeedRun {
+        totals: history.totals,
+        statements: history.statements,
+    }
 }
 
 async fn setup(emulator: &Arc<Emulator>, clock: &SharedClock) -> Result<(), String> {
@@ -122,7 +101,7 @@ async fn setup(emulator: &Arc<Emulator>, clock: &SharedClock) -> Result<(), Stri
 async fn drive(
     plan: &Plan,
     index: usize,
-    rng: Rng,
+    rng: SeededRng,
     statements: usize,
     guild: &Guild,
     clock: SharedClock,
@@ -202,8 +181,8 @@ fn record(
                 .violation(plan, format!("statement {} ({}): {why}", stmt.id, stmt.sql));
         }
     }
-    if let Outcome::Failed(why) | Outcome::Unknown(why) = outcome
-        && why.contains(super::served::TOKEN)
+    if let Outcome::Failed(_, why) | Outcome::Unknown(why) = outcome
+        && why.contains(TOKEN)
     {
         h.totals.violation(
             plan,
@@ -218,8 +197,4 @@ fn record(
         h.known.acked_inserts.push((stmt.id, rows.clone()));
     }
     h.statements.push((stmt.clone(), outcome.clone()));
-}
-
-pub fn lock(history: &Arc<Mutex<History>>) -> std::sync::MutexGuard<'_, History> {
-    history.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -28,10 +28,8 @@ use datafusion::prelude::SessionContext;
 use discord_api::Snowflake;
 
 use crate::store::codec::columns;
-use crate::store::codec::commit::Op;
-use crate::store::codec::key::Key;
 use crate::store::codec::row::{KeyNames, row_text};
-use crate::store::{Store, TableDef, Value};
+use crate::store::{Key, Op, Store, TableDef, VACUUM_GRACE, Value, row_key};
 
 /// The operations, by SQL name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,8 +330,7 @@ impl Job {
                 })?;
             values[i] = columns::values(ty, &array)?.remove(0);
         }
-        let key = crate::store::codec::segment::key_of(def, &values)
-            .ok_or_else(|| usage(self.op, "a key part is NULL"))?;
+        let key = row_key(def, &values).ok_or_else(|| usage(self.op, "a key part is NULL"))?;
         Ok((key, values))
     }
 
@@ -410,7 +407,7 @@ impl Job {
                 "{} replaced messages are younger than {} minutes and stay for writers still \
                  confirming them; a later vacuum deletes them",
                 r.kept_young,
-                crate::store::compact::VACUUM_GRACE.as_secs() / 60
+                VACUUM_GRACE.as_secs() / 60
             ),
             _ => String::new(),
         };

@@ -22,8 +22,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 use super::rules::{check_rules_plan, evaluate_default};
 use crate::error::NameKind;
-use crate::store::schema::CheckDef;
-use crate::store::{Column, ColumnType, Store, TableDef};
+use crate::store::{CheckDef, Column, ColumnType, Store, TableDef, check_name};
 
 fn plan_err(msg: impl Into<String>) -> DataFusionError {
     DataFusionError::Plan(msg.into())
@@ -119,7 +118,7 @@ async fn add_column(
     if_not_exists: bool,
 ) -> Result<String> {
     let name = column.name.value.clone();
-    crate::store::names::check(NameKind::Column, &name).map_err(external)?;
+    check_name(NameKind::Column, &name).map_err(external)?;
     if def.column_index(&name).is_some() {
         if if_not_exists {
             return Ok(format!("column {name} exists, skipped"));
@@ -246,7 +245,7 @@ fn drop_column(
 }
 
 fn rename_column(def: &mut TableDef, old: &str, new: &str) -> Result<String> {
-    crate::store::names::check(NameKind::Column, new).map_err(external)?;
+    check_name(NameKind::Column, new).map_err(external)?;
     let i = def.column_index(old).ok_or_else(|| {
         external(crate::Error::NoSuchColumn {
             table: def.qualified_name(),

@@ -8,8 +8,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::{DataFusionError, Result};
 
 use crate::store::codec::columns;
-use crate::store::table::StoredRow;
-use crate::store::{TableDef, Value};
+use crate::store::{StoredRow, TableDef, Value};
 
 /// Every value of `batches` as text, row by row, NULL as `NULL`: what
 /// the shell prints in a cell, and what tests and the simulation compare.

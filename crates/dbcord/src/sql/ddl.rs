@@ -10,8 +10,7 @@ use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
 use super::catalog::CATALOG_NAME;
 use super::rules::{TableRules, check_rules_plan};
 use super::types::{SUPPORTED_TYPES, column_type};
-use crate::store::schema::LargeRows;
-use crate::store::{Column, ColumnType, NewIndex, NewTable, Store};
+use crate::store::{Column, ColumnType, LargeRows, NewIndex, NewTable, Store};
 
 fn unsupported(msg: impl Into<String>) -> DataFusionError {
     DataFusionError::NotImplemented(msg.into())
@@ -75,11 +74,12 @@ pub async fn create_table(
         .create_table(&db, new, cmd.if_not_exists)
         .await
         .map_err(external)?;
-    Ok(if created {
-        format!("CREATE TABLE {db}.{table}")
-    } else {
-        format!("table {db}.{table} already exists, skipped")
-    })
+    Ok(status(
+        created,
+        format!("CREATE TABLE {db}.{table}"),
+        format!("table {db}.{table}"),
+        Skipped::Existed,
+    ))
 }
 
 fn new_table(cmd: &CreateMemoryTable, table: &str, rules: TableRules) -> Result<NewTable> {
@@ -141,11 +141,12 @@ pub async fn drop_table(
         .drop_table(&db, &table, if_exists)
         .await
         .map_err(external)?;
-    Ok(if dropped {
-        format!("DROP TABLE {db}.{table}")
-    } else {
-        format!("table {db}.{table} does not exist, skipped")
-    })
+    Ok(status(
+        dropped,
+        format!("DROP TABLE {db}.{table}"),
+        format!("table {db}.{table}"),
+        Skipped::Missing,
+    ))
 }
 
 /// `CREATE DATABASE x` and `CREATE SCHEMA x` both make a dbcord database.
@@ -155,11 +156,12 @@ pub async fn create_database(store: &Store, name: &str, if_not_exists: bool) -> 
         .create_database(name, if_not_exists)
         .await
         .map_err(external)?;
-    Ok(if created {
-        format!("CREATE DATABASE {name}")
-    } else {
-        format!("database {name} already exists, skipped")
-    })
+    Ok(status(
+        created,
+        format!("CREATE DATABASE {name}"),
+        format!("database {name}"),
+        Skipped::Existed,
+    ))
 }
 
 pub async fn drop_database(
@@ -177,11 +179,12 @@ pub async fn drop_database(
         .drop_database(name, if_exists)
         .await
         .map_err(external)?;
-    Ok(if dropped {
-        format!("DROP DATABASE {name}")
-    } else {
-        format!("database {name} does not exist, skipped")
-    })
+    Ok(status(
+        dropped,
+        format!("DROP DATABASE {name}"),
+        format!("database {name}"),
+        Skipped::Missing,
+    ))
 }
 
 /// `CREATE [UNIQUE] INDEX name ON [db.]table (column)`: one column, dbcord's own kind.
@@ -218,11 +221,12 @@ pub async fn create_index(store: &Store, cmd: &CreateIndex, default_db: &str) ->
         .await
         .map_err(external)?;
     let kind = if cmd.unique { "UNIQUE INDEX" } else { "INDEX" };
-    Ok(if created {
-        format!("CREATE {kind} {name} ON {db}.{table} ({column})")
-    } else {
-        format!("index {name} already exists, skipped")
-    })
+    Ok(status(
+        created,
+        format!("CREATE {kind} {name} ON {db}.{table} ({column})"),
+        format!("index {name}"),
+        Skipped::Existed,
+    ))
 }
 
 /// `DROP INDEX [IF EXISTS] [db.]name`, which DataFusion does not plan.
@@ -266,11 +270,12 @@ impl DropIndex {
             .drop_index(&db, &name, self.if_exists)
             .await
             .map_err(external)?;
-        Ok(if dropped {
-            format!("DROP INDEX {db}.{name}")
-        } else {
-            format!("index {db}.{name} does not exist, skipped")
-        })
+        Ok(status(
+            dropped,
+            format!("DROP INDEX {db}.{name}"),
+            format!("index {db}.{name}"),
+            Skipped::Missing,
+        ))
     }
 }
 
@@ -288,4 +293,20 @@ pub async fn vacuum(store: &Store, name: &TableReference, default_db: &str) -> R
         ),
         None => format!("VACUUM {db}.{table}: nothing to do"),
     })
+}
+
+/// Why a DDL statement with IF [NOT] EXISTS did nothing.
+enum Skipped {
+    Existed,
+    Missing,
+}
+
+/// A DDL statement's status: its tag if it was `done`, else what was
+/// skipped and why.
+fn status(done: bool, tag: String, object: String, skipped: Skipped) -> String {
+    match (done, skipped) {
+        (true, _) => tag,
+        (false, Skipped::Existed) => format!("{object} already exists, skipped"),
+        (false, Skipped::Missing) => format!("{object} does not exist, skipped"),
+    }
 }

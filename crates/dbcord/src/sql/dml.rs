@@ -22,9 +22,7 @@ use super::convert::batch_values;
 use super::ddl::resolve;
 use super::options::DbcordOptions;
 use super::rules::enforce_checks;
-use crate::store::codec::commit::{Change, Op};
-use crate::store::codec::segment::key_of;
-use crate::store::{Store, TableDef, Value};
+use crate::store::{Change, Op, Store, TableDef, Value, row_key};
 
 fn external(e: crate::Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
@@ -100,7 +98,7 @@ async fn updates(
                 old[i] = r[n + j].clone();
             }
         }
-        if key_of(table, &old) == key_of(table, &new) {
+        if row_key(table, &old) == row_key(table, &new) {
             changes.push(Change {
                 op: Op::Upsert,
                 values: new,

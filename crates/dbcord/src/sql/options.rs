@@ -7,7 +7,7 @@ use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions}
 use datafusion::config::ConfigOptions;
 use datafusion::error::DataFusionError;
 
-use crate::store::write::WriteOptions;
+use crate::store::WriteOptions;
 
 /// dbcord's settings.
 #[derive(Debug, Clone, PartialEq)]

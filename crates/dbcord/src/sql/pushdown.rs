@@ -19,10 +19,7 @@ use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 use discord_api::Snowflake;
 
 use super::types::MESSAGE_ID;
-use crate::store::codec::key::Key;
-use crate::store::read::{Bound, Prune};
-use crate::store::source::Access;
-use crate::store::{ColumnType, IndexDef, TableDef, Value};
+use crate::store::{Access, Bound, ColumnType, IndexDef, Key, Prune, TableDef, Value};
 
 /// At most this many key lookups for one scan (IN lists multiply); past it, a scan.
 const MAX_KEYS: usize = 1024;
@@ -375,7 +372,7 @@ mod tests {
     use datafusion::prelude::{col, lit};
 
     use super::*;
-    use crate::store::schema::test_table;
+    use crate::store::test_table;
 
     fn users() -> TableDef {
         let columns = [
@@ -393,7 +390,7 @@ mod tests {
             table: "users".into(),
             column: "role".into(),
             unique: false,
-            channel_id: Snowflake(0),
+            channel_id: None,
             ready,
         })
     }

@@ -25,8 +25,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 use super::types::table_schema;
 use crate::store::codec::columns;
-use crate::store::schema::CheckDef;
-use crate::store::{ColumnType, TableDef, Value};
+use crate::store::{CheckDef, ColumnType, TableDef, Value};
 
 /// A session that plans rule expressions: functions only, no tables.
 static PLANNER: LazyLock<SessionState> = LazyLock::new(|| {

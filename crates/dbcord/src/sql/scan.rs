@@ -31,10 +31,9 @@ use futures::stream;
 
 use super::convert::rows_to_batch;
 use super::pushdown::ScanPlan;
-use crate::store::segments::ReadStats;
-use crate::store::source::RowSource;
-use crate::store::table::{ArrowRows, StoredRow};
-use crate::store::{Store, TableDef};
+use crate::store::{
+    ArrowRows, Prediction, ReadStats, RowSource, ScanNote, Store, StoredRow, TableDef,
+};
 
 /// Everything a scan needs besides the store.
 #[derive(Debug, Clone)]
@@ -125,7 +124,7 @@ impl DisplayAs for DiscordScanExec {
 impl DiscordScanExec {
     /// The Discord cost of this scan, predicted from the table's log as
     /// this process last read it.
-    fn predicted(&self) -> crate::store::predict::Prediction {
+    fn predicted(&self) -> Prediction {
         self.store.predict(&self.spec.table, &self.spec.plan.access)
     }
 }
@@ -193,7 +192,7 @@ struct ScanState {
 impl Drop for ScanState {
     /// A scan ends (or is dropped early, under a LIMIT): note what it did.
     fn drop(&mut self) {
-        self.store.note_scan(crate::store::ScanNote {
+        self.store.note_scan(ScanNote {
             table: self.spec.table.qualified_name(),
             strategy: self.spec.plan.strategy.clone(),
             stats: self.source.stats,

@@ -13,8 +13,7 @@ use futures::TryStreamExt;
 
 use super::convert::batch_to_rows;
 use super::rules::enforce_checks;
-use crate::store::write::WriteOptions;
-use crate::store::{Store, TableDef};
+use crate::store::{Store, TableDef, WriteOptions};
 
 /// Writes every row of the input as one commit.
 ///

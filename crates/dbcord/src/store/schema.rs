@@ -184,20 +184,6 @@ impl TableDef {
                 .collect(),
         }
     }
-
-    /// A row's key for people: `id = 'u_1'`, parts joined by commas.
-    pub fn key_text(&self, values: &[super::Value]) -> String {
-        self.primary_key
-            .iter()
-            .filter_map(|k| {
-                Some(format!(
-                    "{k} = {}",
-                    values.get(self.column_index(k)?)?.show()
-                ))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// What `CREATE TABLE` asks for, before a channel exists.
@@ -228,18 +214,35 @@ impl NewTable {
     }
 }
 
-/// A secondary index on one column, held in channel `#idx-<table>-<column>`.
+/// A secondary index on one column. Its data is in the table's segments:
+/// each carries a file of the index's entries (see `codec::segment`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexDef {
     pub database: String,
     pub name: String,
     pub table: String,
+    /// The stored name of the column (it outlives a RENAME COLUMN).
     pub column: String,
     pub unique: bool,
-    pub channel_id: Snowflake,
+    /// A channel of the index's own. Only indexes of the first format had
+    /// one (`#idx-<table>-<column>`, their entries as messages); DROP
+    /// deletes it. Catalog entries written before this was optional say
+    /// `"0"` for none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "zero_is_none"
+    )]
+    pub channel_id: Option<Snowflake>,
     /// False while the index is being built (or was left half-built): scans
     /// must not trust it and fall back to the table.
     pub ready: bool,
+}
+
+/// An ID where `"0"` (or `0`) stands for none, as older catalog entries write it.
+fn zero_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Snowflake>, D::Error> {
+    let id = Option::<Snowflake>::deserialize(d)?;
+    Ok(id.filter(|s| s.0 != 0))
 }
 
 /// What `CREATE INDEX` asks for.

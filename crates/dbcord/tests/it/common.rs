@@ -154,7 +154,7 @@ impl Stack {
     /// Let replaced commits age past vacuum's grace, so that a vacuum
     /// deletes them (it keeps younger ones for writers still confirming).
     pub fn age_past_vacuum_grace(&self) {
-        let grace = dbcord::store::compact::VACUUM_GRACE;
+        let grace = dbcord::store::VACUUM_GRACE;
         self.clock
             .advance(grace + std::time::Duration::from_secs(1));
     }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use discord_api::SeededRng;
 use discord_emulator::EmulatorConfig;
 
 use crate::common::Stack;
@@ -51,22 +52,9 @@ fn insert(from: i64, rows: i64) -> String {
     )
 }
 
-/// A small deterministic generator, so that a failing run can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n.max(1)
-    }
-}
-
 /// Start `sql` and kill it after a random delay within `window`; true if
 /// the process was still running when killed.
-fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut Lcg) -> bool {
+fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut SeededRng) -> bool {
     let mut child = dbcord(dir, &[sql]).spawn().unwrap();
     let delay = rng.below(window.as_micros() as u64);
     std::thread::sleep(Duration::from_micros(delay));
@@ -152,7 +140,7 @@ async fn a_killed_10000_row_insert_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     run_to_end(dir.path(), &SCHEMA);
     let window = run_to_end(dir.path(), &[&insert(0, 10_000)]).mul_f64(1.2);
-    let mut rng = Lcg(9);
+    let mut rng = SeededRng::new(9);
     let (mut kills, mut outcomes) = (0, [0, 0]);
     for attempt in 1..=3 * KILLS as i64 {
         let from = attempt * 10_000;
@@ -188,7 +176,7 @@ async fn a_killed_update_of_1000_rows_and_a_killed_compaction_change_all_or_noth
         .await
         .parse::<i64>()
         .unwrap();
-    let mut rng = Lcg(17);
+    let mut rng = SeededRng::new(17);
     // KILLS for each of the two statements.
     let mut kills = 0;
     for _ in 0..6 * KILLS {
@@ -244,7 +232,7 @@ async fn a_cancelled_insert_leaves_all_or_nothing_and_the_session_goes_on() {
     let start = Instant::now();
     s.sql(&insert(0, 2_000)).await;
     let window = start.elapsed().mul_f64(1.5);
-    let mut rng = Lcg(5);
+    let mut rng = SeededRng::new(5);
     let mut outcomes = [0, 0];
     for round in 1..=KILLS as i64 {
         let from = round * 10_000;
@@ -287,7 +275,7 @@ async fn a_killed_restore_and_a_killed_reindex_leave_all_or_nothing() {
         run_to_end(dir.path(), &[&restore(0)]),
         run_to_end(dir.path(), &[reindex]),
     ];
-    let mut rng = Lcg(23);
+    let mut rng = SeededRng::new(23);
     let mut kills = 0;
     for attempt in 1..=6 * KILLS {
         let which = kills % 2;

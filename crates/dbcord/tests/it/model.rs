@@ -425,14 +425,9 @@ async fn export_and_import_round_trip_in_csv_and_json_lines() {
 /// Text that does not compress: a 10 MiB row's file is over Discord's
 /// 10 MiB a file, so it is cut into parts.
 fn noise(len: usize) -> String {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rng = discord_api::SeededRng::new(0x2545_f491_4f6c_dd1d);
     (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'a' + (x % 26) as u8)
-        })
+        .map(|_| char::from(b'a' + rng.below(26) as u8))
         .collect()
 }
 

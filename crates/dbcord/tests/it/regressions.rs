@@ -42,15 +42,12 @@ async fn hidden_columns_are_not_switched_on_by_a_string_or_a_longer_name() {
     assert_eq!(named[0].len(), 2, "naming one shows it: {named:?}");
 }
 
-/// Doubles of every magnitude, repeatably (xorshift over the bit patterns).
+/// Doubles of every magnitude, repeatably (random bit patterns).
 fn doubles(n: usize) -> Vec<f64> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rng = discord_api::SeededRng::new(0x2545_f491_4f6c_dd1d);
     let mut out = Vec::new();
     while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let f = f64::from_bits(x);
+        let f = f64::from_bits(rng.next_u64());
         if f.is_finite() && f != 0.0 {
             out.push(f);
         }

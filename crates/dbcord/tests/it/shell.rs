@@ -346,7 +346,7 @@ async fn explain_predicts_the_cdn_reads_and_the_segments_pushdown_skips() {
 #[derive(Default)]
 struct Recorder(std::sync::Mutex<Vec<String>>);
 
-impl dbcord::store::progress::Progress for Recorder {
+impl dbcord::store::Progress for Recorder {
     fn start(&self, what: &str, total: u64, eta_s: Option<f64>) {
         let paced = eta_s.map_or("-".into(), |s| format!("{s:.0}s"));
         self.0

@@ -5,7 +5,12 @@
 
 use std::process::Command;
 
-use dbcord::sim::{DEFAULT_FAULTS, Plan, SimOptions, Totals, run};
+use dbcord::sim::{DEFAULT_FAULTS, Outcome, Plan, SimOptions, Totals, run, run_seed};
+use discord_emulator::FaultSpec;
+
+fn faults(spec: &str) -> FaultSpec {
+    FaultSpec::parse(spec).unwrap()
+}
 
 fn options(seed: u64, seeds: u64, ops: usize) -> SimOptions {
     SimOptions {
@@ -13,7 +18,7 @@ fn options(seed: u64, seeds: u64, ops: usize) -> SimOptions {
         seeds,
         ops,
         clients: 3,
-        faults: DEFAULT_FAULTS.into(),
+        faults: faults(DEFAULT_FAULTS),
         kill_chance: 0.03,
         served: false,
         for_duration: None,
@@ -42,36 +47,50 @@ fn twenty_seeds_under_faults_and_kills_keep_every_invariant() {
             "no {kind}: {report}"
         );
     }
-    let by_outcome = |i: usize| totals.statements.values().map(|v| v[i]).sum::<u64>();
-    assert_eq!(by_outcome(0) + by_outcome(1) + by_outcome(2), 20 * 201);
-    assert!(by_outcome(1) > 100, "conflicts and duplicates: {report}");
-    assert!(by_outcome(2) > 10, "indeterminate statements: {report}");
+    let all = totals.all_statements();
+    assert_eq!(all.total(), 20 * 201);
+    assert!(all.failed > 100, "conflicts and duplicates: {report}");
+    assert!(all.indeterminate > 10, "indeterminate statements: {report}");
     assert!(totals.invariants > 20 * 60, "{report}");
     assert!(report.contains("faults injected") && report.contains("invariants checked"));
 }
 
-#[test]
-fn a_seed_replays_exactly() {
-    let once = simulate(&options(4242, 1, 150)).render();
-    let again = simulate(&options(4242, 1, 150)).render();
-    assert_eq!(once, again);
-    let other = simulate(&options(4243, 1, 150)).render();
-    assert_ne!(once, other, "a different seed runs differently");
+/// The plan `options` makes of `seed`.
+fn plan(seed: u64, ops: usize) -> Plan {
+    let o = options(seed, 1, ops);
+    Plan {
+        seed,
+        ops,
+        clients: o.clients,
+        faults: o.faults,
+        kill_chance: o.kill_chance,
+        served: false,
+        trace: false,
+        unique_ddl: false,
+    }
 }
 
-/// Split a replay command as a shell would (single quotes only).
-fn words(command: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut word, mut quoted) = (String::new(), false);
-    for c in command.chars() {
-        match c {
-            '\'' => quoted = !quoted,
-            ' ' if !quoted => out.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
-            c => word.push(c),
-        }
+#[test]
+fn a_seed_replays_exactly() {
+    let once = run_seed(&plan(4242, 150));
+    let again = run_seed(&plan(4242, 150));
+    assert_eq!(once.statements.len(), 150, "every statement is recorded");
+    // Every statement, its SQL and how it ended, in the order they ended.
+    for (i, (a, b)) in once.statements.iter().zip(&again.statements).enumerate() {
+        assert_eq!(a, b, "statement {i} of the replay differs");
     }
-    out.extend((!word.is_empty()).then_some(word));
-    out
+    assert_eq!(once.totals.render(), again.totals.render());
+    // The run went through outcomes of every kind, so the comparison
+    // compared something.
+    let ended = |f: fn(&Outcome) -> bool| once.statements.iter().filter(|(_, o)| f(o)).count();
+    assert!(ended(|o| matches!(o, Outcome::Acked(_))) > 50);
+    assert!(ended(|o| matches!(o, Outcome::Failed(..))) > 0);
+    assert!(ended(|o| matches!(o, Outcome::Unknown(_))) > 0);
+    let other = run_seed(&plan(4243, 150));
+    assert_ne!(
+        once.statements, other.statements,
+        "a different seed runs differently"
+    );
 }
 
 #[test]
@@ -80,7 +99,7 @@ fn a_violation_prints_its_seed_and_a_replay_command_that_runs() {
         seed: 31,
         ops: 40,
         clients: 2,
-        faults: "429=0.05,lose=0.01".into(),
+        faults: faults("429=0.05,lose=0.01"),
         kill_chance: 0.05,
         served: false,
         trace: true,
@@ -94,7 +113,7 @@ fn a_violation_prints_its_seed_and_a_replay_command_that_runs() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("replay: "))
         .expect("a replay line");
-    let args = words(command);
+    let args = shlex::split(command).expect("a command a shell can split");
     assert_eq!(args[0], "dbcord");
     let out = Command::new(env!("CARGO_BIN_EXE_dbcord"))
         .args(&args[1..])
@@ -137,9 +156,17 @@ fn the_served_simulation_keeps_the_invariants_and_never_shows_the_token() {
 
 #[test]
 fn bad_options_are_refused_by_name() {
-    let mut o = options(1, 1, 10);
-    o.faults = "429=2".into();
-    assert!(run(&o, |_| {}).unwrap_err().contains("between 0 and 1"));
+    assert!(
+        FaultSpec::parse("429=2")
+            .unwrap_err()
+            .contains("between 0 and 1")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .args(["sim", "--faults", "429=2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("between 0 and 1"));
     let mut o = options(1, 1, 10);
     o.clients = 0;
     assert!(run(&o, |_| {}).unwrap_err().contains("--clients"));

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use dbcord::store::codec::commit::{self, Change, CommitMeta, Op};
+use dbcord::store::codec::commit::{self, Change, CommitMeta};
+use dbcord::store::codec::op::Op;
 use dbcord::store::codec::segment;
 use dbcord::store::{IndexDef, TableDef, Value};
 use discord_api::{Discord, NewFile, NewMessage, Snowflake};
@@ -66,7 +67,7 @@ async fn post_segment(
     def: &TableDef,
     indexes: &[Arc<IndexDef>],
     rows: &[Change],
-    shape: impl FnOnce(&mut segment::SegmentHeader, &mut Vec<(String, Vec<u8>)>),
+    shape: impl FnOnce(&mut segment::SegmentHeader, &mut Vec<NewFile>),
 ) -> Snowflake {
     let mut seg = segment::encode(def, indexes, rows, 1).unwrap();
     shape(&mut seg.header, &mut seg.files);
@@ -75,14 +76,8 @@ async fn post_segment(
         txn: Some("injected".into()),
     };
     let json = serde_json::to_string(&seg.header).unwrap();
-    let message = NewMessage {
-        files: seg
-            .files
-            .into_iter()
-            .map(|(filename, bytes)| NewFile { filename, bytes })
-            .collect(),
-        ..NewMessage::idempotent(commit::segment_content(&json, &meta))
-    };
+    let message =
+        NewMessage::idempotent(commit::segment_content(&json, &meta)).with_files(seg.files);
     s.emulator
         .create_message(def.channel_id, &message)
         .await
@@ -95,7 +90,7 @@ async fn a_clean_table_verifies_clean_and_every_check_reports_itself() {
     let (s, _, _) = setup().await;
     assert!(problems(&s).await.is_empty());
     let all = s.values("SELECT kind, ok FROM verify('users')").await;
-    assert_eq!(all.len(), dbcord::store::verify::CHECKS.len());
+    assert_eq!(all.len(), dbcord::store::CHECKS.len());
     assert!(all.iter().all(|r| r[1] == "true"), "{all:?}");
 }
 

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-pub use crate::faults::{Fault, FaultPlan};
+pub use crate::faults::{Fault, FaultPlan, FaultSpec};
 pub use cloudflare::{Edge, EdgeRules};
 
 use discord_api::{DiscordError, RateLimitScope, SharedClock};
@@ -90,9 +90,17 @@ pub struct Served {
     /// What reached the server's edge (Cloudflare's place).
     pub edge: Arc<cloudflare::Edge>,
     options: Arc<ServeOptions>,
+    /// The task that accepts connections.
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Served {
+    /// Stop accepting connections: the server's task ends (a run that
+    /// starts many servers, one per seed, keeps none of them alive).
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
     /// The server's faults: what it has drawn so far, and for how many requests.
     pub fn faults(&self) -> &FaultPlan {
         &self.options.faults
@@ -124,7 +132,7 @@ pub async fn start(
         options: Arc::clone(&options),
         edge: Arc::clone(&edge),
     };
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         if let Err(e) = serve(listener, state).await {
             tracing::error!("emulator server stopped: {e}");
         }
@@ -134,6 +142,7 @@ pub async fn start(
         addr,
         edge,
         options,
+        task,
     })
 }
 

@@ -30,6 +30,7 @@ use discord_api::limits::MAX_CONTENT_LEN;
 use discord_api::{Snowflake, discord_len};
 use serde_json::{Map, Value as Json};
 
+pub use super::op::Op;
 use super::row::{
     ROW_MARKER, ROW_MARKER_V1, composite_key_token, decode_json, decode_object, row_json,
     row_tokens,
@@ -41,44 +42,6 @@ use crate::error::{Error, Result};
 use crate::store::schema::TableDef;
 
 pub const SEGMENT_MARKER: &str = "dbcseg";
-
-/// What a commit does to one row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// A new key: the commit is void if the key was written concurrently.
-    Insert,
-    /// A new version of an existing row.
-    Upsert,
-    /// The row is gone (a tombstone until compaction).
-    Delete,
-}
-
-impl Op {
-    pub fn code(self) -> u8 {
-        match self {
-            Op::Insert => 0,
-            Op::Upsert => 1,
-            Op::Delete => 2,
-        }
-    }
-
-    pub fn from_code(code: u8) -> Option<Op> {
-        Some(match code {
-            0 => Op::Insert,
-            1 => Op::Upsert,
-            2 => Op::Delete,
-            _ => return None,
-        })
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Op::Insert => "",
-            Op::Upsert => "~",
-            Op::Delete => "-",
-        }
-    }
-}
 
 /// One row change: for a delete, only the key columns are set.
 #[derive(Clone, Debug, PartialEq)]
@@ -180,7 +143,7 @@ pub fn encode_rows_sharded(
             lines.push(json);
             continue;
         }
-        lines.push(format!("{}{json}", c.op.prefix()));
+        lines.push(format!("{}{json}", c.op.line_prefix()));
     }
     let body = lines.join("\n");
     let content = format!(
@@ -308,16 +271,13 @@ fn changes(def: &TableDef, lines: &str) -> Result<(Vec<Change>, Vec<ShardRef>), 
         .lines()
         .map(|line| {
             if let Some(r) = ShardRef::parse(line) {
+                let r = r.map_err(NotACommit)?;
                 let values = decode_object(def, &r.key).map_err(|e| NotACommit(e.0))?;
-                let change = Change { op: r.op(), values };
+                let change = Change { op: r.op, values };
                 sharded.push(r);
                 return Ok(change);
             }
-            let (op, json) = match line.as_bytes().first() {
-                Some(b'~') => (Op::Upsert, &line[1..]),
-                Some(b'-') => (Op::Delete, &line[1..]),
-                _ => (Op::Insert, line),
-            };
+            let (op, json) = Op::split_line(line);
             let values = decode_json(def, json).map_err(|e| NotACommit(e.0))?;
             Ok(Change { op, values })
         })

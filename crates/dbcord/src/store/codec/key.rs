@@ -14,6 +14,7 @@
 //! is never looked up by `=`.
 
 use super::value::Value;
+use crate::store::schema::TableDef;
 
 /// Encoded key bytes; `Ord` is the key order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,7 +32,7 @@ impl Key {
 
     /// Lower-case hex, for JSON.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&self.0)
     }
 
     /// A key at most `max` bytes long that is at most this one: for the
@@ -69,16 +70,20 @@ impl Key {
         Key(first.0[..(common + 1).min(first.0.len())].to_vec())
     }
 
-    pub fn from_hex(hex: &str) -> Option<Key> {
-        if !hex.len().is_multiple_of(2) {
-            return None;
-        }
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()
-            .map(Key)
+    pub fn from_hex(text: &str) -> Option<Key> {
+        hex::decode(text).ok().map(Key)
     }
+}
+
+/// The key of a row of `def` (values in column order), or `None` if a key
+/// column is NULL: such a change names no row any read can reach.
+pub fn row_key(def: &TableDef, values: &[Value]) -> Option<Key> {
+    Key::of(
+        def.primary_key
+            .iter()
+            .map(|k| def.column_index(k).map(|i| &values[i]))
+            .collect::<Option<Vec<_>>>()?,
+    )
 }
 
 fn encode(v: &Value, out: &mut Vec<u8>) -> Option<()> {

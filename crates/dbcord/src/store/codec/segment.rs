@@ -20,14 +20,17 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::ipc::reader::{FileDecoder, FileReader, read_footer_length};
 use datafusion::arrow::ipc::writer::{FileWriter, IpcWriteOptions};
 use datafusion::arrow::ipc::{Block, CompressionType, MetadataVersion, root_as_footer};
+use discord_api::NewFile;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::columns::{arrow_type, column, values};
-use super::commit::{Change, Op};
-use super::key::Key;
+use super::commit::Change;
+use super::key::{Key, row_key};
+use super::op::Op;
+use super::parts::{PART_BYTES, cut};
 use super::value::Value;
-use crate::store::schema::{IndexDef, TableDef};
+use crate::store::schema::{ColumnType, IndexDef, TableDef};
 
 /// One record batch of a file: its first key (or indexed value and key),
 /// and where its bytes are.
@@ -79,31 +82,21 @@ impl FileDir {
     }
 }
 
-/// Bytes of one part of a file cut into parts (Discord: 10 MiB a file).
-pub const PART_BYTES: usize = 8 << 20;
-
 /// Cut every file over `max` bytes into parts, renumbering the header's
 /// file positions to match.
 fn split_parts(
     header: &mut SegmentHeader,
     files: Vec<(String, Vec<u8>)>,
     max: usize,
-) -> Vec<(String, Vec<u8>)> {
+) -> Vec<NewFile> {
     let mut out = Vec::new();
     let mut first = Vec::with_capacity(files.len());
     let mut parts = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         first.push(out.len());
-        if bytes.len() <= max {
-            parts.push(None);
-            out.push((name, bytes));
-            continue;
-        }
-        let chunks: Vec<&[u8]> = bytes.chunks(max).collect();
-        parts.push(Some((max as u64, chunks.len())));
-        for (i, c) in chunks.iter().enumerate() {
-            out.push((format!("{name}.part{}", i + 1), c.to_vec()));
-        }
+        let cut = cut(&name, bytes, max);
+        parts.push((cut.len() > 1).then_some((max as u64, cut.len())));
+        out.extend(cut);
     }
     for dir in std::iter::once(&mut header.data).chain(header.indexes.values_mut()) {
         dir.parts = parts[dir.file];
@@ -153,8 +146,8 @@ impl SegmentHeader {
 /// A segment ready to be attached: the files, and the header describing them.
 pub struct EncodedSegment {
     pub header: SegmentHeader,
-    /// (file name, bytes), in attachment order.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// The attachments, in order.
+    pub files: Vec<NewFile>,
 }
 
 /// The schema of the data files a table writes now: its columns by
@@ -226,16 +219,6 @@ pub fn index_schema(def: &TableDef, index: &IndexDef) -> Option<SchemaRef> {
     Some(Arc::new(Schema::new(fields)))
 }
 
-/// The key of a row's values.
-pub fn key_of(def: &TableDef, values: &[Value]) -> Option<Key> {
-    Key::of(
-        def.primary_key
-            .iter()
-            .map(|k| def.column_index(k).map(|i| &values[i]))
-            .collect::<Option<Vec<_>>>()?,
-    )
-}
-
 /// Encode `changes` (any order) as a segment with files for `indexes`,
 /// `batches` record batches in the data file (fewer for small segments).
 pub fn encode(
@@ -246,7 +229,7 @@ pub fn encode(
 ) -> Result<EncodedSegment, ArrowError> {
     let mut keyed: Vec<(Key, &Change)> = changes
         .iter()
-        .filter_map(|c| Some((key_of(def, &c.values)?, c)))
+        .filter_map(|c| Some((row_key(def, &c.values)?, c)))
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     // An empty segment (a checkpoint of an empty table) has an empty key
@@ -341,7 +324,7 @@ fn index_file(
         .filter(|c| c.op != Op::Delete)
         .filter_map(|c| {
             let mut k = Key::of([&c.values[col]])?;
-            k.0.extend(key_of(def, &c.values)?.0);
+            k.0.extend(row_key(def, &c.values)?.0);
             Some((k, *c))
         })
         .collect();
@@ -473,7 +456,7 @@ fn stats(def: &TableDef, rows: &[&Change]) -> BTreeMap<String, ColumnStats> {
 
 /// A value's JSON for statistics, unless it is long text (a prefix would
 /// not bound the maximum, so long values are simply left out).
-fn short(v: &Value, ty: crate::store::schema::ColumnType) -> Option<Json> {
+fn short(v: &Value, ty: ColumnType) -> Option<Json> {
     match v {
         Value::Text(s) if s.len() > 48 => None,
         v => v.to_json(ty),
@@ -571,7 +554,6 @@ pub fn index_entries(
 
 #[cfg(test)]
 mod tests {
-    use discord_api::Snowflake;
 
     use super::*;
     use crate::store::schema::{ColumnType, test_table};
@@ -590,7 +572,7 @@ mod tests {
             table: "t".into(),
             column: "tag".into(),
             unique: false,
-            channel_id: Snowflake(0),
+            channel_id: None,
             ready: true,
         })
     }
@@ -615,7 +597,7 @@ mod tests {
         );
         let dir = &h.data.batches[3];
         let bytes =
-            seg.files[0].1[dir.offset() as usize..(dir.offset() + dir.len()) as usize].to_vec();
+            seg.files[0].bytes[dir.offset() as usize..(dir.offset() + dir.len()) as usize].to_vec();
         let batch = decode_batch(&data_schema(&d), dir, bytes).unwrap();
         let rows = changes_of(&d, &batch);
         assert_eq!(
@@ -625,7 +607,7 @@ mod tests {
         );
         assert_eq!(rows.len(), 125);
         let idx = &h.indexes["t_tag"];
-        let all = decode_file(seg.files[idx.file].1.clone()).unwrap();
+        let all = decode_file(seg.files[idx.file].bytes.clone()).unwrap();
         let entries: usize = all
             .iter()
             .map(|b| index_entries(&d, &tag_index(), b).unwrap().len())

@@ -10,15 +10,17 @@
 //! every shard, and from any shard the others), its place (`_shard`), the
 //! characters of the row it holds (`_range`) and a CRC-32 of them. The
 //! shards are posted first; the statement's commit then names them in a
-//! line of its own, `*{"op":"+","key":{...},"shards":[ids],"len":..,"sum":..}`,
+//! line of its own, `*{"op":"+","key":{...},"shards":[ids],"len":..,"sum":..}`
+//! (`op` is `+` for an insert, `~` for an upsert; see [`super::op`]),
 //! so a row whose commit was never posted has shards no commit names
 //! (leftovers that vacuum deletes), and a committed row is whole.
 
+use discord_api::Snowflake;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
 use super::ascii_json;
-use super::commit::Op;
+use super::op::Op;
 
 pub const SHARD_MARKER: &str = "dbcshard";
 /// Characters of row text one shard carries (with its marker line, well
@@ -27,37 +29,40 @@ pub const SHARD_CHARS: usize = 1800;
 /// A row whose text is longer than this is sharded (in a shards table).
 pub const SHARD_OVER: usize = 1500;
 
+/// A message ID of as many digits as Discord's IDs will have for a
+/// century: a commit measured with it in place of the shards' real IDs is
+/// never shorter than the commit that names them.
+pub const LONGEST_ID: Snowflake = Snowflake(9_999_999_999_999_999_999);
+
 /// A row stored in shards, as its commit names it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardRef {
-    /// `+` insert, `~` upsert.
-    pub op: String,
+    /// An insert (`+`) or an upsert (`~`); a delete has no row to shard.
+    pub op: Op,
     /// The key columns, by stored name.
     pub key: Map<String, Json>,
     /// The shard messages, in order.
-    pub shards: Vec<String>,
+    pub shards: Vec<Snowflake>,
     /// Characters of the row's text, and their CRC-32.
     pub len: usize,
     pub sum: String,
 }
 
 impl ShardRef {
-    pub fn op(&self) -> Op {
-        if self.op == "~" {
-            Op::Upsert
-        } else {
-            Op::Insert
-        }
-    }
-
     /// The commit line naming the shards.
     pub fn line(&self) -> String {
         format!("*{}", ascii_json::to_string(self))
     }
 
-    /// A commit line naming shards, if `line` is one.
-    pub fn parse(line: &str) -> Option<ShardRef> {
-        serde_json::from_str(line.strip_prefix('*')?).ok()
+    /// The reference a commit line starting with `*` holds; an error says
+    /// why the line is no reference (an ID that is no number, a delete).
+    pub fn parse(line: &str) -> Option<Result<ShardRef, String>> {
+        let json = line.strip_prefix('*')?;
+        Some(match serde_json::from_str::<ShardRef>(json) {
+            Ok(r) if r.op == Op::Delete => Err("a shard reference of a delete".into()),
+            Ok(r) => Ok(r),
+            Err(e) => Err(format!("a shard reference is unreadable: {e}")),
+        })
     }
 
     /// The row's text from its shards' contents, in order, checked.
@@ -146,14 +151,17 @@ mod tests {
         assert!(parts.iter().all(|p| p.len() <= 2000));
         assert!(parts[1].starts_with("dbcshard qtoken _type=shard _shard=2/"));
         let r = ShardRef {
-            op: "+".into(),
+            op: Op::Insert,
             key: Map::new(),
-            shards: (0..parts.len()).map(|i| i.to_string()).collect(),
+            shards: (0..parts.len() as u64).map(Snowflake).collect(),
             len: text.len(),
             sum: checksum(&text),
         };
         assert_eq!(r.join(&parts).unwrap(), text);
-        assert_eq!(ShardRef::parse(&r.line()), Some(r.clone()));
+        assert_eq!(ShardRef::parse(&r.line()), Some(Ok(r.clone())));
+        let bad_id = r.line().replace("\"1\"", "\"one\"");
+        assert!(ShardRef::parse(&bad_id).unwrap().is_err(), "{bad_id}");
+        assert!(ShardRef::parse("{}").is_none(), "no star, no reference");
         let mut damaged = parts.clone();
         damaged[1] = damaged[1].replace("5,", "6,");
         assert!(r.join(&damaged).is_err());

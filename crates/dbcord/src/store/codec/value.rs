@@ -9,7 +9,7 @@
 
 use serde_json::Value as Json;
 
-use crate::store::schema::ColumnType;
+use crate::store::schema::{ColumnType, TableDef};
 
 /// One cell.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +82,20 @@ impl Value {
     }
 }
 
+/// A row's key for people: `id = 'u_1'`, parts joined by commas.
+pub fn key_text(def: &TableDef, values: &[Value]) -> String {
+    def.primary_key
+        .iter()
+        .filter_map(|k| {
+            Some(format!(
+                "{k} = {}",
+                values.get(def.column_index(k)?)?.show()
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether text is one JSON value (any: object, array, string, number...).
 pub fn is_json(text: &str) -> bool {
     json_error(text).is_none()
@@ -118,16 +132,11 @@ fn json_to_float(j: &Json) -> Option<f64> {
 mod tests {
     use super::*;
 
-    /// xorshift: many doubles of every magnitude, repeatably.
+    /// Many doubles of every magnitude, repeatably (random bit patterns).
     fn doubles(n: usize) -> Vec<f64> {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = discord_api::SeededRng::new(0x9e37_79b9_7f4a_7c15);
         (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                f64::from_bits(x)
-            })
+            .map(|_| f64::from_bits(rng.next_u64()))
             .filter(|f| f.is_finite())
             .collect()
     }

@@ -1,0 +1,125 @@
+//! Measuring a scenario: a guild on virtual time, and what a statement
+//! cost on it (requests by route, CDN, simulated and local time).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use discord_api::{Clock, ManualClock, RateLimitPolicy};
+use discord_emulator::{Emulator, EmulatorConfig};
+use serde::Serialize;
+
+use crate::session::Session;
+use crate::sql::Outcome;
+
+/// What one scenario cost.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Cost {
+    /// API requests by route name.
+    pub requests: BTreeMap<String, u64>,
+    pub api_requests: u64,
+    /// Of those, answered 429 (the embedded client waits after a 429; the
+    /// HTTP client waits before one, from the bucket headers).
+    pub rate_limited: u64,
+    pub cdn_requests: u64,
+    pub cdn_bytes: u64,
+    pub uploaded_bytes: u64,
+    /// Time on Discord's clock: latency, rate-limit waits, transfers.
+    pub simulated_s: f64,
+    /// Time spent here, by dbcord and the in-process emulator.
+    pub local_ms: f64,
+}
+
+/// One row of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    pub rows: usize,
+    pub scenario: String,
+    pub cost: Cost,
+    /// The fewest requests Discord's limits allow, in words and figures.
+    pub lower_bound: String,
+    /// The goal the storage-engine issue set, for comparison.
+    pub goal: String,
+    /// The same query's engine time on a MemTable (best of 5), if a query.
+    pub memtable_ms: Option<f64>,
+    /// dbcord's local time for the query run again, its batches cached
+    /// (best of 5): the engine's own time, to set beside the MemTable's.
+    pub warm_ms: Option<f64>,
+}
+
+/// A guild with virtual time, and what is needed to read its costs.
+pub struct Bench {
+    pub clock: Arc<ManualClock>,
+    pub emulator: Arc<Emulator>,
+    pub session: Session,
+}
+
+impl Bench {
+    /// A new in-memory guild with Discord's limits.
+    pub async fn new() -> anyhow::Result<Bench> {
+        let clock = Arc::new(ManualClock::fixed());
+        let config = EmulatorConfig::in_memory();
+        let session = Session::embedded(config, clock.clone(), RateLimitPolicy::default()).await?;
+        let emulator = Arc::clone(session.emulator().expect("embedded"));
+        Ok(Bench {
+            clock,
+            emulator,
+            session,
+        })
+    }
+
+    /// A second process on the same guild: nothing cached.
+    pub async fn cold(&self) -> anyhow::Result<Session> {
+        let clock = self.clock.clone();
+        Ok(Session::attach(
+            Arc::clone(&self.emulator),
+            clock,
+            RateLimitPolicy::default(),
+        )
+        .await?)
+    }
+
+    /// Run `sql` on `session` and say what it cost; the last outcome too.
+    pub async fn measure(
+        &self,
+        session: &Session,
+        sql: &[String],
+    ) -> anyhow::Result<(Cost, Outcome)> {
+        let before = self.emulator.counters();
+        let t0 = self.clock.now_us();
+        let start = Instant::now();
+        let mut last = Outcome::Status(String::new());
+        for statement in sql {
+            let mut out = session.engine.execute(statement).await?;
+            if let Some(o) = out.pop() {
+                last = o;
+            }
+        }
+        let local = start.elapsed();
+        let spent = self.emulator.counters().since(&before);
+        let cost = Cost {
+            requests: spent
+                .by_route
+                .iter()
+                .filter(|(r, c)| !r.is_cdn() && c.requests > 0)
+                .map(|(r, c)| (r.name().to_string(), c.requests))
+                .collect(),
+            api_requests: spent.total_requests(),
+            rate_limited: spent.total_rate_limited(),
+            cdn_requests: spent.cdn_requests(),
+            cdn_bytes: spent.cdn_bytes,
+            uploaded_bytes: spent.uploaded_bytes,
+            simulated_s: Duration::from_micros(self.clock.now_us() - t0).as_secs_f64(),
+            local_ms: local.as_secs_f64() * 1e3,
+        };
+        Ok((cost, last))
+    }
+}
+
+/// Rows of an outcome.
+pub fn rows_of(o: &Outcome) -> usize {
+    match o {
+        Outcome::Rows { batches, .. } => batches.iter().map(|b| b.num_rows()).sum(),
+        Outcome::Status(_) => 0,
+    }
+}

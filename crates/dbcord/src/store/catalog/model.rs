@@ -1,0 +1,208 @@
+//! The catalog: which databases, tables and indexes exist, as read from Discord.
+//!
+//! Each database is a category `dbcord-<db>` holding a `#dbc-catalog` channel.
+//! The catalog channel is an append-only log of entries (see
+//! [`super::codec::catalog_entry`]): first the database marker (dbcord's
+//! claim of ownership), then a message per table or index definition, or
+//! per drop of one; a later entry of a name replaces an earlier one. Each
+//! entry is the commit point of its DDL statement. Being append-only, the
+//! catalog channel's newest message ID tells whether anything changed, which
+//! one request (`GET /guilds/{id}/channels`) shows for every database.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use discord_api::{Channel, Discord, Message, NewMessage, Snowflake, channel_type};
+
+use crate::error::{Error, Result};
+use crate::store::codec::catalog_entry::CatalogEntry;
+use crate::store::log::pager::HistoryPager;
+use crate::store::names;
+use crate::store::schema::{IndexDef, TableDef};
+
+/// A table and the catalog message that defines it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableEntry {
+    pub def: Arc<TableDef>,
+    pub catalog_message: Snowflake,
+}
+
+/// An index and the catalog message that defines it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexEntry {
+    pub def: Arc<IndexDef>,
+    pub catalog_message: Snowflake,
+}
+
+/// A database as loaded from its category.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Database {
+    pub name: String,
+    pub category_id: Snowflake,
+    pub catalog_channel: Snowflake,
+    pub tables: BTreeMap<String, TableEntry>,
+    pub indexes: BTreeMap<String, IndexEntry>,
+    /// The newest catalog message read: when the catalog channel's newest
+    /// message differs, another process changed the catalog.
+    pub head: Option<Snowflake>,
+}
+
+impl Database {
+    /// The indexes of one table.
+    pub fn indexes_of(&self, table: &str) -> impl Iterator<Item = &IndexEntry> {
+        self.indexes.values().filter(move |i| i.def.table == table)
+    }
+
+    /// Take in one catalog message: a definition, or a drop of one.
+    pub(crate) fn apply(&mut self, m: &Message, bot: Snowflake) {
+        self.head = self.head.max(Some(m.id));
+        match CatalogEntry::from_message(m, bot) {
+            Some(CatalogEntry::Table(def)) => {
+                let entry = TableEntry {
+                    def: Arc::new(def),
+                    catalog_message: m.id,
+                };
+                self.tables.insert(entry.def.name.clone(), entry);
+            }
+            Some(CatalogEntry::Index(def)) => {
+                let entry = IndexEntry {
+                    def: Arc::new(def),
+                    catalog_message: m.id,
+                };
+                self.indexes.insert(entry.def.name.clone(), entry);
+            }
+            Some(CatalogEntry::Restored { table, indexes }) => {
+                let entry = TableEntry {
+                    def: Arc::new(table),
+                    catalog_message: m.id,
+                };
+                self.tables.insert(entry.def.name.clone(), entry);
+                for def in indexes {
+                    let entry = IndexEntry {
+                        def: Arc::new(def),
+                        catalog_message: m.id,
+                    };
+                    self.indexes.insert(entry.def.name.clone(), entry);
+                }
+            }
+            Some(CatalogEntry::DropTable { name }) => {
+                self.tables.remove(&name);
+                self.indexes.retain(|_, i| i.def.table != name);
+            }
+            Some(CatalogEntry::DropIndex { name }) => {
+                self.indexes.remove(&name);
+            }
+            Some(CatalogEntry::Database { .. }) => {}
+            None => tracing::warn!(
+                "message {} in the catalog of {} is not a catalog entry; ignored",
+                m.id,
+                self.name
+            ),
+        }
+    }
+}
+
+/// Everything dbcord owns in the guild.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Catalog {
+    pub databases: BTreeMap<String, Database>,
+}
+
+impl Catalog {
+    /// Read the catalog from the guild's channels: each database's catalog
+    /// channel, unless `known` already has it up to the channel's newest
+    /// message. Databases whose category is gone are dropped.
+    pub async fn load(
+        discord: &Arc<dyn Discord>,
+        channels: &[Channel],
+        known: &Catalog,
+    ) -> Result<Catalog> {
+        let mut catalog = Catalog::default();
+        for (db, category) in database_categories(channels) {
+            let Some(cat_chan) = catalog_channel_of(channels, category.id) else {
+                tracing::warn!("category {} has no catalog channel; ignored", category.name);
+                continue;
+            };
+            let database = match known.databases.get(db) {
+                Some(d)
+                    if d.catalog_channel == cat_chan.id && d.head >= cat_chan.last_message_id =>
+                {
+                    d.clone()
+                }
+                _ => load_database(discord, db, category.id, cat_chan.id).await?,
+            };
+            catalog.databases.insert(db.to_string(), database);
+        }
+        Ok(catalog)
+    }
+
+    pub fn database(&self, name: &str) -> Result<&Database> {
+        self.databases
+            .get(name)
+            .ok_or_else(|| Error::NoSuchDatabase(name.to_string()))
+    }
+}
+
+/// Categories named `dbcord-<db>`, with the database name.
+pub fn database_categories(channels: &[Channel]) -> impl Iterator<Item = (&str, &Channel)> {
+    channels
+        .iter()
+        .filter(|c| c.kind == channel_type::CATEGORY)
+        .filter_map(|c| names::database_of_category(&c.name).map(|db| (db, c)))
+}
+
+/// The `#dbc-catalog` channel under a category, if dbcord's marker is on it.
+pub fn catalog_channel_of(channels: &[Channel], category: Snowflake) -> Option<&Channel> {
+    owned_channel(channels, category, names::CATALOG_CHANNEL)
+}
+
+/// The channel `name` under a category, if dbcord's marker is on it: dbcord
+/// touches no channel it does not own, however it is named.
+pub fn owned_channel<'a>(
+    channels: &'a [Channel],
+    category: Snowflake,
+    name: &str,
+) -> Option<&'a Channel> {
+    channels.iter().find(|c| {
+        c.parent_id == Some(category)
+            && c.name == name
+            && names::is_dbcord_topic(c.topic.as_deref())
+    })
+}
+
+/// Every catalog message of a database, oldest first, folded.
+async fn load_database(
+    discord: &Arc<dyn Discord>,
+    name: &str,
+    category_id: Snowflake,
+    catalog_channel: Snowflake,
+) -> Result<Database> {
+    let bot = discord.bot_user_id();
+    let messages = HistoryPager::new(Arc::clone(discord), catalog_channel)
+        .read_all()
+        .await?;
+    let mut db = Database {
+        name: name.to_string(),
+        category_id,
+        catalog_channel,
+        tables: BTreeMap::new(),
+        indexes: BTreeMap::new(),
+        head: None,
+    };
+    for m in &messages {
+        db.apply(m, bot);
+    }
+    Ok(db)
+}
+
+/// Post a catalog entry: the commit point of a DDL statement.
+pub async fn post_entry(
+    discord: &Arc<dyn Discord>,
+    channel: Snowflake,
+    entry: &CatalogEntry,
+) -> Result<Message> {
+    let content = entry.to_content()?;
+    Ok(discord
+        .create_message(channel, &NewMessage::idempotent(content))
+        .await?)
+}

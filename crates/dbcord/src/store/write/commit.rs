@@ -1,0 +1,314 @@
+//! Writing a statement: its changes become one commit message, checked
+//! before it is sent and confirmed after.
+//!
+//! Before: every row is whole (types, NOT NULL), no key or UNIQUE value
+//! repeats within the statement, and none collides with the table as the
+//! statement's snapshot has it (see [`super::checks`]). The commit is a
+//! readable row message when it fits in 2,000 characters, a segment in
+//! attachments otherwise (see [`super::build`]). After: the log is read up
+//! to the commit; if a concurrent commit won (see `log::validity`), this
+//! one is void for every reader and the statement reports the conflict.
+//! The void commit is left in place: readers skip it, and vacuum removes
+//! it once a checkpoint covers it (deleting it would change what came
+//! before a checkpoint posted meanwhile; see `log::table_log`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use discord_api::{Message, NewMessage, Snowflake};
+
+use super::build::build;
+use super::checks::{check_within, checked_rows};
+use super::options::WriteOptions;
+use crate::error::{Error, Result};
+use crate::store::codec::commit::{self, Change, CommitMeta};
+use crate::store::codec::op::Op;
+use crate::store::codec::shard::ShardRef;
+use crate::store::codec::value::Value;
+use crate::store::log::sync::sync_until;
+use crate::store::log::table_log::TableLog;
+use crate::store::read::snapshot::Snapshot;
+use crate::store::read::stats::ReadStats;
+use crate::store::schema::{IndexDef, LargeRows, TableDef};
+use crate::store::state::Store;
+use crate::store::timing::VACUUM_GRACE;
+
+/// How often an INSERT that lost a race without a duplicate is tried.
+const CONFLICT_TRIES: usize = 3;
+
+impl Store {
+    /// Insert `rows`: each a new key.
+    pub async fn insert(
+        &self,
+        table: &Arc<TableDef>,
+        rows: Vec<Vec<Value>>,
+        options: &WriteOptions,
+    ) -> Result<u64> {
+        let changes = rows
+            .into_iter()
+            .map(|values| Change {
+                op: Op::Insert,
+                values,
+            })
+            .collect();
+        self.commit(table, changes, options).await
+    }
+
+    /// Write `changes` as one commit, then compact if the log has grown
+    /// past `options.compact_after`. Returns the number of rows changed.
+    pub async fn commit(
+        &self,
+        table: &Arc<TableDef>,
+        changes: Vec<Change>,
+        options: &WriteOptions,
+    ) -> Result<u64> {
+        self.commit_from(table, changes, options, None).await
+    }
+
+    /// The newest message of `table`'s log, read now: the snapshot a
+    /// statement's reads start from, to be its commit's base.
+    pub async fn pin(&self, table: &Arc<TableDef>) -> Result<Snowflake> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(table, &mut stats).await?;
+        Ok(snap.synced.unwrap_or_default())
+    }
+
+    /// [`Store::commit`] for changes computed from reads that began at
+    /// `read_from` (see [`Store::pin`]): a concurrent change to the same rows
+    /// since then makes this commit void, so no update is lost.
+    pub async fn commit_from(
+        &self,
+        table: &Arc<TableDef>,
+        changes: Vec<Change>,
+        options: &WriteOptions,
+        read_from: Option<Snowflake>,
+    ) -> Result<u64> {
+        let n = self.commit_retrying(table, changes, read_from).await?;
+        let tail = self.log_of(table.channel_id).commits.len();
+        // The statement is committed: a compaction that fails now is put
+        // off to a later statement, not reported as the statement failing.
+        if options.compact_after > 0
+            && tail >= options.compact_after
+            && let Err(e) = self.compact(table).await
+        {
+            tracing::warn!("{}: compaction put off: {e}", table.qualified_name());
+        }
+        Ok(n)
+    }
+
+    /// A commit that lost a race without a duplicate (it raced with a
+    /// compaction, or with a change to one of its UNIQUE values that was
+    /// later undone) is tried again from a new snapshot, if its changes did
+    /// not come from reads (`read_from`): an INSERT's rows are the same
+    /// whatever the table holds, an UPDATE's are not.
+    async fn commit_retrying(
+        &self,
+        table: &Arc<TableDef>,
+        changes: Vec<Change>,
+        read_from: Option<Snowflake>,
+    ) -> Result<u64> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.commit_once(table, changes.clone(), read_from).await {
+                Err(Error::Conflict { .. }) if read_from.is_none() && tries < CONFLICT_TRIES => {
+                    tracing::info!(
+                        "{}: commit lost a race; trying again",
+                        table.qualified_name()
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of a commit, step by step.
+    async fn commit_once(
+        &self,
+        table: &Arc<TableDef>,
+        changes: Vec<Change>,
+        read_from: Option<Snowflake>,
+    ) -> Result<u64> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let changes = checked_rows(table, changes)?;
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot(table, &mut stats).await?;
+        // The log as it stood before the commit: a confirmation may have
+        // to judge the commit from it (see `confirm_folded`).
+        let known = self.log_of(table.channel_id);
+        let indexes = self.check_constraints(&snap, &changes, &mut stats).await?;
+        let meta = commit_meta(&snap, read_from);
+        let sharded = self.stage_large_rows(table, &changes, &meta).await?;
+        let indexes = self
+            .recheck_if_catalog_stale(&snap, &changes, indexes, &mut stats)
+            .await?;
+        let message = build(table, &indexes, &changes, &meta, &sharded)?;
+        let sent = self.send(table, message).await?;
+        self.confirm(&snap, &known, &changes, &sent, &mut stats)
+            .await?;
+        Ok(changes.len() as u64)
+    }
+
+    /// The table's indexes as the catalog names them now, and the changes
+    /// checked against them: no key or UNIQUE value twice in the
+    /// statement, none held by another live row.
+    async fn check_constraints(
+        &self,
+        snap: &Snapshot,
+        changes: &[Change],
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Arc<IndexDef>>> {
+        let def = &snap.def;
+        let indexes = self.indexes_of(&def.database, &def.name);
+        check_within(def, &indexes, changes)?;
+        self.check_against(snap, &indexes, changes, stats).await?;
+        Ok(indexes)
+    }
+
+    /// A UNIQUE index declared since the catalog was read must be checked
+    /// too (see `timing::UNIQUE_INDEX_WAIT`): if the catalog is older than
+    /// `timing::CATALOG_FRESH`, read it again, and check the changes
+    /// against the indexes it names now if they differ.
+    async fn recheck_if_catalog_stale(
+        &self,
+        snap: &Snapshot,
+        changes: &[Change],
+        indexes: Vec<Arc<IndexDef>>,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Arc<IndexDef>>> {
+        if !self.refresh_if_stale().await?
+            || self.indexes_of(&snap.def.database, &snap.def.name) == indexes
+        {
+            return Ok(indexes);
+        }
+        self.check_constraints(snap, changes, stats).await
+    }
+
+    /// Post the shards of rows too large for a row message, in a table
+    /// that keeps them in shards; by the position of their change.
+    async fn stage_large_rows(
+        &self,
+        table: &TableDef,
+        changes: &[Change],
+        meta: &CommitMeta,
+    ) -> Result<HashMap<usize, ShardRef>> {
+        match table.large_rows {
+            LargeRows::Shards => self.post_shards(table, changes, meta).await,
+            LargeRows::Attachment => Ok(HashMap::new()),
+        }
+    }
+
+    /// Create the commit message; a row message must come back as sent.
+    async fn send(&self, table: &TableDef, message: NewMessage) -> Result<Message> {
+        let sent = self
+            .discord
+            .create_message(table.channel_id, &message)
+            .await?;
+        if message.files.is_empty() && sent.content != message.content {
+            self.delete_quietly(table, &sent).await;
+            let (row, what) = commit::altered(table, &message.content, &sent.content);
+            return Err(Error::ContentAltered {
+                table: table.qualified_name(),
+                row,
+                what,
+            });
+        }
+        Ok(sent)
+    }
+
+    /// Read the log up to our commit and check it counts; if a concurrent
+    /// commit won, say what collided. A void commit is left in place (see
+    /// the module's doc).
+    ///
+    /// A compaction may have folded the commit into a checkpoint before it
+    /// is read back; whether it counts is then judged from the log as it
+    /// stood when it was posted (`known` brought forward to it), as the
+    /// compaction judged it.
+    async fn confirm(
+        &self,
+        before: &Snapshot,
+        known: &TableLog,
+        changes: &[Change],
+        sent: &Message,
+        stats: &mut ReadStats,
+    ) -> Result<()> {
+        let def = &before.def;
+        self.note_head(def.channel_id, sent.id);
+        let after = self.snapshot(def, stats).await?;
+        if after.runs.iter().any(|r| r.id == sent.id) {
+            return Ok(());
+        }
+        if self
+            .log_of(def.channel_id)
+            .cover()
+            .is_some_and(|x| x >= sent.id)
+        {
+            return self.confirm_folded(def, known, changes, sent, stats).await;
+        }
+        self.refuse_taken_keys(&after, changes, stats).await?;
+        Err(Error::Conflict {
+            table: def.qualified_name(),
+        })
+    }
+
+    /// [`Store::confirm`] for a commit a compaction folded before it was
+    /// read back: judged from the log as it stood when it was posted. That
+    /// needs every message from the statement's snapshot to the commit,
+    /// which vacuum leaves for [`VACUUM_GRACE`]; past that, or if the
+    /// commit itself is gone, whether it counted cannot be told.
+    async fn confirm_folded(
+        &self,
+        def: &Arc<TableDef>,
+        known: &TableLog,
+        changes: &[Change],
+        sent: &Message,
+        stats: &mut ReadStats,
+    ) -> Result<()> {
+        let at_post = sync_until(&self.discord, def, known, sent.id).await?;
+        // No message of the channel is older than the channel itself.
+        let since = known.synced.unwrap_or(def.channel_id).unix_ms();
+        let intact = self.discord_now_ms() < since + VACUUM_GRACE.as_millis() as u64
+            && at_post.synced == Some(sent.id);
+        if !intact {
+            return Err(Error::Unconfirmed {
+                table: def.qualified_name(),
+            });
+        }
+        let runs = self.runs(def, &at_post, stats).await?;
+        if runs.iter().any(|r| r.id == sent.id) {
+            return Ok(());
+        }
+        let before = Snapshot {
+            def: Arc::clone(def),
+            runs,
+            synced: at_post.synced,
+        };
+        self.refuse_taken_keys(&before, changes, stats).await?;
+        Err(Error::Conflict {
+            table: def.qualified_name(),
+        })
+    }
+
+    async fn delete_quietly(&self, table: &TableDef, m: &Message) {
+        if let Err(e) = self.discord.delete_message(table.channel_id, m.id).await {
+            tracing::warn!(
+                "could not remove message {} of {}: {e}",
+                m.id,
+                table.qualified_name()
+            );
+        }
+    }
+}
+
+/// The commit's metadata: its base is the snapshot's newest message, or
+/// the older one the statement's reads began from (`read_from`), so that
+/// a concurrent change to what it read voids it.
+fn commit_meta(snap: &Snapshot, read_from: Option<Snowflake>) -> CommitMeta {
+    let synced = snap.synced.unwrap_or_default();
+    CommitMeta {
+        base: Some(read_from.map_or(synced, |r| r.min(synced))),
+        txn: Some(discord_api::nonce::new_nonce()),
+    }
+}
