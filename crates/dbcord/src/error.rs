@@ -206,6 +206,19 @@ pub enum Error {
         value: String,
     },
 
+    // Discord's structural limits.
+    #[error(
+        "database {database} has {limit} channels, Discord's limit for a category (each table \
+         and each index is a channel, besides #dbc-catalog): nothing was made; drop a table or \
+         an index, or use another database"
+    )]
+    CategoryFull { database: String, limit: usize },
+    #[error(
+        "the guild has {limit} channels, Discord's limit: nothing was made; drop tables, \
+         indexes or databases first"
+    )]
+    GuildFull { limit: usize },
+
     // The guild's own state.
     #[error(
         "channel #{0} holds messages but no table refers to it; move or delete it before \
@@ -229,6 +242,11 @@ pub enum Error {
     },
     #[error("a segment of {table} could not be written: {why}; nothing was written")]
     SegmentNotEncoded { table: String, why: String },
+    #[error(
+        "writing {table} took more than {minutes} minutes, so it stopped before committing: \
+         nothing was written (what it had staged is left for vacuum)"
+    )]
+    StageTooSlow { table: String, minutes: u64 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -193,13 +193,28 @@ async fn engine_over_http(
     Ok(engine)
 }
 
+/// Compact often, and lay out segments small: a statement of a few long
+/// rows is staged over several messages, and every manifest names many
+/// segments of few rows, so that staging, partial rewrites and merges race
+/// the other clients and the kills.
 async fn compact_often(engine: &Engine) -> Result<(), String> {
-    engine
-        .execute("SET dbcord.compact_after = 12")
-        .await
-        .map(|_| ())
-        .map_err(|e| user_message(&e))
+    for setting in SMALL_LAYOUT {
+        engine
+            .execute(setting)
+            .await
+            .map_err(|e| user_message(&e))?;
+    }
+    Ok(())
 }
+
+/// The settings every simulated client runs with.
+pub const SMALL_LAYOUT: [&str; 5] = [
+    "SET dbcord.compact_after = 12",
+    "SET dbcord.segment_bytes = 4096",
+    "SET dbcord.part_bytes = 2048",
+    "SET dbcord.batch_rows = 4",
+    "SET dbcord.level0_runs = 2",
+];
 
 /// A dbcord engine on `discord`, with the client's retry policy, set to
 /// compact often so that compaction races the other clients.

@@ -27,9 +27,10 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use discord_api::Snowflake;
 
+use super::options::DbcordOptions;
 use crate::store::codec::columns;
 use crate::store::codec::row::{KeyNames, row_text};
-use crate::store::{Key, Op, Store, TableDef, VACUUM_GRACE, Value, row_key};
+use crate::store::{Key, Op, Store, TableDef, VACUUM_GRACE, Value, WriteOptions, row_key};
 
 /// The operations, by SQL name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,12 +182,14 @@ impl TableFunctionImpl for AdminFunction {
             .iter()
             .map(|e| literal(self.op, e))
             .collect::<Result<Vec<_>>>()?;
+        let options = DbcordOptions::of(args.session().config_options()).write_options();
         let job = Job {
             store: Arc::clone(&self.store),
             op: self.op,
             args: values,
             default_db,
             schema: self.op.schema(),
+            options,
         };
         Ok(Arc::new(StreamingTable::try_new(
             self.op.schema(),
@@ -223,6 +226,8 @@ struct Job {
     args: Vec<ScalarValue>,
     default_db: String,
     schema: SchemaRef,
+    /// The session's settings for what the call writes.
+    options: WriteOptions,
 }
 
 impl PartitionStream for Job {
@@ -394,7 +399,11 @@ impl Job {
                 ));
             }
         };
-        let r = self.store.vacuum(&def, foreign).await.map_err(external)?;
+        let r = self
+            .store
+            .vacuum(&def, foreign, &self.options)
+            .await
+            .map_err(external)?;
         let note = match (&r.history_kept_back, r.foreign, foreign) {
             (Some(why), ..) => {
                 format!("history could not be archived, so nothing was deleted: {why}")
@@ -424,7 +433,11 @@ impl Job {
     async fn reindex(&self) -> Result<Vec<ArrayRef>> {
         self.arity(1..=1)?;
         let (db, index) = self.name(0, "the index")?;
-        let (table, checkpoint) = self.store.reindex(&db, &index).await.map_err(external)?;
+        let (table, checkpoint) = self
+            .store
+            .reindex(&db, &index, &self.options)
+            .await
+            .map_err(external)?;
         Ok(vec![
             texts([Some(format!("{db}.{index}").as_str())]),
             texts([Some(table.as_str())]),

@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::ast::{ObjectType, Statement as SqlStatement};
 use super::catalog::CATALOG_NAME;
 use super::rules::{TableRules, check_rules_plan};
 use super::types::{SUPPORTED_TYPES, column_type};
-use crate::store::{Column, ColumnType, LargeRows, NewIndex, NewTable, Store};
+use crate::store::{Column, ColumnType, LargeRows, NewIndex, NewTable, Store, WriteOptions};
 
 fn unsupported(msg: impl Into<String>) -> DataFusionError {
     DataFusionError::NotImplemented(msg.into())
@@ -188,7 +188,12 @@ pub async fn drop_database(
 }
 
 /// `CREATE [UNIQUE] INDEX name ON [db.]table (column)`: one column, dbcord's own kind.
-pub async fn create_index(store: &Store, cmd: &CreateIndex, default_db: &str) -> Result<String> {
+pub async fn create_index(
+    store: &Store,
+    cmd: &CreateIndex,
+    default_db: &str,
+    options: &WriteOptions,
+) -> Result<String> {
     let (db, table) = resolve(&cmd.table, default_db)?;
     if let Some(using) = &cmd.using {
         return Err(unsupported(format!(
@@ -217,7 +222,7 @@ pub async fn create_index(store: &Store, cmd: &CreateIndex, default_db: &str) ->
         unique: cmd.unique,
     };
     let created = store
-        .create_index(&db, new, cmd.if_not_exists)
+        .create_index(&db, new, cmd.if_not_exists, options)
         .await
         .map_err(external)?;
     let kind = if cmd.unique { "UNIQUE INDEX" } else { "INDEX" };
@@ -280,12 +285,17 @@ impl DropIndex {
 }
 
 /// `VACUUM [db.]table`: compact, then delete what the checkpoint replaced.
-pub async fn vacuum(store: &Store, name: &TableReference, default_db: &str) -> Result<String> {
+pub async fn vacuum(
+    store: &Store,
+    name: &TableReference,
+    default_db: &str,
+    options: &WriteOptions,
+) -> Result<String> {
     let (db, table) = resolve(name, default_db)?;
     let def = store
         .table(&db, &table)
         .ok_or_else(|| external(crate::Error::NoSuchTable(format!("{db}.{table}"))))?;
-    let report = store.vacuum(&def, false).await.map_err(external)?;
+    let report = store.vacuum(&def, false, options).await.map_err(external)?;
     Ok(match report.checkpoint {
         Some(c) => format!(
             "VACUUM {db}.{table}: checkpoint {c}, {} messages deleted",

@@ -17,7 +17,7 @@ use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
 use super::options::DbcordOptions;
 use super::types::names_hidden;
 use super::{alter, ddl, dml, rules};
-use crate::store::{DEFAULT_DATABASE, Store};
+use crate::store::{DEFAULT_DATABASE, Store, WriteOptions};
 
 /// What one statement produced.
 #[derive(Debug)]
@@ -103,8 +103,9 @@ impl Engine {
         }
         let state = self.ctx.state();
         let default_db = state.config_options().catalog.default_schema.clone();
+        let options = DbcordOptions::of(state.config_options()).write_options();
         if let Some(table) = vacuum_target(&stmt) {
-            return ddl::vacuum(&self.store, &table, &default_db)
+            return ddl::vacuum(&self.store, &table, &default_db, &options)
                 .await
                 .map(Outcome::Status);
         }
@@ -127,7 +128,7 @@ impl Engine {
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
             LogicalPlan::Ddl(ddl) => self
-                .run_ddl(ddl, &default_db, rules)
+                .run_ddl(ddl, &default_db, rules, &options)
                 .await
                 .map(Outcome::Status),
             LogicalPlan::Statement(ref st) => {
@@ -165,6 +166,7 @@ impl Engine {
         ddl: DdlStatement,
         default_db: &str,
         rules: rules::TableRules,
+        options: &WriteOptions,
     ) -> Result<String> {
         let store = &self.store;
         match ddl {
@@ -180,7 +182,9 @@ impl Engine {
             DdlStatement::CreateCatalog(cmd) => {
                 ddl::create_database(store, &cmd.catalog_name, cmd.if_not_exists).await
             }
-            DdlStatement::CreateIndex(cmd) => ddl::create_index(store, &cmd, default_db).await,
+            DdlStatement::CreateIndex(cmd) => {
+                ddl::create_index(store, &cmd, default_db, options).await
+            }
             DdlStatement::DropCatalogSchema(cmd) => {
                 ddl::drop_database(store, cmd.name.schema_name(), cmd.if_exists, cmd.cascade).await
             }

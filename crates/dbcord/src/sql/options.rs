@@ -15,19 +15,52 @@ pub struct DbcordOptions {
     /// Use key lookups, index lookups and segment statistics (false: read
     /// everything, for comparison).
     pub pushdown: bool,
-    /// Fold a table into a checkpoint once this many commits follow the
-    /// last one (0: only on VACUUM).
-    pub compact_after: usize,
+    /// How writes behave and how what they write is laid out.
+    pub write: WriteOptions,
 }
 
 impl Default for DbcordOptions {
     fn default() -> Self {
         DbcordOptions {
             pushdown: true,
-            compact_after: WriteOptions::default().compact_after,
+            write: WriteOptions::default(),
         }
     }
 }
+
+/// dbcord's settings, each with what `SET` takes and what it is for.
+const SETTINGS: [(&str, &str, &str); 6] = [
+    (
+        "pushdown",
+        "true or false",
+        "Use key lookups, index lookups and segment statistics",
+    ),
+    (
+        "compact_after",
+        "a number of commits (0: only on VACUUM)",
+        "Commits after which a table is folded into its manifest (0: only on VACUUM)",
+    ),
+    (
+        "segment_bytes",
+        "a number of bytes from 1024 to 24117248",
+        "Bytes of a segment's files in one message; larger statements are staged over several",
+    ),
+    (
+        "part_bytes",
+        "a number of bytes from 1024 to 10485760",
+        "Bytes of one attachment; longer files are cut into parts",
+    ),
+    (
+        "batch_rows",
+        "a number of rows from 1 to 1000000",
+        "Rows in a batch of a staged segment (a key lookup reads one batch)",
+    ),
+    (
+        "level0_runs",
+        "a number of runs from 1 to 64",
+        "Runs folded from commits a manifest keeps before merging them into its bottom run",
+    ),
+];
 
 impl ConfigExtension for DbcordOptions {
     const PREFIX: &'static str = "dbcord";
@@ -49,50 +82,61 @@ impl ExtensionOptions for DbcordOptions {
     }
 
     fn set(&mut self, key: &str, value: &str) -> datafusion::error::Result<()> {
-        let bad = |what: &str| {
+        let Some((_, what, _)) = SETTINGS.iter().find(|(name, ..)| *name == key) else {
+            let names: Vec<&str> = SETTINGS.iter().map(|(n, ..)| *n).collect();
+            return Err(DataFusionError::Configuration(format!(
+                "unknown setting dbcord.{key}; dbcord has {}",
+                names.join(", ")
+            )));
+        };
+        let bad = || {
             DataFusionError::Configuration(format!("dbcord.{key} must be {what}, not '{value}'"))
         };
+        let number = |lo: usize, hi: usize| {
+            value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (lo..=hi).contains(n))
+                .ok_or_else(bad)
+        };
+        let w = &mut self.write;
         match key {
             "pushdown" => {
                 self.pushdown = value
                     .trim()
                     .to_ascii_lowercase()
                     .parse()
-                    .map_err(|_| bad("true or false"))?
+                    .map_err(|_| bad())?
             }
-            "compact_after" => {
-                self.compact_after = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad("a number of commits (0: only on VACUUM)"))?
-            }
-            _ => {
-                return Err(DataFusionError::Configuration(format!(
-                    "unknown setting dbcord.{key}; dbcord has pushdown and compact_after"
-                )));
-            }
+            "compact_after" => w.compact_after = value.trim().parse().map_err(|_| bad())?,
+            "segment_bytes" => w.segment_bytes = number(1024, 23 << 20)?,
+            "part_bytes" => w.part_bytes = number(1024, 10 << 20)?,
+            "batch_rows" => w.batch_rows = number(1, 1_000_000)?,
+            _ => w.level0_runs = number(1, 64)?,
         }
         Ok(())
     }
 
     fn entries(&self) -> Vec<ConfigEntry> {
-        let entry = |key: &str, value: String, description: &'static str| ConfigEntry {
-            key: format!("dbcord.{key}"),
-            value: Some(value),
-            description,
-        };
-        vec![
-            entry(
-                "pushdown",
-                self.pushdown.to_string(),
-                "Use key lookups, index lookups and segment statistics",
-            ),
-            entry(
-                "compact_after",
-                self.compact_after.to_string(),
-                "Commits after which a table is folded into a checkpoint (0: only on VACUUM)",
-            ),
-        ]
+        let w = &self.write;
+        let values = [
+            self.pushdown.to_string(),
+            w.compact_after.to_string(),
+            w.segment_bytes.to_string(),
+            w.part_bytes.to_string(),
+            w.batch_rows.to_string(),
+            w.level0_runs.to_string(),
+        ];
+        SETTINGS
+            .iter()
+            .zip(values)
+            .map(|((key, _, description), value)| ConfigEntry {
+                key: format!("dbcord.{key}"),
+                value: Some(value),
+                description,
+            })
+            .collect()
     }
 }
 
@@ -107,8 +151,6 @@ impl DbcordOptions {
     }
 
     pub fn write_options(&self) -> WriteOptions {
-        WriteOptions {
-            compact_after: self.compact_after,
-        }
+        self.write
     }
 }

@@ -43,8 +43,8 @@ pub use admin::inspect::Fact;
 pub use admin::transfer::{FileFormat, Transfer};
 pub use admin::verify::{CHECKS, Finding};
 pub use admin::versions::Version;
-pub use codec::commit::Change;
 pub use codec::key::{Key, row_key};
+pub use codec::op::Change;
 pub use codec::op::Op;
 pub use codec::value::Value;
 pub use compact::vacuum::VacuumReport;
@@ -59,7 +59,7 @@ pub use read::scan::{Bound, Prune};
 pub use read::stats::ReadStats;
 pub use schema::{CheckDef, Column, ColumnType, IndexDef, LargeRows, NewIndex, NewTable, TableDef};
 pub use state::{DEFAULT_DATABASE, Store};
-pub use timing::VACUUM_GRACE;
+pub use timing::{STAGE_GRACE, VACUUM_GRACE};
 pub use write::options::WriteOptions;
 
 #[cfg(test)]

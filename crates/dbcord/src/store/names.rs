@@ -27,6 +27,11 @@ pub fn table_channel_name(table: &str) -> String {
     format!("table-{table}")
 }
 
+/// The channel of an index's segments (the seeds' `#idx-<table>-<index>`).
+pub fn index_channel_name(table: &str, index: &str) -> String {
+    format!("idx-{table}-{index}")
+}
+
 /// Topics mark the channels dbcord owns; it touches no other channel.
 pub fn catalog_topic(db: &str) -> String {
     format!("dbcord catalog of database {db}. Managed by dbcord: do not post here.")
@@ -34,6 +39,20 @@ pub fn catalog_topic(db: &str) -> String {
 
 pub fn table_topic(db: &str, table: &str) -> String {
     format!("dbcord table {db}.{table}. Managed by dbcord: do not post here.")
+}
+
+pub fn index_topic(db: &str, table: &str, index: &str) -> String {
+    format!("dbcord index {db}.{index} of table {table}. Managed by dbcord: do not post here.")
+}
+
+/// Whether a topic is that of an index channel of `db.table` (any index).
+pub fn is_index_topic_of(topic: Option<&str>, db: &str, table: &str) -> bool {
+    topic.is_some_and(|t| {
+        t.starts_with(&format!("dbcord index {db}."))
+            && t.ends_with(&format!(
+                " of table {table}. Managed by dbcord: do not post here."
+            ))
+    })
 }
 
 /// The topic of a table's channel made by `restore`: a killed restore's

@@ -13,10 +13,12 @@ use discord_api::{Discord, SharedClock, Snowflake};
 use tokio::sync::Mutex;
 
 use super::catalog::model::Catalog;
+use super::compact::backoff::Backoff;
 use super::log::table_log::TableLog;
 use super::progress::{self, Progress};
-use super::read::cache::BatchCache;
+use super::read::cache::{BatchCache, PartCache};
 use super::read::notes::{ScanLog, ScanNote};
+
 use super::schema::{IndexDef, TableDef};
 use crate::error::Result;
 
@@ -40,11 +42,20 @@ pub struct Store {
     pub(super) logs: std::sync::Mutex<HashMap<Snowflake, Arc<TableLog>>>,
     /// Decoded segment batches.
     pub(super) batches: BatchCache,
+    /// Staged segments' messages (for their attachments).
+    pub(super) parts: PartCache,
+    /// Tables whose compaction failed, by channel: not tried again until.
+    pub(super) backoff: std::sync::Mutex<HashMap<Snowflake, Backoff>>,
     /// What the latest scans did, for the shell's `.timing`.
     pub(super) scans: std::sync::Mutex<ScanLog>,
     /// Where long work reports how far it is (a progress bar, or nowhere).
     pub(super) progress: RwLock<Arc<dyn Progress>>,
+    /// Range reads a scan runs ahead of the batch it hands on.
+    read_ahead: std::sync::atomic::AtomicUsize,
 }
+
+/// Range reads a scan runs at once unless told otherwise.
+pub const DEFAULT_READ_AHEAD: usize = 8;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,8 +75,11 @@ impl Store {
             refreshed_ms: Default::default(),
             logs: Default::default(),
             batches: BatchCache::default(),
+            parts: PartCache::default(),
+            backoff: Default::default(),
             scans: Default::default(),
             progress: RwLock::new(Arc::new(progress::Silent)),
+            read_ahead: DEFAULT_READ_AHEAD.into(),
         };
         store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {
@@ -120,6 +134,21 @@ impl Store {
             .get(db)
             .map(|d| d.indexes_of(table).map(|i| Arc::clone(&i.def)).collect())
             .unwrap_or_default()
+    }
+
+    /// Range reads a scan runs at once (0 or 1: one after another).
+    pub fn read_ahead(&self) -> usize {
+        self.read_ahead.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_read_ahead(&self, n: usize) {
+        self.read_ahead
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Bytes of decoded segment batches held now.
+    pub fn cached_bytes(&self) -> u64 {
+        self.batches.bytes()
     }
 
     /// Report long work to `p` from now on.

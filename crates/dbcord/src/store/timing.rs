@@ -23,3 +23,10 @@ pub const CATALOG_FRESH: Duration = Duration::from_secs(15);
 /// on virtual time the wait passes at once and protects nothing, which
 /// `dbcord sim --unique-index-ddl` shows (see the README).
 pub const UNIQUE_INDEX_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a staged segment no directory names is left alone: the
+/// statement or compaction that staged it may still be writing the rest,
+/// and name it when done. Vacuum deletes such segments only once their
+/// stage began longer ago than this, and a stage that has run for half of
+/// it gives up before posting what would name them.
+pub const STAGE_GRACE: Duration = Duration::from_secs(3600);

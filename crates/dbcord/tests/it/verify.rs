@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use dbcord::store::codec::commit::{self, Change, CommitMeta};
+use dbcord::store::codec::commit;
+use dbcord::store::codec::meta::CommitMeta;
+use dbcord::store::codec::op::Change;
 use dbcord::store::codec::op::Op;
 use dbcord::store::codec::segment;
-use dbcord::store::{IndexDef, TableDef, Value};
+use dbcord::store::{IndexDef, TableDef, Value, WriteOptions};
 use discord_api::{Discord, NewFile, NewMessage, Snowflake};
 
 use crate::common::{Stack, table};
@@ -60,6 +62,14 @@ fn head(s: &Stack, def: &TableDef) -> Option<Snowflake> {
         .max()
 }
 
+/// One batch a segment, as the small segments of commits have.
+fn layout() -> segment::Layout {
+    segment::Layout {
+        per_batch: 1024,
+        part_bytes: 8 << 20,
+    }
+}
+
 /// Post a segment commit as the bot, built by `shape` from two segments:
 /// `rows`' own, and one of `other` rows (for files that do not match).
 async fn post_segment(
@@ -69,7 +79,7 @@ async fn post_segment(
     rows: &[Change],
     shape: impl FnOnce(&mut segment::SegmentHeader, &mut Vec<NewFile>),
 ) -> Snowflake {
-    let mut seg = segment::encode(def, indexes, rows, 1).unwrap();
+    let mut seg = segment::encode(def, indexes, rows, layout()).unwrap();
     shape(&mut seg.header, &mut seg.files);
     let meta = CommitMeta {
         base: head(s, def),
@@ -78,7 +88,10 @@ async fn post_segment(
     let json = serde_json::to_string(&seg.header).unwrap();
     let message =
         NewMessage::idempotent(commit::segment_content(&json, &meta)).with_files(seg.files);
-    s.emulator
+    // Through the session's client, which waits out the bucket as the bot would.
+    s.engine()
+        .store()
+        .discord()
         .create_message(def.channel_id, &message)
         .await
         .unwrap()
@@ -99,7 +112,8 @@ async fn verify_finds_injected_damage_and_vacuum_and_reindex_clear_it() {
     let (s, def, indexes) = setup().await;
     // The leftovers of a VACUUM killed after its checkpoint: every older
     // commit is replaced but still there.
-    s.session.engine.store().compact_always(&def).await.unwrap();
+    let store = s.session.engine.store();
+    store.compact(&def, &WriteOptions::default()).await.unwrap();
     // A person's message in the table channel.
     let foreign = s
         .emulator
@@ -108,7 +122,9 @@ async fn verify_finds_injected_damage_and_vacuum_and_reindex_clear_it() {
     // A duplicate primary key: a row of the first format (no base, so it
     // always counts) inserting a key the table already has.
     let dup = s
-        .emulator
+        .engine()
+        .store()
+        .discord()
         .create_message(
             def.channel_id,
             &NewMessage::idempotent(
@@ -119,7 +135,7 @@ async fn verify_finds_injected_damage_and_vacuum_and_reindex_clear_it() {
         .unwrap();
     // Index data that does not match its rows: a segment of new rows whose
     // index file is another segment's (orphan entries and missing ones).
-    let other = segment::encode(&def, &indexes, &[row("zz", "zz@example.com")], 1).unwrap();
+    let other = segment::encode(&def, &indexes, &[row("zz", "zz@example.com")], layout()).unwrap();
     let swapped = post_segment(
         &s,
         &def,
@@ -183,8 +199,7 @@ async fn verify_finds_injected_damage_and_vacuum_and_reindex_clear_it() {
         ])
     );
     s.sql("SELECT * FROM reindex('users_email')").await;
-    s.age_past_vacuum_grace();
-    s.sql("SELECT * FROM vacuum('users')").await;
+    s.vacuum_clean("users").await;
     assert_eq!(
         checks(&problems(&s).await),
         ["foreign message"],
@@ -270,8 +285,7 @@ async fn a_missing_shard_and_a_cut_short_statements_shards_are_found_and_vacuume
         other.values("SELECT id FROM docs ORDER BY id").await,
         vec![vec!["kept".to_string()]]
     );
-    other.age_past_vacuum_grace();
-    other.sql("SELECT * FROM vacuum('docs')").await;
+    other.vacuum_clean("docs").await;
     let problems = other
         .values("SELECT * FROM verify('docs') WHERE NOT ok")
         .await;

@@ -26,7 +26,8 @@ use crate::error::{Error, NameKind, Result};
 use crate::store::catalog::model::{Database, owned_channel};
 use crate::store::codec::ascii_json;
 use crate::store::codec::catalog_entry::CatalogEntry;
-use crate::store::codec::commit::{Change, CommitMeta};
+use crate::store::codec::meta::CommitMeta;
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::codec::parts::{PART_BYTES, cut};
 use crate::store::codec::row::{KeyNames, decode_json, row_text};
@@ -35,6 +36,7 @@ use crate::store::names;
 use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
 use crate::store::write::build::build;
+use crate::store::write::options::WriteOptions;
 
 pub const SNAPSHOT_MARKER: &str = "dbcsnap";
 
@@ -161,7 +163,15 @@ impl Store {
                 txn: Some(discord_api::nonce::new_nonce()),
             };
             let arcs: Vec<Arc<IndexDef>> = indexes.iter().cloned().map(Arc::new).collect();
-            let message = build(&def, &arcs, &changes, &meta, &HashMap::new())?;
+            let options = WriteOptions::default();
+            let message = match build(&def, &arcs, &changes, &meta, &HashMap::new(), &options)? {
+                Some(message) => message,
+                None => {
+                    let def = Arc::new(def.clone());
+                    self.stage_statement(&def, &arcs, &changes, &meta, &options)
+                        .await?
+                }
+            };
             self.discord.create_message(channel, &message).await?;
         }
         let names = indexes.iter().map(|i| i.name.clone()).collect();

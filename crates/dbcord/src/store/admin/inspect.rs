@@ -7,7 +7,7 @@ use crate::store::codec::key::{Key, row_key};
 use crate::store::codec::op::Op;
 use crate::store::codec::row::row_tokens;
 use crate::store::codec::value::key_text;
-use crate::store::log::commit::CommitBody;
+use crate::store::log::validity::RunBody;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
@@ -23,48 +23,51 @@ impl Store {
         let newest = self.newest(&snap, key, snap.runs.len(), &mut stats).await?;
         let versions = self.row_history(def, key).await?;
         let mut facts: Vec<Fact> = vec![("table", def.qualified_name())];
-        let Some((run, change)) = newest else {
+        let Some(found) = newest else {
             facts.push(("state", absent(versions.len())));
             facts.push(("versions", versions.len().to_string()));
             facts.extend(self.thread_facts(def));
             return Ok(facts);
         };
-        let run = &snap.runs[run];
+        let change = &found.change;
         let live = change.op != Op::Delete;
+        let channel = found.segment.as_ref().map_or(def.channel_id, |s| s.channel);
         facts.push(("key", key_text(def, &change.values)));
         facts.push(("state", if live { "live" } else { "deleted" }.into()));
-        facts.push(("message_id", run.id.to_string()));
-        facts.push(("channel_id", def.channel_id.to_string()));
+        facts.push(("message_id", found.message.to_string()));
+        facts.push(("channel_id", channel.to_string()));
         facts.push((
             "link",
             format!(
-                "https://discord.com/channels/{}/{}/{}",
+                "https://discord.com/channels/{}/{channel}/{}",
                 self.discord.guild_id(),
-                def.channel_id,
-                run.id
+                found.message
             ),
         ));
-        match &run.body {
-            CommitBody::Rows(changes) => {
+        match &found.segment {
+            None => {
+                let rows = match &snap.runs[found.run].body {
+                    RunBody::Rows(changes) => changes.len(),
+                    _ => 1,
+                };
                 facts.push((
                     "stored_as",
                     "row commit (the row is in the message's text)".into(),
                 ));
-                facts.push(("rows_in_message", changes.len().to_string()));
+                facts.push(("rows_in_message", rows.to_string()));
             }
-            CommitBody::Segment(seg) => {
-                let kind = if seg.header.covers.is_some() {
-                    "checkpoint segment"
-                } else {
-                    "segment"
+            Some(seg) => {
+                let kind = match &snap.runs[found.run].body {
+                    RunBody::Sorted(run) if run.level > 0 => "segment of the manifest's bottom run",
+                    RunBody::Sorted(_) => "segment of a manifest's or statement's newer run",
+                    _ if seg.header.covers.is_some() => "checkpoint segment",
+                    _ => "segment",
                 };
                 facts.push(("stored_as", format!("{kind} (the row is in an attachment)")));
-                facts.push((
-                    "message_chars",
-                    seg.message.content.chars().count().to_string(),
-                ));
                 facts.push(("rows_in_message", seg.header.rows.to_string()));
-                if let Some(a) = seg.message.attachments.get(seg.header.data.file) {
+                let message = self.segment_message(def, seg, &mut stats).await?;
+                facts.push(("message_chars", message.content.chars().count().to_string()));
+                if let Some(a) = message.attachments.get(seg.header.data.file) {
                     facts.push(("attachment", format!("{} ({} bytes)", a.filename, a.size)));
                 }
                 if let Some(b) = seg.batch_for(key) {

@@ -4,8 +4,8 @@
 //! kinds: damage (a foreign or unreadable message, a missing attachment, a
 //! duplicate key, a NULL where the schema forbids one, index data that
 //! does not match its rows) and leftovers that vacuum removes (commits a
-//! checkpoint replaced, void commits of statements that lost a race or
-//! were cut short). Each check also reports itself when it found nothing,
+//! manifest replaced, void commits of statements that lost a race or
+//! were cut short, staged segments nothing names). Each check also reports itself when it found nothing,
 //! so `WHERE NOT ok` lists exactly the problems.
 //!
 //! Rows "search cannot find" are not a check: dbcord's reads never use
@@ -17,15 +17,18 @@ use std::sync::Arc;
 use discord_api::attachments::download;
 use discord_api::{ByteRange, Message, Snowflake};
 
-use crate::error::Result;
-use crate::store::codec::commit::{self, Change};
+use crate::error::{Error, Result};
+use crate::store::codec::commit;
 use crate::store::codec::key::{Key, row_key};
+use crate::store::codec::manifest::is_staged;
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
+use crate::store::codec::segment::FileDir;
 use crate::store::codec::shard;
 use crate::store::codec::value::{Value, key_text};
-use crate::store::log::commit::{Commit, CommitBody, SegmentRef, parse};
+use crate::store::log::commit::{SegmentRef, parse};
 use crate::store::log::pager::HistoryPager;
-use crate::store::log::validity::Run;
+use crate::store::log::validity::{Run, RunBody};
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
@@ -108,24 +111,21 @@ impl Store {
         for m in &messages {
             check_message(def, bot, m, &mut f);
         }
-        // Every commit in the channel, parsed once (shards not yet read).
-        let commits: Vec<Commit> = messages
-            .iter()
-            .filter_map(|m| parse(def, bot, m.clone()))
-            .collect();
-        let mut broken = HashSet::new();
-        for c in &commits {
-            let CommitBody::Segment(seg) = &c.body else {
-                continue;
-            };
-            if !self.attachments_whole(seg, &mut f).await {
-                broken.insert(seg.message.id);
-            }
-        }
         let mut stats = ReadStats::default();
         let snap = self.snapshot(def, &mut stats).await?;
-        self.leftovers(def, &messages, &commits, &snap.runs, bot, &mut f);
+        // Every segment the table's runs name, its attachments checked.
         let indexes = self.indexes_of(&def.database, &def.name);
+        let mut broken = HashSet::new();
+        for seg in snap.runs.iter().flat_map(|r| segments_of(r, &indexes)) {
+            if !self
+                .attachments_whole(def, &seg, &mut f, &mut stats)
+                .await?
+            {
+                broken.insert(seg.id);
+            }
+        }
+        self.leftovers(def, &messages, &snap.runs, bot, &mut f)
+            .await?;
         for index in indexes.iter().filter(|i| !i.ready) {
             f.problem(
                 "index ready",
@@ -137,18 +137,41 @@ impl Store {
             );
         }
         let mut live: HashMap<Key, Vec<Value>> = HashMap::new();
-        for run in snap.runs.iter().filter(|r| !broken.contains(&r.id)) {
-            let changes = match &run.body {
-                CommitBody::Rows(c) => c.iter().map(|(_, c)| c.clone()).collect(),
-                CommitBody::Segment(seg) => {
-                    let rows = self.all_changes(def, seg, &mut stats).await?;
-                    for index in &indexes {
-                        self.index_matches(def, index, seg, &rows, &mut f, &mut stats)
+        for run in &snap.runs {
+            let mut changes = Vec::new();
+            if let RunBody::Rows(c) = &run.body {
+                changes.extend(c.iter().map(|(_, c)| c.clone()));
+            }
+            for seg in run
+                .body
+                .segments()
+                .iter()
+                .filter(|s| !broken.contains(&s.id))
+            {
+                let rows = self.all_changes(def, seg, &mut stats).await?;
+                for index in &indexes {
+                    if let Some(file) = seg.header.indexes.get(&index.name) {
+                        let entries = [(Arc::clone(seg), file.clone())];
+                        self.index_matches(def, index, &entries, &rows, seg.id, &mut f, &mut stats)
                             .await?;
                     }
-                    rows
                 }
-            };
+                changes.extend(rows);
+            }
+            if let RunBody::Sorted(sorted) = &run.body {
+                for index in &indexes {
+                    let Some(segs) = sorted.indexes.get(&index.name) else {
+                        continue;
+                    };
+                    let files: Vec<_> = segs
+                        .iter()
+                        .filter(|s| !broken.contains(&s.id))
+                        .map(|s| (Arc::clone(s), s.header.data.clone()))
+                        .collect();
+                    self.index_matches(def, index, &files, &changes, run.id, &mut f, &mut stats)
+                        .await?;
+                }
+            }
             apply(def, run.id, changes, &mut live, &mut f);
         }
         not_null(def, &live, &mut f);
@@ -157,8 +180,21 @@ impl Store {
 
     /// Whether every file a segment's header names is attached and can be
     /// read (one byte of each, from the CDN).
-    async fn attachments_whole(&self, seg: &SegmentRef, f: &mut Findings) -> bool {
-        let m = &seg.message;
+    async fn attachments_whole(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        f: &mut Findings,
+        stats: &mut ReadStats,
+    ) -> Result<bool> {
+        let m = match self.segment_message(def, seg, stats).await {
+            Ok(m) => m,
+            Err(Error::SegmentUnreadable { why, .. }) => {
+                f.problem("missing attachment", Some(seg.id), why);
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
         let files: Vec<usize> = std::iter::once(&seg.header.data)
             .chain(seg.header.indexes.values())
             .flat_map(|d| d.attachments())
@@ -184,26 +220,36 @@ impl Store {
                 whole = false;
             }
         }
-        whole
+        Ok(whole)
     }
 
-    /// The bot's commits that no reader uses any more: replaced by the
-    /// checkpoint, or void.
-    fn leftovers(
+    /// The bot's messages that no reader uses any more: commits and
+    /// manifests the current manifest replaced, void commits, shards and
+    /// staged segments nothing names.
+    async fn leftovers(
         &self,
         def: &TableDef,
         messages: &[Message],
-        commits: &[Commit],
         runs: &[Run],
         bot: Snowflake,
         f: &mut Findings,
-    ) {
+    ) -> Result<()> {
         let log = self.log_of(def.channel_id);
         let cover = log.cover();
         let checkpoint = log.checkpoint.as_ref().map(|c| c.id);
         let counted: HashSet<Snowflake> = runs.iter().map(|r| r.id).collect();
+        let indexes = self.indexes_of(&def.database, &def.name);
+        let used: HashSet<Snowflake> = runs
+            .iter()
+            .flat_map(|r| segments_of(r, &indexes))
+            .map(|s| s.id)
+            .collect();
         let live: HashSet<Snowflake> = log.commits.iter().flat_map(|c| c.shards.clone()).collect();
-        let named: HashSet<Snowflake> = commits.iter().flat_map(|c| c.shards.clone()).collect();
+        let named: HashSet<Snowflake> = messages
+            .iter()
+            .filter_map(|m| parse(def, bot, m.clone()))
+            .flat_map(|c| c.shards)
+            .collect();
         let broken: HashSet<Snowflake> = log
             .commits
             .iter()
@@ -229,7 +275,7 @@ impl Store {
                 f.problem(
                     "leftover",
                     Some(m.id),
-                    "a shard replaced by the checkpoint; vacuum deletes it".into(),
+                    "a shard replaced by the manifest; vacuum deletes it".into(),
                 );
             } else if !named.contains(&m.id) {
                 f.problem(
@@ -240,15 +286,35 @@ impl Store {
                 );
             }
         }
+        let mut staged: Vec<&Message> = messages
+            .iter()
+            .filter(|m| m.author.id == bot && is_staged(&m.content))
+            .collect();
+        let others = self.index_channel_messages(def).await?;
+        staged.extend(
+            others
+                .iter()
+                .filter(|m| m.author.id == bot && is_staged(&m.content)),
+        );
+        for m in staged.into_iter().filter(|m| !used.contains(&m.id)) {
+            f.problem(
+                "leftover",
+                Some(m.id),
+                "a staged segment no manifest or commit names (replaced, or its statement or \
+                 compaction was cut short); vacuum deletes it"
+                    .into(),
+            );
+        }
         for m in messages.iter().filter(|m| m.author.id == bot) {
-            if commit::decode(def, &m.content).is_err() || Some(m.id) == checkpoint {
+            let readable = commit::decode(def, &m.content).is_ok();
+            if !readable || Some(m.id) == checkpoint || used.contains(&m.id) {
                 continue;
             }
             if cover.is_some_and(|c| m.id <= c) {
                 f.problem(
                     "leftover",
                     Some(m.id),
-                    "replaced by the checkpoint; vacuum deletes it".into(),
+                    "replaced by the manifest; vacuum deletes it".into(),
                 );
             } else if !counted.contains(&m.id) && !broken.contains(&m.id) {
                 f.problem(
@@ -260,35 +326,53 @@ impl Store {
                 );
             }
         }
+        Ok(())
     }
 
-    /// A segment's file for `index` against its rows.
+    /// Every message of the table's index channels.
+    async fn index_channel_messages(&self, def: &TableDef) -> Result<Vec<Message>> {
+        let mut out = Vec::new();
+        for index in self.indexes_of(&def.database, &def.name) {
+            if let Some(channel) = index.channel_id.filter(|c| *c != def.channel_id) {
+                out.extend(
+                    HistoryPager::new(Arc::clone(&self.discord), channel)
+                        .read_all()
+                        .await?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Index files for `index` (each with its segment) against the rows
+    /// they index.
+    #[allow(clippy::too_many_arguments)]
     async fn index_matches(
         &self,
         def: &TableDef,
         index: &IndexDef,
-        seg: &SegmentRef,
+        files: &[(Arc<SegmentRef>, FileDir)],
         rows: &[Change],
+        at: Snowflake,
         f: &mut Findings,
         stats: &mut ReadStats,
     ) -> Result<()> {
-        let Some(file) = seg.header.indexes.get(&index.name) else {
-            return Ok(()); // the index came later: reads use the rows
-        };
         let Some(col) = def.index_column(index) else {
             return Ok(());
         };
         let mut actual = BTreeSet::new();
-        for i in 0..file.batches.len() {
-            let batch = self.index_batch(def, index, seg, file, i, stats).await?;
-            actual.extend(batch.iter().cloned());
+        for (seg, file) in files {
+            for i in 0..file.batches.len() {
+                let batch = self.index_batch(def, index, seg, file, i, stats).await?;
+                actual.extend(batch.iter().map(|e| (e.value.clone(), e.key.clone())));
+            }
         }
         let expected: BTreeSet<(Key, Key)> = rows
             .iter()
             .filter(|c| c.op != Op::Delete)
             .filter_map(|c| Some((Key::of([&c.values[col]])?, row_key(def, &c.values)?)))
             .collect();
-        let id = Some(seg.message.id);
+        let id = Some(at);
         for (v, k) in actual.difference(&expected) {
             f.problem(
                 "orphan index entry",
@@ -317,6 +401,25 @@ impl Store {
     }
 }
 
+/// Every segment a run reads: its data segments, and its index segments
+/// of the table's `indexes` (an index dropped since is read no more).
+fn segments_of(run: &Run, indexes: &[Arc<IndexDef>]) -> Vec<Arc<SegmentRef>> {
+    let mut out = run.body.segments().to_vec();
+    if let RunBody::Sorted(sorted) = &run.body {
+        for index in indexes {
+            out.extend(
+                sorted
+                    .indexes
+                    .get(&index.name)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        }
+    }
+    out
+}
+
 /// Foreign and unreadable messages.
 fn check_message(def: &TableDef, bot: Snowflake, m: &Message, f: &mut Findings) {
     if m.author.id != bot {
@@ -328,8 +431,8 @@ fn check_message(def: &TableDef, bot: Snowflake, m: &Message, f: &mut Findings) 
                 m.author.username, m.author.id
             ),
         );
-    } else if shard::is_shard(&m.content) {
-        // Judged with the commits that name shards (see `leftovers`).
+    } else if shard::is_shard(&m.content) || is_staged(&m.content) {
+        // Judged with what names them (see `leftovers`).
     } else if let Err(e) = commit::decode(def, &m.content) {
         f.problem("unreadable message", Some(m.id), e.0);
     }

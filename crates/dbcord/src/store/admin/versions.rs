@@ -30,16 +30,17 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
 use crate::store::codec::ascii_json;
-use crate::store::codec::commit::Change;
 use crate::store::codec::key::{Key, row_key};
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::codec::parts::{PART_BYTES, cut};
 use crate::store::codec::row::decode_object;
 use crate::store::codec::value::Value;
-use crate::store::log::commit::{Commit, CommitBody, parse};
+use crate::store::log::commit::{Commit, parse};
 use crate::store::log::pager::HistoryPager;
-use crate::store::log::shards;
 use crate::store::log::table_log::TableLog;
+use crate::store::log::validity::{RunBody, runs_of};
+use crate::store::log::{directories, shards};
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
@@ -102,22 +103,26 @@ impl Store {
         key: &Key,
         stats: &mut ReadStats,
     ) -> Result<Option<Change>> {
-        Ok(match &commit.body {
-            CommitBody::Rows(changes) => changes
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, c)| c.clone()),
-            CommitBody::Segment(seg) => match seg.batch_for(key) {
-                None => None,
-                Some(b) => {
-                    let batch = self.data_batch(def, seg, b, false, stats).await?;
-                    batch
-                        .binary_search_by(|(k, _)| k.cmp(key))
-                        .ok()
-                        .map(|i| batch[i].1.clone())
+        for run in runs_of(commit) {
+            let seg = match &run.body {
+                RunBody::Rows(changes) => {
+                    if let Some((_, c)) = changes.iter().rev().find(|(k, _)| k == key) {
+                        return Ok(Some(c.clone()));
+                    }
+                    continue;
                 }
-            },
-        })
+                RunBody::Segment(seg) => Some(seg),
+                RunBody::Sorted(sorted) => sorted.segment_for(key),
+            };
+            let Some((seg, b)) = seg.and_then(|s| Some((s, s.batch_for(key)?))) else {
+                continue;
+            };
+            let batch = self.data_batch(def, seg, b, false, stats).await?;
+            if let Some(c) = batch.find(def, key) {
+                return Ok(Some(c.clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// Every commit in the table's channel, oldest first, checkpoints included.
@@ -131,6 +136,7 @@ impl Store {
             .filter_map(|m| parse(def, bot, m))
             .collect();
         shards::resolve(&self.discord, def, &mut commits).await?;
+        directories::resolve_commits(&self.discord, def, &mut commits).await?;
         Ok(commits)
     }
 
@@ -171,10 +177,16 @@ impl Store {
         commit: &Commit,
         stats: &mut ReadStats,
     ) -> Result<Vec<Change>> {
-        Ok(match &commit.body {
-            CommitBody::Rows(changes) => changes.iter().map(|(_, c)| c.clone()).collect(),
-            CommitBody::Segment(seg) => self.all_changes(def, seg, stats).await?,
-        })
+        let mut out = Vec::new();
+        for run in runs_of(commit) {
+            if let RunBody::Rows(changes) = &run.body {
+                out.extend(changes.iter().map(|(_, c)| c.clone()));
+            }
+            for seg in run.body.segments() {
+                out.extend(self.all_changes(def, seg, stats).await?);
+            }
+        }
+        Ok(out)
     }
 
     /// The history thread of a table, which is also the ID of the catalog
@@ -229,6 +241,7 @@ impl Store {
             .filter_map(|m| parse(def, bot, m.clone()))
             .collect();
         shards::resolve(&self.discord, def, &mut commits).await?;
+        directories::resolve_commits(&self.discord, def, &mut commits).await?;
         let mut stats = ReadStats::default();
         let mut lines = Vec::new();
         for commit in self.valid_statements(def, commits, &mut stats).await? {

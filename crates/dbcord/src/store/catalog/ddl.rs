@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use discord_api::limits::{MAX_CATEGORY_CHANNELS, MAX_GUILD_CHANNELS};
 use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
 
 use super::model::{self, Database};
@@ -113,11 +114,22 @@ impl Store {
             return quietly(if_exists, Error::NoSuchTable(format!("{db}.{name}")));
         };
         let channel = entry.def.channel_id;
-        let legacy: Vec<Snowflake> = database
+        // Its indexes' channels, and any an interrupted CREATE INDEX left.
+        let channels = self.discord.list_channels().await?;
+        let mut legacy: Vec<Snowflake> = database
             .indexes_of(name)
             .filter_map(|i| i.def.channel_id)
+            .chain(
+                channels
+                    .iter()
+                    .filter(|c| c.parent_id == Some(database.category_id))
+                    .filter(|c| names::is_index_topic_of(c.topic.as_deref(), db, name))
+                    .map(|c| c.id),
+            )
             .filter(|c| *c != channel)
             .collect();
+        legacy.sort();
+        legacy.dedup();
         let drop = CatalogEntry::DropTable {
             name: name.to_string(),
         };
@@ -201,6 +213,9 @@ impl Store {
             .id)
     }
 
+    /// Make a channel, after checking that Discord's limits leave room for
+    /// it: 500 channels a guild, 50 a category (a clear error naming the
+    /// limit, before anything is made).
     pub(crate) async fn make_channel(
         &self,
         name: &str,
@@ -208,6 +223,30 @@ impl Store {
         topic: Option<String>,
         parent: Option<Snowflake>,
     ) -> Result<Channel> {
+        let channels = self.discord.list_channels().await?;
+        if channels.len() >= MAX_GUILD_CHANNELS {
+            return Err(Error::GuildFull {
+                limit: MAX_GUILD_CHANNELS,
+            });
+        }
+        if let Some(category) = parent {
+            let held = channels
+                .iter()
+                .filter(|c| c.parent_id == Some(category))
+                .count();
+            if held >= MAX_CATEGORY_CHANNELS {
+                let database = channels
+                    .iter()
+                    .find(|c| c.id == category)
+                    .and_then(|c| names::database_of_category(&c.name))
+                    .unwrap_or_default()
+                    .to_string();
+                return Err(Error::CategoryFull {
+                    database,
+                    limit: MAX_CATEGORY_CHANNELS,
+                });
+            }
+        }
         let req = NewChannel {
             name: name.to_string(),
             kind,

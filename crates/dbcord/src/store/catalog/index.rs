@@ -1,31 +1,41 @@
-//! CREATE INDEX, DROP INDEX and reindex. An index's data lives in the table's segments:
-//! each segment carries a file per index (values sorted, pointing at keys),
-//! written in the same commit as the rows; row messages need none, their
-//! rows are read whole. Creating an index marks it not ready in the catalog
-//! (scans do not use it, writers already maintain it), folds the table into
-//! a checkpoint that carries the new index's file, then marks it ready.
+//! CREATE INDEX, DROP INDEX and reindex. An index holds its table's rows
+//! again, whole, in (value, key) order: a commit's segment carries a file
+//! per index, and each run of the table's manifest has, per index, a run
+//! of index segments in the index's own channel `#idx-<table>-<index>`
+//! (row messages need none, their rows are read whole). Creating an index
+//! marks it not ready in the catalog (scans do not use it, writers already
+//! maintain it), writes its segments for every run of a new manifest (the
+//! data segments named as they are), then marks it ready.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use discord_api::Snowflake;
+use discord_api::{Snowflake, channel_type};
 
 use super::ddl::quietly;
 use super::model::{Database, IndexEntry};
 use crate::error::{Error, NameKind, Result};
 use crate::store::codec::catalog_entry::CatalogEntry;
 use crate::store::codec::key::Key;
-use crate::store::log::commit::CommitBody;
+use crate::store::compact::checkpoint::Goal;
 use crate::store::names;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::{IndexDef, NewIndex, TableDef};
 use crate::store::state::Store;
 use crate::store::timing::UNIQUE_INDEX_WAIT;
+use crate::store::write::options::WriteOptions;
 
 impl Store {
-    /// Create an index over the rows already there. A UNIQUE index over
+    /// Create an index over the rows already there, its segments in a
+    /// channel of its own (`#idx-<table>-<index>`). A UNIQUE index over
     /// duplicate values is refused before anything is written.
-    pub async fn create_index(&self, db: &str, new: NewIndex, if_not_exists: bool) -> Result<bool> {
+    pub async fn create_index(
+        &self,
+        db: &str,
+        new: NewIndex,
+        if_not_exists: bool,
+        options: &WriteOptions,
+    ) -> Result<bool> {
         names::check(NameKind::Index, &new.name)?;
         let _ddl = self.ddl.lock().await;
         let database = self.read().database(db)?.clone();
@@ -57,13 +67,15 @@ impl Store {
             // declaration is for the writers that raced it.
             self.check_no_duplicates(&table, &def).await?;
         }
+        def.channel_id = Some(self.index_channel(&database, &table, &def.name).await?);
         self.post_catalog(&database, &CatalogEntry::Index(def.clone()))
             .await?;
         if def.unique {
             self.refuse_duplicates_or_withdraw(&database, &table, &def)
                 .await?;
         }
-        self.compact_for_index(&table, &def.name).await?;
+        self.compact_for(&table, options, Goal::Index(vec![def.name.clone()]))
+            .await?;
         def.ready = true;
         self.post_catalog(&database, &CatalogEntry::Index(def))
             .await?;
@@ -71,10 +83,16 @@ impl Store {
     }
 
     /// Rebuild index `name` from its table's rows: marked not ready (scans
-    /// read the table's rows instead meanwhile), a new checkpoint with a
-    /// fresh file for every index, then ready again. Returns the table and
-    /// the checkpoint.
-    pub async fn reindex(&self, db: &str, name: &str) -> Result<(String, Option<Snowflake>)> {
+    /// read the table's rows instead meanwhile), a manifest with the
+    /// index's segments written anew over every run (the data segments
+    /// named as they are), then ready again. Returns the table and the
+    /// manifest.
+    pub async fn reindex(
+        &self,
+        db: &str,
+        name: &str,
+        options: &WriteOptions,
+    ) -> Result<(String, Option<Snowflake>)> {
         let _ddl = self.ddl.lock().await;
         let database = self.read().database(db)?.clone();
         let entry = database
@@ -94,26 +112,30 @@ impl Store {
         if def.unique {
             self.check_no_duplicates(&table, &def).await?;
         }
-        let checkpoint = self.compact_always(&table).await?;
+        let goal = Goal::Index(vec![def.name.clone()]);
+        let checkpoint = self.compact_for(&table, options, goal).await?;
         def.ready = true;
         self.post_catalog(&database, &CatalogEntry::Index(def))
             .await?;
         Ok((table.qualified_name(), checkpoint))
     }
 
-    /// Fold the table into a checkpoint unless it already is one that
-    /// carries `index`'s file.
-    async fn compact_for_index(&self, table: &Arc<TableDef>, index: &str) -> Result<()> {
-        let mut stats = ReadStats::default();
-        let snap = self.snapshot(table, &mut stats).await?;
-        let carried = snap.runs.iter().all(|r| match &r.body {
-            CommitBody::Segment(s) => s.header.indexes.contains_key(index),
-            CommitBody::Rows(_) => true,
-        });
-        if !carried || snap.runs.len() > 1 {
-            self.compact_always(table).await?;
-        }
-        Ok(())
+    /// A new channel for an index's segments. One left by an interrupted
+    /// CREATE INDEX, or by a DROP INDEX still under way, is never reused (a
+    /// DROP deletes its channel after its catalog entry); DROP TABLE
+    /// deletes such leftovers with the table.
+    async fn index_channel(
+        &self,
+        db: &Database,
+        table: &TableDef,
+        index: &str,
+    ) -> Result<Snowflake> {
+        let name = names::index_channel_name(&table.name, index);
+        let topic = names::index_topic(&db.name, &table.name, index);
+        Ok(self
+            .make_channel(&name, channel_type::TEXT, Some(topic), Some(db.category_id))
+            .await?
+            .id)
     }
 
     /// Check a new UNIQUE index once it is declared and every writer that

@@ -53,6 +53,16 @@ impl Database {
         self.indexes.values().filter(move |i| i.def.table == table)
     }
 
+    /// Whether `def`'s index is declared (by the same table, column and
+    /// channel): what a mark of it as ready may apply to.
+    fn declared(&self, def: &IndexDef) -> bool {
+        self.indexes.get(&def.name).is_some_and(|i| {
+            i.def.table == def.table
+                && i.def.column == def.column
+                && i.def.channel_id == def.channel_id
+        })
+    }
+
     /// Take in one catalog message: a definition, or a drop of one.
     pub(crate) fn apply(&mut self, m: &Message, bot: Snowflake) {
         self.head = self.head.max(Some(m.id));
@@ -63,6 +73,15 @@ impl Database {
                     catalog_message: m.id,
                 };
                 self.tables.insert(entry.def.name.clone(), entry);
+            }
+            // An index is declared not ready, then marked ready. A mark
+            // for an index no longer declared (a DROP INDEX came between)
+            // revives nothing: the index stays dropped for every reader.
+            Some(CatalogEntry::Index(def)) if def.ready && !self.declared(&def) => {
+                tracing::warn!(
+                    "index {} was dropped while it was being built; it stays dropped",
+                    def.name
+                );
             }
             Some(CatalogEntry::Index(def)) => {
                 let entry = IndexEntry {

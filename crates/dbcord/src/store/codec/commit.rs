@@ -27,10 +27,12 @@
 use std::collections::HashMap;
 
 use discord_api::limits::MAX_CONTENT_LEN;
-use discord_api::{Snowflake, discord_len};
+use discord_api::discord_len;
 use serde_json::{Map, Value as Json};
 
-pub use super::op::Op;
+use super::manifest::{DirHeader, MANIFEST_MARKER, STAGED_COMMIT_MARKER};
+use super::meta::{CommitMeta, NotACommit};
+use super::op::{Change, Op};
 use super::row::{
     ROW_MARKER, ROW_MARKER_V1, composite_key_token, decode_json, decode_object, row_json,
     row_tokens,
@@ -38,67 +40,10 @@ use super::row::{
 use super::shard::ShardRef;
 use super::token::token;
 use super::value::Value;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::schema::TableDef;
 
 pub const SEGMENT_MARKER: &str = "dbcseg";
-
-/// One row change: for a delete, only the key columns are set.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Change {
-    pub op: Op,
-    pub values: Vec<Value>,
-}
-
-/// Who wrote a commit and from which snapshot.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CommitMeta {
-    /// The newest message of the channel the writer had read; `None` for
-    /// rows of the first format, which knew no concurrency.
-    pub base: Option<Snowflake>,
-    /// The statement's ID, to recognise its commit after a cancellation.
-    pub txn: Option<String>,
-}
-
-impl CommitMeta {
-    /// ` base <id> txn <txn> sum <crc>`, for a marker line; `sum` is the
-    /// CRC-32 of `body`, everything after the marker line.
-    fn words(&self, body: &str) -> String {
-        let mut out = String::new();
-        if let Some(b) = self.base {
-            out.push_str(&format!(" base {b}"));
-        }
-        if let Some(t) = &self.txn {
-            out.push_str(&format!(" txn {t}"));
-        }
-        out.push_str(&format!(" sum {:08x}", crc32fast::hash(body.as_bytes())));
-        out
-    }
-
-    /// Read `base` and `txn` from the words of a marker line, and check
-    /// `sum` against `body`: a commit Discord altered is not a commit.
-    fn parse<'a>(
-        words: impl Iterator<Item = &'a str>,
-        body: &str,
-    ) -> Result<CommitMeta, NotACommit> {
-        let mut meta = CommitMeta::default();
-        let mut words = words.peekable();
-        while let Some(w) = words.next() {
-            match w {
-                "base" => meta.base = words.next().and_then(|b| b.parse().ok()),
-                "txn" => meta.txn = words.next().map(str::to_string),
-                "sum" => {
-                    let want = words.next().and_then(|s| u32::from_str_radix(s, 16).ok());
-                    if want != Some(crc32fast::hash(body.as_bytes())) {
-                        return Err(NotACommit("its checksum does not match its text".into()));
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(meta)
-    }
-}
 
 /// The content of a row commit, or `None` if it does not fit in one message.
 pub fn encode_rows(
@@ -223,11 +168,6 @@ pub fn altered(def: &TableDef, sent: &str, echoed: &str) -> (usize, String) {
     (1, "the search tokens".to_string())
 }
 
-/// Why a message is not a commit of this table.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct NotACommit(pub String);
-
 /// What a row or segment message holds, before its attachments are read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
@@ -235,6 +175,8 @@ pub enum Body {
     /// hold only their key until the shards are read.
     Rows(Vec<Change>, Vec<ShardRef>),
     Segment(String),
+    /// A manifest's or staged commit's header (see [`super::manifest`]).
+    Directory(DirHeader),
 }
 
 /// Decode a commit message's content: its metadata and its body.
@@ -261,6 +203,12 @@ pub fn decode(def: &TableDef, content: &str) -> Result<(CommitMeta, Body), NotAC
             CommitMeta::parse(words, rest)?,
             Body::Segment(rest.to_string()),
         )),
+        Some(MANIFEST_MARKER | STAGED_COMMIT_MARKER) => {
+            let meta = CommitMeta::parse(words, rest)?;
+            let header = serde_json::from_str(rest)
+                .map_err(|e| NotACommit(format!("its directory header is unreadable: {e}")))?;
+            Ok((meta, Body::Directory(header)))
+        }
         _ => Err(NotACommit("no commit marker".into())),
     }
 }
@@ -285,16 +233,10 @@ fn changes(def: &TableDef, lines: &str) -> Result<(Vec<Change>, Vec<ShardRef>), 
     Ok((changes, sharded))
 }
 
-/// The error for a statement too large for one commit.
-pub fn too_large(def: &TableDef, bytes: usize) -> Error {
-    Error::StatementTooLarge {
-        table: def.qualified_name(),
-        bytes,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use discord_api::Snowflake;
+
     use super::*;
     use crate::store::schema::{ColumnType, test_table};
 

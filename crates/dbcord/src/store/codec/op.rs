@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::value::Value;
+
 /// What a commit does to one row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -72,6 +74,13 @@ impl Op {
             .into_iter()
             .find(|op| op.sign() == sign)
     }
+}
+
+/// One row change: for a delete, only the key columns are set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub op: Op,
+    pub values: Vec<Value>,
 }
 
 impl Serialize for Op {

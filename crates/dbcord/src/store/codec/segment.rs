@@ -1,67 +1,38 @@
-//! Segments: a commit's rows as columnar files in attachments.
+//! Segments: rows as columnar files in a message's attachments.
 //!
-//! The data file is an Arrow IPC file (LZ4-compressed) of the table's
+//! The data file is an Arrow IPC file (see [`super::ipc`]) of the table's
 //! columns plus `_op` (insert, upsert, delete), its rows sorted by primary
-//! key (see [`super::key`]) in a few record batches. Each index gets a file
-//! of its own: the indexed value and the key columns, sorted by value then
-//! key. The message's content holds the header: row counts, per-column
-//! min/max/null counts, the key range, and each file's batch directory
-//! (first key, byte offset, metadata and body lengths), so that a reader
-//! prunes a segment from one history page and reads one batch of it with
-//! one HTTP range request.
+//! key (see [`super::key`]) in record batches. An index's file holds the
+//! segment's live rows again, whole, sorted by the indexed value then the
+//! key (a covering index: a lookup reads its rows there and nowhere else);
+//! index files of the first format held only (value, key) pairs, and still
+//! read. The header says what the files hold: row counts, per-column
+//! min/max/null counts, the key range, and each file's batch directory, so
+//! that a reader prunes a segment by its statistics and reads one batch of
+//! it with one HTTP range request.
+//!
+//! A commit's own segment carries its header in the message's content; a
+//! segment staged for a manifest or a large statement is described by the
+//! directory that names it (see [`super::manifest`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt8Array};
-use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::ipc::reader::{FileDecoder, FileReader, read_footer_length};
-use datafusion::arrow::ipc::writer::{FileWriter, IpcWriteOptions};
-use datafusion::arrow::ipc::{Block, CompressionType, MetadataVersion, root_as_footer};
 use discord_api::NewFile;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::columns::{arrow_type, column, values};
-use super::commit::Change;
+use super::columns::{arrow_type, column};
+use super::ipc::{BatchDir, KEY_BOUND, WrittenFile, boundaries, write_file};
 use super::key::{Key, row_key};
+use super::op::Change;
 use super::op::Op;
-use super::parts::{PART_BYTES, cut};
+use super::parts::cut;
 use super::value::Value;
 use crate::store::schema::{ColumnType, IndexDef, TableDef};
-
-/// One record batch of a file: its first key (or indexed value and key),
-/// and where its bytes are.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BatchDir(pub String, pub u64, pub i32, pub i64);
-
-impl BatchDir {
-    pub fn first(&self) -> Option<Key> {
-        Key::from_hex(&self.0)
-    }
-
-    pub fn offset(&self) -> u64 {
-        self.1
-    }
-
-    /// Bytes of the batch: its metadata and body.
-    pub fn len(&self) -> u64 {
-        self.2 as u64 + self.3 as u64
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn block(&self) -> Block {
-        Block::new(self.1 as i64, self.2, self.3)
-    }
-}
-
-/// A file's bytes and its batch directory.
-type WrittenFile = (Vec<u8>, Vec<BatchDir>);
 
 /// A file among the message's attachments and its batch directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,12 +44,269 @@ pub struct FileDir {
     /// parts of this many bytes, consecutive attachments: (bytes, parts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<(u64, usize)>,
+    /// An index file of whole rows (the covering form); without it, an
+    /// index file of the first format, (value, key) pairs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub covering: bool,
 }
 
 impl FileDir {
     /// The attachment positions this file occupies.
     pub fn attachments(&self) -> std::ops::Range<usize> {
         self.file..self.file + self.parts.map_or(1, |(_, n)| n)
+    }
+
+    /// Bytes of the file's batches.
+    pub fn bytes(&self) -> u64 {
+        self.batches.iter().map(BatchDir::len).sum()
+    }
+}
+
+/// Per-column statistics: enough to skip a segment a filter cannot match.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnStats {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Json>,
+    pub nulls: u64,
+}
+
+/// What a segment's files hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentHeader {
+    pub rows: u64,
+    pub deletes: u64,
+    /// A checkpoint of the first format: this segment holds every live row
+    /// of all commits up to and including this message ID, which it
+    /// replaces. (Checkpoints are manifests now; these still read.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<discord_api::Snowflake>,
+    /// Bounds of the smallest and largest key, hex: the keys themselves,
+    /// or shorter keys below and above them when they are long. For an
+    /// index segment, of its (value, key) order.
+    pub keys: (String, String),
+    pub stats: BTreeMap<String, ColumnStats>,
+    /// The data file (for an index segment, its covering index file).
+    pub data: FileDir,
+    /// Index name -> its file (absent: the index came later; scan the data).
+    pub indexes: BTreeMap<String, FileDir>,
+    /// The stored names of the data file's columns, in order, for tables
+    /// an ALTER TABLE has changed (others' segments have the table's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cols: Option<Vec<String>>,
+}
+
+impl SegmentHeader {
+    pub fn key_range(&self) -> Option<(Key, Key)> {
+        Some((Key::from_hex(&self.keys.0)?, Key::from_hex(&self.keys.1)?))
+    }
+
+    /// Rows that are not tombstones.
+    pub fn live(&self) -> u64 {
+        self.rows - self.deletes
+    }
+}
+
+/// A segment ready to be attached: the files, and the header describing them.
+pub struct EncodedSegment {
+    pub header: SegmentHeader,
+    /// The attachments, in order.
+    pub files: Vec<NewFile>,
+}
+
+/// The schema of the data files a table writes now: its columns by
+/// stored name, then `_op`. Decoded batches are brought to this shape.
+pub fn data_schema(def: &TableDef) -> SchemaRef {
+    let mut fields = row_fields(def);
+    fields.push(Field::new("_op", DataType::UInt8, false));
+    Arc::new(Schema::new(fields))
+}
+
+fn row_fields(def: &TableDef) -> Vec<Field> {
+    def.columns
+        .iter()
+        .map(|c| Field::new(c.stored(), arrow_type(c.ty), true))
+        .collect()
+}
+
+/// The schema a segment's data file was written with: the columns `cols`
+/// lists (or the table's, for segments older than any ALTER), then `_op`.
+pub fn segment_schema(def: &TableDef, cols: Option<&Vec<String>>) -> Result<SchemaRef, ArrowError> {
+    let mut fields = written_fields(def, cols)?;
+    fields.push(Field::new("_op", DataType::UInt8, false));
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The schema a covering index file was written with: the segment's
+/// columns, no `_op` (it holds live rows only).
+pub fn covering_schema(
+    def: &TableDef,
+    cols: Option<&Vec<String>>,
+) -> Result<SchemaRef, ArrowError> {
+    Ok(Arc::new(Schema::new(written_fields(def, cols)?)))
+}
+
+fn written_fields(def: &TableDef, cols: Option<&Vec<String>>) -> Result<Vec<Field>, ArrowError> {
+    def.segment_columns(cols)
+        .iter()
+        .map(|name| {
+            let ty = def.stored_type(name).ok_or_else(|| {
+                ArrowError::SchemaError(format!(
+                    "the segment has column {name}, which the table never had"
+                ))
+            })?;
+            Ok(Field::new(name, arrow_type(ty), true))
+        })
+        .collect()
+}
+
+/// The schema of an index file of the first format: the value, then the
+/// key columns.
+pub fn pair_schema(def: &TableDef, index: &IndexDef) -> Option<SchemaRef> {
+    let col = def.index_column(index)?;
+    let mut fields = vec![Field::new("_value", arrow_type(def.columns[col].ty), false)];
+    for k in &def.primary_key {
+        let i = def.column_index(k)?;
+        let c = &def.columns[i];
+        fields.push(Field::new(c.stored(), arrow_type(c.ty), false));
+    }
+    Some(Arc::new(Schema::new(fields)))
+}
+
+/// The columns a table's segments list in their header: none unless an
+/// ALTER TABLE changed the columns.
+fn listed_columns(def: &TableDef) -> Option<Vec<String>> {
+    def.altered()
+        .then(|| def.columns.iter().map(|c| c.stored().to_string()).collect())
+}
+
+/// How a segment's files are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Rows a batch holds: a lookup reads one batch.
+    pub per_batch: usize,
+    /// Bytes of an attachment at most: a longer file is cut into parts.
+    pub part_bytes: usize,
+}
+
+/// Encode `changes` (any order) as a segment with a covering file for
+/// each of `indexes`.
+pub fn encode(
+    def: &TableDef,
+    indexes: &[Arc<IndexDef>],
+    changes: &[Change],
+    layout: Layout,
+) -> Result<EncodedSegment, ArrowError> {
+    let per_batch = layout.per_batch;
+    let mut keyed: Vec<(Key, &Change)> = changes
+        .iter()
+        .filter_map(|c| Some((row_key(def, &c.values)?, c)))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let data_rows: Vec<&Change> = keyed.iter().map(|(_, c)| *c).collect();
+    let (data, data_dir) = data_file(def, &keyed, per_batch)?;
+    let mut files = vec![("rows.arrow".to_string(), data)];
+    let mut index_dirs = BTreeMap::new();
+    for index in indexes {
+        let entries = index_order(def, index, &data_rows);
+        if entries.is_empty() {
+            continue;
+        }
+        let (bytes, batches) = covering_file(def, &entries, per_batch)?;
+        index_dirs.insert(index.name.clone(), covering_dir(files.len(), batches));
+        files.push((format!("idx-{}.arrow", index.name), bytes));
+    }
+    let mut header = SegmentHeader {
+        rows: changes.len() as u64,
+        deletes: changes.iter().filter(|c| c.op == Op::Delete).count() as u64,
+        covers: None,
+        keys: range_of(&keyed),
+        stats: stats(def, &data_rows),
+        data: FileDir {
+            file: 0,
+            batches: data_dir,
+            parts: None,
+            covering: false,
+        },
+        indexes: index_dirs,
+        cols: listed_columns(def),
+    };
+    let files = split_parts(&mut header, files, layout.part_bytes);
+    Ok(EncodedSegment { header, files })
+}
+
+/// Encode live rows already in (value, key) order of an index, each with
+/// that order's key, as an index segment: its one file the covering file.
+pub fn encode_index(
+    def: &TableDef,
+    entries: &[(Key, &Change)],
+    layout: Layout,
+) -> Result<EncodedSegment, ArrowError> {
+    let (bytes, batches) = covering_file(def, entries, layout.per_batch)?;
+    let rows: Vec<&Change> = entries.iter().map(|(_, c)| *c).collect();
+    let mut header = SegmentHeader {
+        rows: entries.len() as u64,
+        deletes: 0,
+        covers: None,
+        keys: range_of(entries),
+        stats: stats(def, &rows),
+        data: covering_dir(0, batches),
+        indexes: BTreeMap::new(),
+        cols: listed_columns(def),
+    };
+    let files = split_parts(
+        &mut header,
+        vec![("index.arrow".into(), bytes)],
+        layout.part_bytes,
+    );
+    Ok(EncodedSegment { header, files })
+}
+
+fn covering_dir(file: usize, batches: Vec<BatchDir>) -> FileDir {
+    FileDir {
+        file,
+        batches,
+        parts: None,
+        covering: true,
+    }
+}
+
+/// The key of a row in `index`'s order: the value's key, then the row's.
+/// `None` for a NULL value (which `=` never finds) or a NULL key.
+pub fn index_key(def: &TableDef, col: usize, values: &[Value]) -> Option<Key> {
+    let mut k = Key::of([&values[col]])?;
+    k.0.extend(row_key(def, values)?.0);
+    Some(k)
+}
+
+/// The live rows of `rows` in `index`'s order, with that order's keys.
+pub fn index_order<'a>(
+    def: &TableDef,
+    index: &IndexDef,
+    rows: &[&'a Change],
+) -> Vec<(Key, &'a Change)> {
+    let Some(col) = def.index_column(index) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<(Key, &Change)> = rows
+        .iter()
+        .filter(|c| c.op != Op::Delete)
+        .filter_map(|c| Some((index_key(def, col, &c.values)?, *c)))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+}
+
+/// The (low, high) bounds of sorted keys, hex; an empty range for none
+/// (no key falls in it).
+fn range_of<T>(sorted: &[(Key, T)]) -> (String, String) {
+    match (sorted.first(), sorted.last()) {
+        (Some(f), Some(l)) => (
+            f.0.lower_bound(KEY_BOUND).to_hex(),
+            l.0.upper_bound(KEY_BOUND).to_hex(),
+        ),
+        _ => (String::new(), String::new()),
     }
 }
 
@@ -105,323 +333,50 @@ fn split_parts(
     out
 }
 
-/// Per-column statistics: enough to skip a segment a filter cannot match.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ColumnStats {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<Json>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<Json>,
-    pub nulls: u64,
-}
-
-/// What a segment message's content says of it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SegmentHeader {
-    pub rows: u64,
-    pub deletes: u64,
-    /// A checkpoint: this segment holds every live row of all commits up to
-    /// and including this message ID, which it replaces.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub covers: Option<discord_api::Snowflake>,
-    /// Bounds of the smallest and largest key, hex: the keys themselves,
-    /// or shorter keys below and above them when they are long.
-    pub keys: (String, String),
-    pub stats: BTreeMap<String, ColumnStats>,
-    pub data: FileDir,
-    /// Index name -> its file (absent: the index came later; scan the data).
-    pub indexes: BTreeMap<String, FileDir>,
-    /// The stored names of the data file's columns, in order, for tables
-    /// an ALTER TABLE has changed (others' segments have the table's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cols: Option<Vec<String>>,
-}
-
-impl SegmentHeader {
-    pub fn key_range(&self) -> Option<(Key, Key)> {
-        Some((Key::from_hex(&self.keys.0)?, Key::from_hex(&self.keys.1)?))
-    }
-}
-
-/// A segment ready to be attached: the files, and the header describing them.
-pub struct EncodedSegment {
-    pub header: SegmentHeader,
-    /// The attachments, in order.
-    pub files: Vec<NewFile>,
-}
-
-/// The schema of the data files a table writes now: its columns by
-/// stored name, then `_op`. Decoded batches are brought to this shape.
-pub fn data_schema(def: &TableDef) -> SchemaRef {
-    let mut fields: Vec<Field> = def
-        .columns
-        .iter()
-        .map(|c| Field::new(c.stored(), arrow_type(c.ty), true))
-        .collect();
-    fields.push(Field::new("_op", DataType::UInt8, false));
-    Arc::new(Schema::new(fields))
-}
-
-/// The schema a segment's data file was written with: the columns its
-/// header lists (or the table's, for segments older than any ALTER).
-pub fn segment_schema(def: &TableDef, header: &SegmentHeader) -> Result<SchemaRef, ArrowError> {
-    let mut fields = def
-        .segment_columns(header.cols.as_ref())
-        .iter()
-        .map(|name| {
-            let ty = def.stored_type(name).ok_or_else(|| {
-                ArrowError::SchemaError(format!(
-                    "the segment has column {name}, which the table never had"
-                ))
-            })?;
-            Ok(Field::new(name, arrow_type(ty), true))
-        })
-        .collect::<Result<Vec<Field>, ArrowError>>()?;
-    fields.push(Field::new("_op", DataType::UInt8, false));
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-/// A decoded data batch in the table's current shape ([`data_schema`]):
-/// a column added since reads as its fill, a dropped one is left out.
-pub fn normalize(def: &TableDef, raw: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let schema = data_schema(def);
-    if raw.schema().fields() == schema.fields() {
-        return Ok(raw.clone());
-    }
-    let n = raw.num_rows();
-    let mut cols: Vec<ArrayRef> = def
-        .columns
-        .iter()
-        .map(|c| match raw.column_by_name(c.stored()) {
-            Some(a) => Arc::clone(a),
-            None => {
-                let fill = super::row::fill(c);
-                column(c.ty, std::iter::repeat_n(&fill, n))
-            }
-        })
-        .collect();
-    let ops = raw
-        .column_by_name("_op")
-        .ok_or_else(|| ArrowError::SchemaError("no _op column".into()))?;
-    cols.push(Arc::clone(ops));
-    RecordBatch::try_new(schema, cols)
-}
-
-/// The schema of an index's files: the value, then the key columns.
-pub fn index_schema(def: &TableDef, index: &IndexDef) -> Option<SchemaRef> {
-    let col = def.index_column(index)?;
-    let mut fields = vec![Field::new("_value", arrow_type(def.columns[col].ty), false)];
-    for k in &def.primary_key {
-        let i = def.column_index(k)?;
-        let c = &def.columns[i];
-        fields.push(Field::new(c.stored(), arrow_type(c.ty), false));
-    }
-    Some(Arc::new(Schema::new(fields)))
-}
-
-/// Encode `changes` (any order) as a segment with files for `indexes`,
-/// `batches` record batches in the data file (fewer for small segments).
-pub fn encode(
-    def: &TableDef,
-    indexes: &[Arc<IndexDef>],
-    changes: &[Change],
-    batches: usize,
-) -> Result<EncodedSegment, ArrowError> {
-    let mut keyed: Vec<(Key, &Change)> = changes
-        .iter()
-        .filter_map(|c| Some((row_key(def, &c.values)?, c)))
-        .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    // An empty segment (a checkpoint of an empty table) has an empty key
-    // range, which no key falls in.
-    let (first, last) = match (keyed.first(), keyed.last()) {
-        (Some(f), Some(l)) => (
-            f.0.lower_bound(KEY_BOUND).to_hex(),
-            l.0.upper_bound(KEY_BOUND).to_hex(),
-        ),
-        _ => (String::new(), String::new()),
-    };
-    let data_rows: Vec<&Change> = keyed.iter().map(|(_, c)| *c).collect();
-    let (data, data_dir) = data_file(def, &keyed, batches.max(1))?;
-    let mut files = vec![("rows.arrow".to_string(), data)];
-    let mut index_dirs = BTreeMap::new();
-    for index in indexes {
-        if let Some((bytes, batches)) = index_file(def, index, &data_rows, batches.div_ceil(2))? {
-            index_dirs.insert(
-                index.name.clone(),
-                FileDir {
-                    file: files.len(),
-                    batches,
-                    parts: None,
-                },
-            );
-            files.push((format!("idx-{}.arrow", index.name), bytes));
-        }
-    }
-    let header = SegmentHeader {
-        rows: changes.len() as u64,
-        deletes: changes.iter().filter(|c| c.op == Op::Delete).count() as u64,
-        covers: None,
-        keys: (first, last),
-        stats: stats(def, &data_rows),
-        data: FileDir {
-            file: 0,
-            batches: data_dir,
-            parts: None,
-        },
-        indexes: index_dirs,
-        cols: def
-            .altered()
-            .then(|| def.columns.iter().map(|c| c.stored().to_string()).collect()),
-    };
-    let mut header = header;
-    let files = split_parts(&mut header, files, PART_BYTES);
-    Ok(EncodedSegment { header, files })
-}
-
-/// The data file: rows in key order, `_op` last, in `batches` batches.
+/// The data file: rows in key order, `_op` last, `per_batch` a batch.
 fn data_file(
     def: &TableDef,
     keyed: &[(Key, &Change)],
-    batches: usize,
+    per_batch: usize,
 ) -> Result<WrittenFile, ArrowError> {
     let schema = data_schema(def);
-    let per = keyed.len().div_ceil(batches).max(1);
-    let chunks: Vec<&[(Key, &Change)]> = keyed.chunks(per).collect();
-    let mut record_batches = Vec::with_capacity(chunks.len());
+    let chunks: Vec<&[(Key, &Change)]> = keyed.chunks(per_batch.max(1)).collect();
+    let mut batches = Vec::with_capacity(chunks.len());
     for chunk in &chunks {
-        let mut cols: Vec<ArrayRef> = def
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| column(c.ty, chunk.iter().map(|(_, ch)| &ch.values[i])))
-            .collect();
+        let mut cols = row_columns(def, chunk);
         cols.push(Arc::new(
             chunk
                 .iter()
                 .map(|(_, ch)| ch.op.code())
                 .collect::<UInt8Array>(),
         ));
-        record_batches.push(RecordBatch::try_new(Arc::clone(&schema), cols)?);
+        batches.push(RecordBatch::try_new(Arc::clone(&schema), cols)?);
     }
-    let firsts = boundaries(&chunks);
-    write_file(&schema, &record_batches, &firsts)
+    write_file(&schema, &batches, &boundaries(&chunks))
 }
 
-/// An index's file: (value, key columns) of inserts and upserts, sorted by
-/// value then key; `None` if no row has a value.
-fn index_file(
+/// A covering index file: whole rows in the order of their keys (value,
+/// then row key), `per_batch` a batch.
+fn covering_file(
     def: &TableDef,
-    index: &IndexDef,
-    rows: &[&Change],
-    batches: usize,
-) -> Result<Option<WrittenFile>, ArrowError> {
-    let (Some(schema), Some(col)) = (index_schema(def, index), def.index_column(index)) else {
-        return Ok(None);
-    };
-    let mut entries: Vec<(Key, &Change)> = rows
-        .iter()
-        .filter(|c| c.op != Op::Delete)
-        .filter_map(|c| {
-            let mut k = Key::of([&c.values[col]])?;
-            k.0.extend(row_key(def, &c.values)?.0);
-            Some((k, *c))
-        })
-        .collect();
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let per = entries.len().div_ceil(batches.max(1)).max(1);
-    let chunks: Vec<&[(Key, &Change)]> = entries.chunks(per).collect();
-    let key_cols: Vec<usize> = def
-        .primary_key
-        .iter()
-        .filter_map(|k| def.column_index(k))
-        .collect();
-    let mut record_batches = Vec::with_capacity(chunks.len());
-    for chunk in &chunks {
-        let mut cols = vec![column(
-            def.columns[col].ty,
-            chunk.iter().map(|(_, c)| &c.values[col]),
-        )];
-        for &k in &key_cols {
-            cols.push(column(
-                def.columns[k].ty,
-                chunk.iter().map(|(_, c)| &c.values[k]),
-            ));
-        }
-        record_batches.push(RecordBatch::try_new(Arc::clone(&schema), cols)?);
-    }
-    let firsts = boundaries(&chunks);
-    write_file(&schema, &record_batches, &firsts).map(Some)
-}
-
-/// Bytes of a key the header's key range keeps: longer keys are bounded
-/// by a shorter one, so that the header fits in a message however long the
-/// keys are.
-const KEY_BOUND: usize = 48;
-
-/// Each batch's boundary in the directory: the shortest key that sorts
-/// after the previous batch's last key and no later than its own first.
-fn boundaries<T>(chunks: &[&[(Key, T)]]) -> Vec<Key> {
-    let mut out = Vec::with_capacity(chunks.len());
-    for (i, chunk) in chunks.iter().enumerate() {
-        let first = &chunk[0].0;
-        out.push(match i {
-            0 => first.lower_bound(KEY_BOUND),
-            _ => {
-                let before = &chunks[i - 1][chunks[i - 1].len() - 1].0;
-                Key::separator(before, first)
-            }
-        });
-    }
-    out
-}
-
-/// An LZ4-compressed IPC file, and its batches' places read back from its footer.
-fn write_file(
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    firsts: &[Key],
+    entries: &[(Key, &Change)],
+    per_batch: usize,
 ) -> Result<WrittenFile, ArrowError> {
-    let options =
-        IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
-    let mut writer = FileWriter::try_new_with_options(Vec::new(), schema, options)?;
-    for b in batches {
-        writer.write(b)?;
-    }
-    writer.finish()?;
-    let bytes = writer.into_inner()?;
-    let blocks = footer_blocks(&bytes)?;
-    let dir = blocks
+    let schema = Arc::new(Schema::new(row_fields(def)));
+    let chunks: Vec<&[(Key, &Change)]> = entries.chunks(per_batch.max(1)).collect();
+    let batches = chunks
         .iter()
-        .zip(firsts)
-        .map(|(b, k)| {
-            BatchDir(
-                k.to_hex(),
-                b.offset() as u64,
-                b.metaDataLength(),
-                b.bodyLength(),
-            )
-        })
-        .collect();
-    Ok((bytes, dir))
+        .map(|chunk| RecordBatch::try_new(Arc::clone(&schema), row_columns(def, chunk)))
+        .collect::<Result<Vec<_>, _>>()?;
+    write_file(&schema, &batches, &boundaries(&chunks))
 }
 
-fn footer_blocks(file: &[u8]) -> Result<Vec<Block>, ArrowError> {
-    let n = file.len();
-    let tail: [u8; 10] = file
-        .get(n.saturating_sub(10)..)
-        .and_then(|t| t.try_into().ok())
-        .ok_or_else(|| ArrowError::IpcError("file too short".into()))?;
-    let len = read_footer_length(tail)?;
-    let footer = root_as_footer(&file[n - 10 - len..n - 10])
-        .map_err(|e| ArrowError::IpcError(format!("unreadable footer: {e}")))?;
-    Ok(footer
-        .recordBatches()
-        .map(|b| b.iter().copied().collect())
-        .unwrap_or_default())
+fn row_columns(def: &TableDef, chunk: &[(Key, &Change)]) -> Vec<ArrayRef> {
+    def.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| column(c.ty, chunk.iter().map(|(_, ch)| &ch.values[i])))
+        .collect()
 }
 
 /// Min, max (short values only) and null count of every column.
@@ -463,98 +418,10 @@ fn short(v: &Value, ty: ColumnType) -> Option<Json> {
     }
 }
 
-/// Rows of one batch, read from exactly its bytes.
-pub fn decode_batch(
-    schema: &SchemaRef,
-    dir: &BatchDir,
-    bytes: Vec<u8>,
-) -> Result<RecordBatch, ArrowError> {
-    let decoder = FileDecoder::new(Arc::clone(schema), MetadataVersion::V5);
-    decoder
-        .read_record_batch(&dir.block(), &Buffer::from_vec(bytes))?
-        .ok_or_else(|| ArrowError::IpcError("an empty batch".into()))
-}
-
-/// Every batch of a whole file.
-pub fn decode_file(bytes: Vec<u8>) -> Result<Vec<RecordBatch>, ArrowError> {
-    FileReader::try_new(std::io::Cursor::new(bytes), None)?.collect()
-}
-
-/// The live rows of a data batch (no tombstones), as the table's columns.
-pub fn live_rows(def: &TableDef, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let n = def.columns.len();
-    let ops = batch
-        .column_by_name("_op")
-        .and_then(|c| c.as_any().downcast_ref::<UInt8Array>())
-        .ok_or_else(|| ArrowError::SchemaError("no _op column".into()))?;
-    let columns = batch.project(&(0..n).collect::<Vec<_>>())?;
-    let delete = UInt8Array::new_scalar(Op::Delete.code());
-    let keep = datafusion::arrow::compute::kernels::cmp::neq(ops, &delete)?;
-    if keep.true_count() == keep.len() {
-        return Ok(columns);
-    }
-    datafusion::arrow::compute::filter_record_batch(&columns, &keep)
-}
-
-/// The changes of a data batch, in key order.
-pub fn changes(def: &TableDef, batch: &RecordBatch) -> Result<Vec<Change>, ArrowError> {
-    let n = def.columns.len();
-    let mut rows = vec![Vec::with_capacity(n); batch.num_rows()];
-    for c in &def.columns {
-        let col = batch
-            .column_by_name(c.stored())
-            .ok_or_else(|| ArrowError::SchemaError(format!("no column {}", c.stored())))?;
-        for (row, v) in rows.iter_mut().zip(values(c.ty, col)?) {
-            row.push(v);
-        }
-    }
-    let ops = batch
-        .column(batch.num_columns() - 1)
-        .as_any()
-        .downcast_ref::<UInt8Array>()
-        .ok_or_else(|| ArrowError::SchemaError("no _op column".into()))?;
-    rows.into_iter()
-        .zip(ops.values().iter())
-        .map(|(values, code)| {
-            let op = Op::from_code(*code)
-                .ok_or_else(|| ArrowError::InvalidArgumentError(format!("op {code}")))?;
-            Ok(Change { op, values })
-        })
-        .collect()
-}
-
-/// The (value, key) pairs of an index batch.
-pub fn index_entries(
-    def: &TableDef,
-    index: &IndexDef,
-    batch: &RecordBatch,
-) -> Result<Vec<(Value, Key)>, ArrowError> {
-    let col = def
-        .index_column(index)
-        .ok_or_else(|| ArrowError::SchemaError(format!("no column {}", index.column)))?;
-    let vals = values(def.columns[col].ty, batch.column(0))?;
-    let mut keys: Vec<Vec<Value>> = vec![Vec::new(); batch.num_rows()];
-    for (j, k) in def.primary_key.iter().enumerate() {
-        let i = def
-            .column_index(k)
-            .ok_or_else(|| ArrowError::SchemaError(format!("no column {k}")))?;
-        for (key, v) in keys
-            .iter_mut()
-            .zip(values(def.columns[i].ty, batch.column(j + 1))?)
-        {
-            key.push(v);
-        }
-    }
-    Ok(vals
-        .into_iter()
-        .zip(keys)
-        .filter_map(|(v, k)| Some((v, Key::of(&k)?)))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
-
+    use super::super::batch::{changes, index_entries};
+    use super::super::ipc::{decode_batch, decode_file};
     use super::*;
     use crate::store::schema::{ColumnType, test_table};
 
@@ -580,14 +447,18 @@ mod tests {
     #[test]
     fn one_batch_reads_back_from_exactly_its_bytes() {
         let d = def();
-        let changes: Vec<Change> = (0..1000)
+        let changes_in: Vec<Change> = (0..1000)
             .rev()
             .map(|i| Change {
                 op: if i % 10 == 0 { Op::Delete } else { Op::Insert },
                 values: vec![Value::Int(i), Value::Text(format!("tag{}", i % 7))],
             })
             .collect();
-        let seg = encode(&d, &[tag_index()], &changes, 8).unwrap();
+        let layout = Layout {
+            per_batch: 125,
+            part_bytes: 8 << 20,
+        };
+        let seg = encode(&d, &[tag_index()], &changes_in, layout).unwrap();
         let h = &seg.header;
         assert_eq!((h.rows, h.deletes, h.data.batches.len()), (1000, 100, 8));
         assert_eq!(
@@ -599,7 +470,7 @@ mod tests {
         let bytes =
             seg.files[0].bytes[dir.offset() as usize..(dir.offset() + dir.len()) as usize].to_vec();
         let batch = decode_batch(&data_schema(&d), dir, bytes).unwrap();
-        let rows = changes_of(&d, &batch);
+        let rows = changes(&d, &batch).unwrap();
         assert_eq!(
             rows[0].values[0],
             Value::Int(375),
@@ -607,15 +478,19 @@ mod tests {
         );
         assert_eq!(rows.len(), 125);
         let idx = &h.indexes["t_tag"];
+        assert!(idx.covering);
         let all = decode_file(seg.files[idx.file].bytes.clone()).unwrap();
-        let entries: usize = all
+        let entries: Vec<_> = all
             .iter()
-            .map(|b| index_entries(&d, &tag_index(), b).unwrap().len())
-            .sum();
-        assert_eq!(entries, 900, "deleted rows have no index entries");
-    }
-
-    fn changes_of(d: &TableDef, b: &RecordBatch) -> Vec<Change> {
-        changes(d, b).unwrap()
+            .flat_map(|b| index_entries(&d, &tag_index(), idx, b).unwrap())
+            .collect();
+        assert_eq!(entries.len(), 900, "deleted rows have no index entries");
+        assert!(
+            entries
+                .windows(2)
+                .all(|w| (&w[0].value, &w[0].key) <= (&w[1].value, &w[1].key))
+        );
+        let e = &entries[0];
+        assert_eq!(e.row.as_ref().unwrap()[1], Value::Text("tag0".into()));
     }
 }

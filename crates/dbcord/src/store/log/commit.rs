@@ -1,20 +1,30 @@
-//! One commit of a table's log, as read: its metadata, and its rows or
-//! the segment that holds them (see `codec::commit` for the formats).
+//! One commit of a table's log, as read: its metadata, and its rows, the
+//! segment that holds them, or the sorted runs of staged segments a
+//! manifest or staged commit names (see `codec::commit` and
+//! `codec::manifest` for the formats).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use discord_api::{Message, Snowflake};
 
-use crate::store::codec::commit::{self, Body, Change, CommitMeta};
+use crate::store::codec::commit::{self, Body};
 use crate::store::codec::key::{Key, row_key};
+use crate::store::codec::manifest::{DirHeader, Directory, Part, RunDir};
+use crate::store::codec::meta::CommitMeta;
+use crate::store::codec::op::Change;
 use crate::store::codec::segment::SegmentHeader;
 use crate::store::codec::shard::ShardRef;
 use crate::store::schema::TableDef;
 
-/// A segment commit: its message (for the attachments) and its header.
+/// A segment as readers use it: where its files are and what they hold.
 #[derive(Debug)]
 pub struct SegmentRef {
-    pub message: Message,
+    pub channel: Snowflake,
+    pub id: Snowflake,
+    /// The message, when it was read with its commit (a commit's own
+    /// segment); a staged segment's is fetched when first needed.
+    pub message: Option<Arc<Message>>,
     pub header: SegmentHeader,
     /// The header's key range and data batch boundaries, parsed once: a
     /// lookup compares keys with them for every key it seeks.
@@ -23,10 +33,30 @@ pub struct SegmentRef {
 }
 
 impl SegmentRef {
+    /// A commit's own segment, in its message.
     pub fn new(message: Message, header: SegmentHeader) -> Self {
+        let (channel, id) = (message.channel_id, message.id);
+        Self::at(channel, id, Some(Arc::new(message)), header)
+    }
+
+    /// A staged segment a directory names (in `table`'s channel unless the
+    /// directory says another).
+    pub fn staged(part: &Part, table: Snowflake) -> Self {
+        let channel = part.channel.unwrap_or(table);
+        Self::at(channel, part.message, None, part.header.clone())
+    }
+
+    fn at(
+        channel: Snowflake,
+        id: Snowflake,
+        message: Option<Arc<Message>>,
+        header: SegmentHeader,
+    ) -> Self {
         let range = header.key_range();
         let firsts = header.data.batches.iter().map(|b| b.first()).collect();
         SegmentRef {
+            channel,
+            id,
             message,
             header,
             range,
@@ -36,14 +66,20 @@ impl SegmentRef {
 
     /// The bytes of the segment's data file.
     pub fn data_bytes(&self) -> u64 {
-        self.header.data.batches.iter().map(|b| b.len()).sum()
+        self.header.data.bytes()
+    }
+
+    /// Whether `key` is within the segment's key range.
+    pub fn may_hold(&self, key: &Key) -> bool {
+        self.range
+            .as_ref()
+            .is_some_and(|(lo, hi)| lo <= key && key <= hi)
     }
 
     /// The data batch that may hold `key`: the last whose first key is at
     /// most `key`, if `key` is within the segment's range.
     pub fn batch_for(&self, key: &Key) -> Option<usize> {
-        let (lo, hi) = self.range.as_ref()?;
-        if key < lo || key > hi {
+        if !self.may_hold(key) {
             return None;
         }
         let at = self
@@ -53,12 +89,113 @@ impl SegmentRef {
     }
 }
 
+/// A sorted run of staged segments: a manifest's run or a staged commit's.
+#[derive(Debug)]
+pub struct SortedRun {
+    pub level: u8,
+    /// In key order, their key ranges disjoint.
+    pub segments: Vec<Arc<SegmentRef>>,
+    /// Per index, the run's rows as covering index segments in (value,
+    /// key) order.
+    pub indexes: BTreeMap<String, Vec<Arc<SegmentRef>>>,
+}
+
+impl SortedRun {
+    pub fn new(dir: &RunDir, table: Snowflake) -> SortedRun {
+        let staged = |parts: &[Part]| {
+            parts
+                .iter()
+                .map(|p| Arc::new(SegmentRef::staged(p, table)))
+                .collect()
+        };
+        SortedRun {
+            level: dir.level,
+            segments: staged(&dir.segments),
+            indexes: dir
+                .indexes
+                .iter()
+                .map(|(name, parts)| (name.clone(), staged(parts)))
+                .collect(),
+        }
+    }
+
+    /// The segment whose key range holds `key`, if one does.
+    pub fn segment_for(&self, key: &Key) -> Option<&Arc<SegmentRef>> {
+        let at = self
+            .segments
+            .partition_point(|s| s.range.as_ref().is_some_and(|(_, hi)| hi < key));
+        self.segments.get(at).filter(|s| s.may_hold(key))
+    }
+
+    /// The smallest and largest key of the run.
+    pub fn range(&self) -> Option<(Key, Key)> {
+        let lo = self.segments.first()?.range.as_ref()?.0.clone();
+        let hi = self.segments.last()?.range.as_ref()?.1.clone();
+        Some((lo, hi))
+    }
+
+    /// Data bytes of the run.
+    pub fn bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.data_bytes()).sum()
+    }
+}
+
+/// A manifest's or staged commit's directory, read or still to be read
+/// from its attachment.
+#[derive(Debug)]
+pub struct DirCommit {
+    pub message: Arc<Message>,
+    pub header: DirHeader,
+    /// The sorted runs, oldest first; empty until the directory is read.
+    pub runs: Vec<Arc<SortedRun>>,
+    pub read: bool,
+}
+
+impl DirCommit {
+    fn new(message: Message, header: DirHeader, table: Snowflake) -> DirCommit {
+        let mut commit = DirCommit {
+            message: Arc::new(message),
+            header,
+            runs: Vec::new(),
+            read: false,
+        };
+        if let Some(dir) = commit.header.dir.take() {
+            commit.set_directory(&dir, table);
+        }
+        commit
+    }
+
+    /// Take in the directory (newest run first, as written).
+    pub fn set_directory(&mut self, dir: &Directory, table: Snowflake) {
+        self.runs = dir
+            .runs
+            .iter()
+            .rev()
+            .map(|r| Arc::new(SortedRun::new(r, table)))
+            .collect();
+        self.read = true;
+    }
+
+    /// Every staged message the directory names.
+    pub fn parts(&self) -> impl Iterator<Item = Snowflake> + '_ {
+        self.runs.iter().flat_map(|r| {
+            r.segments
+                .iter()
+                .chain(r.indexes.values().flatten())
+                .map(|s| s.id)
+        })
+    }
+}
+
 /// What a commit holds.
 #[derive(Clone, Debug)]
 pub enum CommitBody {
     /// A row commit's changes with their keys, computed once when read.
     Rows(KeyedBatch),
+    /// A commit's own segment, or a checkpoint of the first format.
     Segment(Arc<SegmentRef>),
+    /// A manifest, or a statement's staged segments.
+    Directory(Arc<DirCommit>),
 }
 
 /// One commit of the log.
@@ -72,16 +209,19 @@ pub struct Commit {
     pub sharded: Vec<ShardRef>,
     /// Every shard message this commit names.
     pub shards: Vec<Snowflake>,
-    /// Why this commit's shards could not be read, if they could not: it
-    /// then counts for no reader (as if it had never been committed).
+    /// Why this commit's shards or directory could not be read, if they
+    /// could not: it then counts for no reader (as if it had never been
+    /// committed).
     pub broken: Option<String>,
 }
 
 impl Commit {
-    /// The ID up to which this commit replaces everything, if it is a checkpoint.
+    /// The ID up to which this commit replaces everything, if it is a
+    /// checkpoint (a manifest, or a segment of the first format).
     pub fn covers(&self) -> Option<Snowflake> {
         match &self.body {
             CommitBody::Segment(s) => s.header.covers,
+            CommitBody::Directory(d) => d.header.covers,
             CommitBody::Rows(_) => None,
         }
     }
@@ -106,6 +246,7 @@ pub(crate) fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit
     }
     let (meta, body) = commit::decode(def, &m.content).ok()?;
     let mut sharded = Vec::new();
+    let id = m.id;
     let body = match body {
         Body::Rows(changes, refs) => {
             sharded = refs;
@@ -113,12 +254,15 @@ pub(crate) fn parse(def: &TableDef, bot: Snowflake, m: Message) -> Option<Commit
         }
         Body::Segment(json) => {
             let header = serde_json::from_str(&json).ok()?;
-            CommitBody::Segment(Arc::new(SegmentRef::new(m.clone(), header)))
+            CommitBody::Segment(Arc::new(SegmentRef::new(m, header)))
+        }
+        Body::Directory(header) => {
+            CommitBody::Directory(Arc::new(DirCommit::new(m, header, def.channel_id)))
         }
     };
     let shards = sharded.iter().flat_map(|r| r.shards.clone()).collect();
     Some(Commit {
-        id: m.id,
+        id,
         meta,
         body,
         sharded,

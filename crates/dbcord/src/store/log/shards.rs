@@ -12,8 +12,8 @@ use discord_api::{Discord, DiscordError};
 
 use super::commit::{Commit, CommitBody};
 use crate::error::Result;
-use crate::store::codec::commit::Change;
 use crate::store::codec::key::{Key, row_key};
+use crate::store::codec::op::Change;
 use crate::store::codec::row::decode_json;
 use crate::store::codec::shard::ShardRef;
 use crate::store::codec::value::Value;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use discord_api::limits::HISTORY_PAGE;
 use discord_api::{Discord, HistoryAnchor, HistoryQuery, Message, Snowflake};
 
-use super::shards;
 use super::table_log::TableLog;
+use super::{directories, shards};
 use crate::error::{Error, Result};
-use crate::store::codec::commit;
+use crate::store::codec::{commit, manifest};
 use crate::store::schema::TableDef;
 
 /// Read the log of `def`'s channel: all of it back to the newest
@@ -23,11 +23,12 @@ pub async fn sync(
     let bot = discord.bot_user_id();
     let mut log = known.clone();
     log.requests = 0;
+    log.cdn = (0, 0);
     match known.synced {
         Some(after) => forward(discord, def, bot, after, None, &mut log).await?,
         None => backward(discord, def, bot, &mut log).await?,
     }
-    shards::resolve(discord, def, &mut log.commits).await?;
+    resolve(discord, def, &mut log).await?;
     Ok(log)
 }
 
@@ -44,8 +45,14 @@ pub async fn sync_until(
     let mut log = known.clone();
     let after = known.synced.unwrap_or_default();
     forward(discord, def, bot, after, Some(until), &mut log).await?;
-    shards::resolve(discord, def, &mut log.commits).await?;
+    resolve(discord, def, &mut log).await?;
     Ok(log)
+}
+
+/// Read what the log's commits name: their shards, their directories.
+async fn resolve(discord: &Arc<dyn Discord>, def: &TableDef, log: &mut TableLog) -> Result<()> {
+    shards::resolve(discord, def, &mut log.commits).await?;
+    directories::resolve(discord, def, log).await
 }
 
 /// Pages after `after`, oldest first, until a short page (or `until`).
@@ -94,9 +101,11 @@ async fn backward(
         let Some(oldest) = page.last().map(|m| m.id) else {
             break;
         };
-        seen_checkpoint |= page
-            .iter()
-            .any(|m| m.author.id == bot && m.content.starts_with(commit::SEGMENT_MARKER));
+        seen_checkpoint |= page.iter().any(|m| {
+            m.author.id == bot
+                && (m.content.starts_with(commit::SEGMENT_MARKER)
+                    || m.content.starts_with(manifest::MANIFEST_MARKER))
+        });
         newest_first.extend(page);
         if !full {
             break;

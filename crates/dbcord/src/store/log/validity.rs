@@ -16,22 +16,63 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::commit::{Commit, CommitBody};
+use discord_api::Snowflake;
+
+use super::commit::{Commit, CommitBody, KeyedBatch, SegmentRef, SortedRun};
 use super::table_log::TableLog;
 use crate::error::Result;
-use crate::store::codec::commit::Change;
 use crate::store::codec::key::{Key, row_key};
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
 
-/// A commit that counts, as readers use it: oldest first, the checkpoint
-/// (if any) before the others.
+/// Rows that count, as readers use them: a commit's, or one sorted run of
+/// a manifest or staged commit. A snapshot lists them oldest first, the
+/// checkpoint's runs before the others; a newer run's version of a key
+/// shadows an older one's.
 #[derive(Clone, Debug)]
 pub struct Run {
-    pub id: discord_api::Snowflake,
-    pub body: CommitBody,
+    /// The commit (or manifest) the run belongs to.
+    pub id: Snowflake,
+    pub body: RunBody,
+}
+
+/// What a run holds.
+#[derive(Clone, Debug)]
+pub enum RunBody {
+    /// A row commit's changes with their keys.
+    Rows(KeyedBatch),
+    /// A commit's own segment (or a checkpoint of the first format).
+    Segment(Arc<SegmentRef>),
+    /// Staged segments in key order.
+    Sorted(Arc<SortedRun>),
+}
+
+impl RunBody {
+    /// The segments of the run (none for rows).
+    pub fn segments(&self) -> &[Arc<SegmentRef>] {
+        match self {
+            RunBody::Rows(_) => &[],
+            RunBody::Segment(s) => std::slice::from_ref(s),
+            RunBody::Sorted(r) => &r.segments,
+        }
+    }
+}
+
+/// The runs a commit contributes, oldest first.
+pub fn runs_of(c: &Commit) -> Vec<Run> {
+    let run = |body| Run { id: c.id, body };
+    match &c.body {
+        CommitBody::Rows(rows) => vec![run(RunBody::Rows(Arc::clone(rows)))],
+        CommitBody::Segment(s) => vec![run(RunBody::Segment(Arc::clone(s)))],
+        CommitBody::Directory(d) => d
+            .runs
+            .iter()
+            .map(|r| run(RunBody::Sorted(Arc::clone(r))))
+            .collect(),
+    }
 }
 
 /// What a commit writes: its keys, and (index, value) of UNIQUE indexes.
@@ -85,8 +126,8 @@ impl Store {
                 valid.push((c, None));
             }
         }
-        let mut runs: Vec<Run> = log.checkpoint.iter().map(run).collect();
-        runs.extend(valid.iter().map(|(c, _)| run(c)));
+        let mut runs: Vec<Run> = log.checkpoint.iter().flat_map(runs_of).collect();
+        runs.extend(valid.iter().flat_map(|(c, _)| runs_of(c)));
         Ok(runs)
     }
 
@@ -129,21 +170,16 @@ impl Store {
         stats: &mut ReadStats,
     ) -> Result<Touched> {
         let mut t = Touched::default();
-        match &c.body {
-            CommitBody::Rows(changes) => changes.iter().for_each(|(_, ch)| t.add(def, unique, ch)),
-            CommitBody::Segment(seg) => {
-                for batch in self.all_batches(def, seg, stats).await? {
-                    batch.iter().for_each(|(_, ch)| t.add(def, unique, ch));
+        for run in runs_of(c) {
+            if let RunBody::Rows(changes) = &run.body {
+                changes.iter().for_each(|(_, ch)| t.add(def, unique, ch));
+            }
+            for seg in run.body.segments() {
+                for change in self.all_changes(def, seg, stats).await? {
+                    t.add(def, unique, &change);
                 }
             }
         }
         Ok(t)
-    }
-}
-
-fn run(c: &Commit) -> Run {
-    Run {
-        id: c.id,
-        body: c.body.clone(),
     }
 }

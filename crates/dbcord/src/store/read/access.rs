@@ -35,7 +35,7 @@ pub enum Access {
 
 enum State {
     Start,
-    Scanning(Box<Snapshot>, ScanCursor),
+    Scanning(Box<Snapshot>, Box<ScanCursor>),
     Done,
 }
 
@@ -82,8 +82,13 @@ impl RowSource {
         let snap = store.snapshot(&self.table, &mut self.stats).await?;
         let rows = match &self.access {
             Access::Scan(prune) => {
-                let cursor = store.scan(&snap, prune).with_arrow();
-                self.state = State::Scanning(Box::new(snap), cursor);
+                let depth = store.read_ahead();
+                let cursor = store.scan(&snap, prune).with_arrow().with_read_ahead(
+                    Arc::clone(&store),
+                    Arc::clone(&self.table),
+                    depth,
+                );
+                self.state = State::Scanning(Box::new(snap), Box::new(cursor));
                 return Box::pin(self.next_page()).await;
             }
             Access::Keys(keys) => store.get(&snap, keys, &mut self.stats).await?,

@@ -1,59 +1,71 @@
-//! Reading segments: batches fetched from the CDN with range reads, decoded
-//! once and cached (a segment never changes, so its batches never go stale).
+//! Reading segments: batches fetched from the CDN with range reads (the
+//! batches that follow too, for a scan that will want them), decoded, and
+//! kept in the cache.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::error::ArrowError;
+use discord_api::ByteRange;
 use discord_api::attachments::download;
-use discord_api::{ByteRange, Snowflake};
 
-use super::cache::{IndexBatch, recall, remember};
+use super::cache::{BatchId, DataBatch, IndexBatch};
 use super::stats::ReadStats;
 use crate::error::{Error, Result};
-use crate::store::codec::commit::Change;
-use crate::store::codec::key::{Key, row_key};
-use crate::store::codec::segment::{self, BatchDir, FileDir};
-use crate::store::log::commit::{KeyedBatch, SegmentRef};
+use crate::store::codec::batch::{index_entries, normalize};
+use crate::store::codec::ipc::{BatchDir, decode_batch};
+use crate::store::codec::key::Key;
+use crate::store::codec::segment::{self, FileDir};
+use crate::store::log::commit::SegmentRef;
 use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
 
 /// Bytes a scan reads ahead in one range request.
 pub const READ_AHEAD: u64 = 8 << 20;
 
-/// The cache key of data batch `i` of a segment.
-fn data_key(seg: &SegmentRef, i: usize) -> (Snowflake, usize) {
-    let attachment = seg.message.attachments.get(seg.header.data.file);
-    (attachment.map(|a| a.id).unwrap_or_default(), i)
-}
-
-/// One data batch's bytes, decoded, and as keyed changes.
-fn decode_data(
-    def: &TableDef,
-    seg: &SegmentRef,
-    dir: &BatchDir,
-    bytes: Vec<u8>,
-) -> Result<(KeyedBatch, RecordBatch)> {
-    let arrow = segment::segment_schema(def, &seg.header)
-        .and_then(|schema| segment::decode_batch(&schema, dir, bytes))
-        .and_then(|raw| segment::normalize(def, &raw))
-        .map_err(|e| corrupt(def, seg, e))?;
-    let changes = segment::changes(def, &arrow).map_err(|e| corrupt(def, seg, e))?;
-    let keyed: Vec<(Key, Change)> = changes
-        .into_iter()
-        .filter_map(|c| Some((row_key(def, &c.values)?, c)))
-        .collect();
-    Ok((Arc::new(keyed), arrow))
-}
-
 /// The error for a segment of `def` that cannot be read, and why.
 pub(crate) fn corrupt(def: &TableDef, seg: &SegmentRef, why: impl std::fmt::Display) -> Error {
     Error::SegmentUnreadable {
         table: def.qualified_name(),
-        message: seg.message.id,
+        message: seg.id,
         why: why.to_string(),
     }
+}
+
+/// The batches from `i` that one range read fetches: `i` alone, or with
+/// `ahead` the batches after it up to [`READ_AHEAD`] bytes in all.
+pub fn read_span(dirs: &[BatchDir], i: usize, ahead: bool) -> std::ops::Range<usize> {
+    let start = dirs[i].offset();
+    let mut last = i;
+    while ahead
+        && last + 1 < dirs.len()
+        && dirs[last + 1].offset() + dirs[last + 1].len() - start <= READ_AHEAD
+    {
+        last += 1;
+    }
+    i..last + 1
+}
+
+/// Range reads a whole file takes, in spans as a scan reads them.
+pub fn full_reads(file: &FileDir) -> u64 {
+    let (mut i, mut n) = (0, 0);
+    while i < file.batches.len() {
+        let span = read_span(&file.batches, i, true);
+        n += span_reads(file, &span);
+        i = span.end;
+    }
+    n
+}
+
+/// Range reads of a span of batches: one, or one per part of the file it
+/// touches (a read never spans two attachments).
+pub fn span_reads(file: &FileDir, span: &std::ops::Range<usize>) -> u64 {
+    let Some((part, _)) = file.parts else {
+        return 1;
+    };
+    let start = file.batches[span.start].offset();
+    let last = &file.batches[span.end - 1];
+    let end = last.offset() + last.len();
+    (end - 1) / part - start / part + 1
 }
 
 impl Store {
@@ -97,15 +109,15 @@ impl Store {
         range: ByteRange,
         stats: &mut ReadStats,
     ) -> Result<Vec<u8>> {
-        let attachment = seg
-            .message
+        let message = self.segment_message(def, seg, stats).await?;
+        let attachment = message
             .attachments
             .get(i)
             .ok_or_else(|| corrupt(def, seg, format!("it lacks attachment {i}")))?;
         let bytes = download(
             self.discord.as_ref(),
-            seg.message.channel_id,
-            seg.message.id,
+            message.channel_id,
+            message.id,
             attachment,
             Some(range),
         )
@@ -115,25 +127,9 @@ impl Store {
         Ok(bytes)
     }
 
-    /// The bytes of one batch of one of a segment's files.
-    async fn batch_bytes(
-        &self,
-        def: &TableDef,
-        seg: &SegmentRef,
-        file: &FileDir,
-        dir: &BatchDir,
-        stats: &mut ReadStats,
-    ) -> Result<Vec<u8>> {
-        let range = ByteRange {
-            start: dir.offset(),
-            end: dir.offset() + dir.len(),
-        };
-        self.file_bytes(def, seg, file, range, stats).await
-    }
-
-    /// Batch `i` of a segment's data file, keyed. With `ahead` (a scan
-    /// that will want the next batches too), the batches that follow it,
-    /// up to [`READ_AHEAD`] bytes, come in the same range read.
+    /// Data batch `i` of a segment. With `ahead` (a scan that will want the
+    /// next batches too), the batches that follow it, up to
+    /// [`READ_AHEAD`] bytes, come in the same range read.
     pub async fn data_batch(
         &self,
         def: &TableDef,
@@ -141,88 +137,74 @@ impl Store {
         i: usize,
         ahead: bool,
         stats: &mut ReadStats,
-    ) -> Result<KeyedBatch> {
-        let cache = &self.batches.data;
-        self.data_form(def, seg, i, ahead, stats, cache, |(keyed, _)| keyed)
-            .await
-    }
-
-    /// Batch `i` of a segment's data file as decoded: the table's columns,
-    /// then `_op`. Reads ahead as [`Store::data_batch`] does.
-    pub async fn data_arrow(
-        &self,
-        def: &TableDef,
-        seg: &SegmentRef,
-        i: usize,
-        stats: &mut ReadStats,
-    ) -> Result<RecordBatch> {
-        let cache = &self.batches.arrow;
-        self.data_form(def, seg, i, true, stats, cache, |(_, arrow)| arrow)
-            .await
-    }
-
-    /// Batch `i` in one of its decoded forms: from `cache`, or fetched
-    /// (both forms cached) and picked by `form`.
-    #[allow(clippy::too_many_arguments)]
-    async fn data_form<T: Clone>(
-        &self,
-        def: &TableDef,
-        seg: &SegmentRef,
-        i: usize,
-        ahead: bool,
-        stats: &mut ReadStats,
-        cache: &Mutex<HashMap<(Snowflake, usize), T>>,
-        form: fn((KeyedBatch, RecordBatch)) -> T,
-    ) -> Result<T> {
-        if let Some(hit) = recall(cache, &data_key(seg, i)) {
+    ) -> Result<Arc<DataBatch>> {
+        if let Some(hit) = self.batches.data(&(seg.id, seg.header.data.file, i)) {
             stats.cached_batches += 1;
             return Ok(hit);
         }
-        Ok(form(self.load_data(def, seg, i, ahead, stats).await?))
+        let span = read_span(&seg.header.data.batches, i, ahead);
+        Ok(self
+            .load_data(def, seg, span, stats)
+            .await?
+            .into_iter()
+            .next()
+            .expect("a span holds its first batch"))
     }
 
-    /// Fetch batch `i` (and with `ahead` the batches after it) in one
-    /// range read, decode and cache them; batch `i` both ways.
-    async fn load_data(
+    /// Fetch the batches of `span` in one range read, decode and cache them.
+    pub(crate) async fn load_data(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        span: std::ops::Range<usize>,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Arc<DataBatch>>> {
+        let file = &seg.header.data;
+        let dirs = &file.batches[span.clone()];
+        let start = dirs[0].offset();
+        let last = &dirs[dirs.len() - 1];
+        let range = ByteRange {
+            start,
+            end: last.offset() + last.len(),
+        };
+        let bytes = self.file_bytes(def, seg, file, range, stats).await?;
+        let schema = segment::segment_schema(def, seg.header.cols.as_ref())
+            .map_err(|e| corrupt(def, seg, e))?;
+        let mut out = Vec::with_capacity(dirs.len());
+        for (j, dir) in span.zip(dirs) {
+            let own = batch_slice(&bytes, dir, start).ok_or_else(|| {
+                corrupt(def, seg, ArrowError::IpcError("a short range read".into()))
+            })?;
+            let arrow = decode_batch(&schema, dir, own)
+                .and_then(|raw| normalize(def, &raw))
+                .map_err(|e| corrupt(def, seg, e))?;
+            let batch = Arc::new(DataBatch::new(arrow));
+            self.batches.keep_data((seg.id, file.file, j), &batch);
+            out.push(batch);
+        }
+        Ok(out)
+    }
+
+    /// The changes of a data batch with their keys, decoded once: a batch
+    /// the cache holds is weighed again with them.
+    pub(crate) fn rows_of<'a>(
         &self,
         def: &TableDef,
         seg: &SegmentRef,
         i: usize,
-        ahead: bool,
-        stats: &mut ReadStats,
-    ) -> Result<(KeyedBatch, RecordBatch)> {
-        let file = &seg.header.data;
-        let dirs = &file.batches;
-        let start = dirs[i].offset();
-        let mut last = i;
-        while ahead
-            && last + 1 < dirs.len()
-            && dirs[last + 1].offset() + dirs[last + 1].len() - start <= READ_AHEAD
-        {
-            last += 1;
+        batch: &'a Arc<DataBatch>,
+    ) -> &'a [(Key, crate::store::codec::op::Change)] {
+        if batch.decoded() {
+            return batch.rows(def);
         }
-        let end = dirs[last].offset() + dirs[last].len();
-        let bytes = self
-            .file_bytes(def, seg, file, ByteRange { start, end }, stats)
-            .await?;
-        let mut first = None;
-        for (j, dir) in dirs.iter().enumerate().take(last + 1).skip(i) {
-            let at = (dir.offset() - start) as usize;
-            let own = bytes
-                .get(at..at + dir.len() as usize)
-                .ok_or_else(|| {
-                    corrupt(def, seg, ArrowError::IpcError("a short range read".into()))
-                })?
-                .to_vec();
-            let (keyed, arrow) = decode_data(def, seg, dir, own)?;
-            remember(&self.batches.data, data_key(seg, j), &keyed);
-            remember(&self.batches.arrow, data_key(seg, j), &arrow);
-            first.get_or_insert((keyed, arrow));
-        }
-        Ok(first.expect("batch i was read"))
+        let rows = batch.rows(def);
+        self.batches
+            .keep_data((seg.id, seg.header.data.file, i), batch);
+        rows
     }
 
-    /// Batch `i` of a segment's file for `index`.
+    /// Batch `i` of an index file of a segment: `file` is one of its
+    /// index files, or (for an index segment) its one file.
     pub async fn index_batch(
         &self,
         def: &TableDef,
@@ -232,27 +214,56 @@ impl Store {
         i: usize,
         stats: &mut ReadStats,
     ) -> Result<IndexBatch> {
-        let attachment = seg.message.attachments.get(file.file).map(|a| a.id);
-        let cache_key = (attachment.unwrap_or_default(), i);
-        if let Some(hit) = recall(&self.batches.index, &cache_key) {
+        let id: BatchId = (seg.id, file.file, i);
+        if let Some(hit) = self.batches.index(&id) {
             stats.cached_batches += 1;
             return Ok(hit);
         }
-        let schema = segment::index_schema(def, index).ok_or_else(|| {
-            Error::CatalogDamaged(format!("index {} names a missing column", index.name))
-        })?;
+        let schema = if file.covering {
+            segment::covering_schema(def, seg.header.cols.as_ref())
+                .map_err(|e| corrupt(def, seg, e))?
+        } else {
+            segment::pair_schema(def, index).ok_or_else(|| {
+                Error::CatalogDamaged(format!("index {} names a missing column", index.name))
+            })?
+        };
         let dir = &file.batches[i];
-        let bytes = self.batch_bytes(def, seg, file, dir, stats).await?;
-        let entries = segment::decode_batch(&schema, dir, bytes)
-            .and_then(|b| segment::index_entries(def, index, &b))
+        let range = ByteRange {
+            start: dir.offset(),
+            end: dir.offset() + dir.len(),
+        };
+        let bytes = self.file_bytes(def, seg, file, range, stats).await?;
+        let entries = decode_batch(&schema, dir, bytes)
+            .and_then(|b| index_entries(def, index, file, &b))
             .map_err(|e| corrupt(def, seg, e))?;
-        let pairs: Vec<(Key, Key)> = entries
-            .into_iter()
-            .filter_map(|(v, k)| Some((Key::of([&v])?, k)))
-            .collect();
-        let pairs = Arc::new(pairs);
-        remember(&self.batches.index, cache_key, &pairs);
-        Ok(pairs)
+        let entries = Arc::new(entries);
+        self.batches.keep_index(id, &entries);
+        Ok(entries)
+    }
+
+    /// Every data batch of a segment, in key order.
+    pub async fn all_batches(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Arc<DataBatch>>> {
+        let n = seg.header.data.batches.len();
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let i = out.len();
+            match self.batches.data(&(seg.id, seg.header.data.file, i)) {
+                Some(hit) => {
+                    stats.cached_batches += 1;
+                    out.push(hit);
+                }
+                None => {
+                    let span = read_span(&seg.header.data.batches, i, true);
+                    out.extend(self.load_data(def, seg, span, stats).await?);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every change of a segment, in key order.
@@ -261,28 +272,20 @@ impl Store {
         def: &TableDef,
         seg: &SegmentRef,
         stats: &mut ReadStats,
-    ) -> Result<Vec<Change>> {
-        Ok(self
-            .all_batches(def, seg, stats)
-            .await?
+    ) -> Result<Vec<crate::store::codec::op::Change>> {
+        let batches = self.all_batches(def, seg, stats).await?;
+        Ok(batches
             .iter()
-            .flat_map(|b| b.iter().map(|(_, c)| c.clone()))
+            .enumerate()
+            .flat_map(|(i, b)| self.rows_of(def, seg, i, b).iter().map(|(_, c)| c.clone()))
             .collect())
     }
+}
 
-    /// Every row of a segment, batch by batch, keyed.
-    pub async fn all_batches(
-        &self,
-        def: &TableDef,
-        seg: &SegmentRef,
-        stats: &mut ReadStats,
-    ) -> Result<Vec<KeyedBatch>> {
-        let mut out = Vec::with_capacity(seg.header.data.batches.len());
-        for i in 0..seg.header.data.batches.len() {
-            out.push(self.data_batch(def, seg, i, true, stats).await?);
-        }
-        Ok(out)
-    }
+/// A batch's own bytes within a range read that began at `start`.
+fn batch_slice(bytes: &[u8], dir: &BatchDir, start: u64) -> Option<Vec<u8>> {
+    let at = (dir.offset() - start) as usize;
+    bytes.get(at..at + dir.len() as usize).map(<[u8]>::to_vec)
 }
 
 /// The batches of an index directory that may hold entries for `value`:

@@ -8,7 +8,8 @@
 //! | `lookup` | rows by key, by index value, by commit |
 //! | `scan` | every live row, a page at a time, pruned by statistics |
 //! | `batches` | segment batches from the CDN by range reads, decoded |
-//! | `cache` | decoded batches kept for the next read |
+//! | `cache` | decoded batches kept for the next read, weighed by bytes |
+//! | `parts` | the messages of staged segments, for their attachments |
 //! | `rows` | rows as a read hands them on |
 //! | `predict` | what a read will cost, before it runs (EXPLAIN) |
 //! | `stats` | what a read cost (EXPLAIN ANALYZE) |
@@ -19,6 +20,7 @@ pub(crate) mod batches;
 pub(crate) mod cache;
 pub(crate) mod lookup;
 pub(crate) mod notes;
+pub(crate) mod parts;
 pub(crate) mod predict;
 pub(crate) mod rows;
 pub(crate) mod scan;

@@ -1,11 +1,15 @@
 //! What a read will cost, predicted before it runs from the table's log as
-//! this process last read it (for EXPLAIN). The log may have grown since:
-//! then the read also pages through what is new.
+//! this process last read it (for EXPLAIN, and for choosing between an
+//! index and a scan). The log may have grown since: then the read also
+//! pages through what is new.
 
 use super::access::Access;
-use super::batches::READ_AHEAD;
-use crate::store::codec::segment::BatchDir;
-use crate::store::log::commit::{CommitBody, SegmentRef};
+use super::batches::{batches_for_value, full_reads};
+use super::scan::{UnitBody, plan, units};
+use super::snapshot::Snapshot;
+use crate::store::codec::key::Key;
+use crate::store::log::commit::SegmentRef;
+use crate::store::log::validity::{RunBody, runs_of};
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
 
@@ -15,9 +19,14 @@ pub struct Prediction {
     /// Whether this process has read the table's log before (else nothing
     /// but the one request that lists channels is known).
     pub known: bool,
-    /// CDN range reads at most, and segments the filter's bounds skip.
+    /// CDN range reads at most, their bytes, and segments the filter's
+    /// bounds skip.
     pub cdn_reads: u64,
+    pub cdn_bytes: u64,
     pub skipped: u64,
+    /// What a full scan would read: range reads and bytes.
+    pub full_reads: u64,
+    pub full_bytes: u64,
     /// Commits after the checkpoint, read from history already.
     pub commits: u64,
 }
@@ -43,41 +52,106 @@ impl std::fmt::Display for Prediction {
 }
 
 impl Store {
-    /// The cost of reading `def` along `access`, from the log as last read.
+    /// The cost of reading `def` along `access`, from the log as last read
+    /// (void commits counted too: the prediction is an upper bound).
     pub fn predict(&self, def: &TableDef, access: &Access) -> Prediction {
         let log = self.log_of(def.channel_id);
+        let snap = Snapshot {
+            def: std::sync::Arc::new(def.clone()),
+            runs: log
+                .checkpoint
+                .iter()
+                .chain(&log.commits)
+                .flat_map(runs_of)
+                .collect(),
+            synced: log.synced,
+        };
         let mut p = Prediction {
             known: log.synced.is_some(),
             commits: log.commits.len() as u64,
             ..Prediction::default()
         };
-        let segments = log
-            .checkpoint
-            .iter()
-            .chain(&log.commits)
-            .filter_map(|c| match &c.body {
-                CommitBody::Segment(s) => Some(s),
-                CommitBody::Rows(_) => None,
-            });
-        for seg in segments {
-            match access {
-                Access::Scan(prune) if prune.iter().any(|b| !b.may_match(def, &seg.header)) => {
-                    p.skipped += 1;
+        let all = units(&snap);
+        for u in &all {
+            if let UnitBody::Segment(s) = &u.body {
+                p.full_reads += full_reads(&s.header.data);
+                p.full_bytes += s.data_bytes();
+            }
+        }
+        match access {
+            Access::Scan(prune) => {
+                let mut planned = all;
+                plan(def, &mut planned, prune);
+                for u in &planned {
+                    match (&u.body, u.needed) {
+                        (UnitBody::Segment(_), false) => p.skipped += 1,
+                        (UnitBody::Segment(s), true) => add_full(&mut p, s),
+                        (UnitBody::Rows(_), _) => {}
+                    }
                 }
-                Access::Scan(_) | Access::Commits(_) => p.cdn_reads += full_reads(seg),
-                Access::Keys(keys) => {
-                    p.cdn_reads += keys.iter().filter(|k| seg.batch_for(k).is_some()).count() as u64
+            }
+            Access::Commits(ids) => {
+                for u in all.iter().filter(|u| ids.contains(&u.message)) {
+                    if let UnitBody::Segment(s) = &u.body {
+                        add_full(&mut p, s);
+                    }
                 }
-                // The index's batches for each value, then the rows' batches.
-                Access::Index { values, .. } => p.cdn_reads += 2 * values.len() as u64,
+            }
+            Access::Keys(keys) => {
+                for key in keys {
+                    add_key(&mut p, &snap, key);
+                }
+            }
+            Access::Index { index, values } => {
+                let wanted: Vec<Key> = values.iter().filter_map(|v| Key::of([v])).collect();
+                for run in &snap.runs {
+                    let files: Vec<(&SegmentRef, &crate::store::codec::segment::FileDir)> =
+                        match &run.body {
+                            RunBody::Sorted(r) if r.indexes.contains_key(&index.name) => r.indexes
+                                [&index.name]
+                                .iter()
+                                .map(|s| (s.as_ref(), &s.header.data))
+                                .collect(),
+                            body => body
+                                .segments()
+                                .iter()
+                                .filter_map(|s| {
+                                    Some((s.as_ref(), s.header.indexes.get(&index.name)?))
+                                })
+                                .collect(),
+                        };
+                    for (_, file) in files {
+                        for v in &wanted {
+                            for b in batches_for_value(&file.batches, v) {
+                                p.cdn_reads += 1;
+                                p.cdn_bytes += file.batches[b].len();
+                            }
+                        }
+                    }
+                }
             }
         }
         p
     }
 }
 
-/// Range reads that fetch a whole segment's data (8 MiB at a time).
-fn full_reads(seg: &SegmentRef) -> u64 {
-    let bytes: u64 = seg.header.data.batches.iter().map(BatchDir::len).sum();
-    bytes.div_ceil(READ_AHEAD).max(1)
+/// Add a whole segment's data reads to `p`.
+fn add_full(p: &mut Prediction, s: &SegmentRef) {
+    p.cdn_reads += full_reads(&s.header.data);
+    p.cdn_bytes += s.data_bytes();
+}
+
+/// Add a key lookup's reads: the batch of each run that may hold the key.
+fn add_key(p: &mut Prediction, snap: &Snapshot, key: &Key) {
+    for run in &snap.runs {
+        let seg = match &run.body {
+            RunBody::Rows(_) => None,
+            RunBody::Segment(s) => Some(s),
+            RunBody::Sorted(r) => r.segment_for(key),
+        };
+        if let Some(b) = seg.and_then(|s| Some((s, s.batch_for(key)?))) {
+            p.cdn_reads += 1;
+            p.cdn_bytes += b.0.header.data.batches[b.1].len();
+        }
+    }
 }

@@ -32,11 +32,11 @@ pub struct ArrowRows {
 }
 
 impl StoredRow {
-    /// A row whose newest version is in run `run` of `snap`.
-    pub fn at(snap: &Snapshot, run: usize, values: Vec<Value>) -> StoredRow {
+    /// A row of `snap`'s table whose newest version is in `message`.
+    pub fn new(snap: &Snapshot, message: Snowflake, values: Vec<Value>) -> StoredRow {
         StoredRow {
             channel_id: snap.def.channel_id,
-            message_id: snap.runs[run].id,
+            message_id: message,
             values,
         }
     }

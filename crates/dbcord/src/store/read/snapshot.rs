@@ -31,8 +31,15 @@ impl Store {
         let log = if current {
             known
         } else {
-            let fresh = Arc::new(sync::sync(&self.discord, def, &known).await?);
+            let mut fresh = sync::sync(&self.discord, def, &known).await?;
             stats.history_requests += fresh.requests;
+            stats.cdn_requests += fresh.cdn.0;
+            stats.cdn_bytes += fresh.cdn.1;
+            // Staged segments met on the way hold the attachments a read
+            // of them needs: keep their messages.
+            let staged = std::mem::take(&mut fresh.staged);
+            self.parts.keep(staged, self.clock.now_ms());
+            let fresh = Arc::new(fresh);
             self.cache_log(def.channel_id, Arc::clone(&fresh));
             fresh
         };

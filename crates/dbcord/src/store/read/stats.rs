@@ -17,3 +17,15 @@ pub struct ReadStats {
     /// downloaded from the CDN besides what was read.
     pub pruned_bytes: u64,
 }
+
+impl std::ops::AddAssign for ReadStats {
+    fn add_assign(&mut self, o: ReadStats) {
+        self.history_requests += o.history_requests;
+        self.cdn_requests += o.cdn_requests;
+        self.cdn_bytes += o.cdn_bytes;
+        self.cached_batches += o.cached_batches;
+        self.runs_read += o.runs_read;
+        self.runs_pruned += o.runs_pruned;
+        self.pruned_bytes += o.pruned_bytes;
+    }
+}

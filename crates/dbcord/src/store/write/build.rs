@@ -1,69 +1,91 @@
 //! The commit message of a statement: a row message if its changes fit in
-//! one message's text, else a segment in attachments whose header fits.
+//! one message's text, else a segment in attachments whose header fits, if
+//! its files fit in one message (else the statement is staged: see
+//! [`super::stage`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use discord_api::limits::{MAX_CONTENT_LEN, MAX_FILE_BYTES, MAX_REQUEST_BYTES};
+use discord_api::limits::MAX_CONTENT_LEN;
 use discord_api::{NewMessage, discord_len};
 
 use crate::error::{Error, Result};
 use crate::store::codec::ascii_json;
-use crate::store::codec::commit::{self, Change, CommitMeta};
-use crate::store::codec::segment::{self, EncodedSegment};
+use crate::store::codec::commit;
+use crate::store::codec::meta::CommitMeta;
+use crate::store::codec::op::Change;
+use crate::store::codec::segment::{self, EncodedSegment, Layout};
 use crate::store::codec::shard::ShardRef;
+use crate::store::compact::writer::fits;
 use crate::store::schema::{IndexDef, TableDef};
+use crate::store::write::options::WriteOptions;
 
 /// Rows a segment's data file puts in one batch at the least.
 const MIN_BATCH_ROWS: usize = 1024;
 /// Batches a segment's data file is cut into at the most.
 const MAX_BATCHES: usize = 16;
 
-/// The commit message: a row message if it fits, else a segment.
+/// The commit message: a row message if it fits, else a segment in one
+/// message; `None` if the statement's files are too large for one
+/// message (it is then staged).
 pub(crate) fn build(
     def: &TableDef,
     indexes: &[Arc<IndexDef>],
     changes: &[Change],
     meta: &CommitMeta,
     sharded: &HashMap<usize, ShardRef>,
-) -> Result<NewMessage> {
+    options: &WriteOptions,
+) -> Result<Option<NewMessage>> {
     if let Some(content) = commit::encode_rows_sharded(def, changes, meta, sharded)? {
-        return Ok(NewMessage::idempotent(content));
+        return Ok(Some(NewMessage::idempotent(content)));
     }
-    let (content, segment) = fit_segment(def, indexes, changes, meta, None)?;
-    let files = segment.files;
-    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    if total > MAX_REQUEST_BYTES || files.iter().any(|f| f.bytes.len() > MAX_FILE_BYTES) {
-        return Err(commit::too_large(def, total));
+    // Rows far larger than a message's files hold are staged without
+    // encoding them once for nothing.
+    let estimate: usize = changes
+        .iter()
+        .map(|c| super::stage::change_bytes(def, c))
+        .sum();
+    if estimate / 4 > options.segment_bytes {
+        return Ok(None);
     }
-    Ok(NewMessage::idempotent(content).with_files(files))
+    let (content, segment) = fit_segment(def, indexes, changes, meta, options)?;
+    if !fits(&segment, options) {
+        return Ok(None);
+    }
+    Ok(Some(
+        NewMessage::idempotent(content).with_files(segment.files),
+    ))
 }
 
 /// A segment whose header fits in the message: fewer, larger batches until
-/// the batch directories fit. `covers` makes it a checkpoint.
-pub(crate) fn fit_segment(
+/// the batch directories fit.
+fn fit_segment(
     def: &TableDef,
     indexes: &[Arc<IndexDef>],
     changes: &[Change],
     meta: &CommitMeta,
-    covers: Option<discord_api::Snowflake>,
+    options: &WriteOptions,
 ) -> Result<(String, EncodedSegment)> {
     let mut batches = (changes.len() / MIN_BATCH_ROWS).clamp(1, MAX_BATCHES);
     let tokens = key_tokens_of(def, changes);
     loop {
-        let mut seg = segment::encode(def, indexes, changes, batches).map_err(|e| {
+        let layout = Layout {
+            per_batch: changes.len().div_ceil(batches).max(1),
+            part_bytes: options.part_bytes,
+        };
+        let seg = segment::encode(def, indexes, changes, layout).map_err(|e| {
             Error::SegmentNotEncoded {
                 table: def.qualified_name(),
                 why: e.to_string(),
             }
         })?;
-        seg.header.covers = covers;
         if let Some(content) = fitting_content(&seg, meta, &tokens) {
             return Ok((content, seg));
         }
         if batches == 1 {
             // Statistics only let scans skip the segment: a wide table's
             // segments go without them rather than not at all.
+            let mut seg = seg;
             seg.header.stats.clear();
             if let Some(content) = fitting_content(&seg, meta, &[]) {
                 return Ok((content, seg));

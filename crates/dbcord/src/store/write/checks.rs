@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::store::codec::commit::Change;
 use crate::store::codec::key::{Key, row_key};
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::codec::row::{KeyNames, decode_json, row_json, row_text};
 use crate::store::codec::value::Value;
@@ -49,8 +49,8 @@ impl Store {
         let def = &snap.def;
         for c in changes.iter().filter(|c| c.op == Op::Insert) {
             let key = row_key(def, &c.values).expect("checked");
-            if let Some((_, held)) = self.newest(snap, &key, snap.runs.len(), stats).await?
-                && held.op != Op::Delete
+            if let Some(held) = self.newest(snap, &key, snap.runs.len(), stats).await?
+                && held.change.op != Op::Delete
             {
                 let pk = &def.primary_key;
                 return Err(duplicate(def, "primary key".into(), pk, &c.values, true));

@@ -21,7 +21,9 @@ use super::build::build;
 use super::checks::{check_within, checked_rows};
 use super::options::WriteOptions;
 use crate::error::{Error, Result};
-use crate::store::codec::commit::{self, Change, CommitMeta};
+use crate::store::codec::commit;
+use crate::store::codec::meta::CommitMeta;
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::codec::shard::ShardRef;
 use crate::store::codec::value::Value;
@@ -83,15 +85,19 @@ impl Store {
         options: &WriteOptions,
         read_from: Option<Snowflake>,
     ) -> Result<u64> {
-        let n = self.commit_retrying(table, changes, read_from).await?;
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let changes = checked_rows(table, changes)?;
+        let n = self
+            .commit_retrying(table, &changes, options, read_from)
+            .await?;
+        drop(changes);
         let tail = self.log_of(table.channel_id).commits.len();
         // The statement is committed: a compaction that fails now is put
-        // off to a later statement, not reported as the statement failing.
-        if options.compact_after > 0
-            && tail >= options.compact_after
-            && let Err(e) = self.compact(table).await
-        {
-            tracing::warn!("{}: compaction put off: {e}", table.qualified_name());
+        // off (and backed off), not reported as the statement failing.
+        if options.compact_after > 0 && tail >= options.compact_after {
+            self.compact_in_passing(table, options).await;
         }
         Ok(n)
     }
@@ -104,13 +110,14 @@ impl Store {
     async fn commit_retrying(
         &self,
         table: &Arc<TableDef>,
-        changes: Vec<Change>,
+        changes: &[Change],
+        options: &WriteOptions,
         read_from: Option<Snowflake>,
     ) -> Result<u64> {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.commit_once(table, changes.clone(), read_from).await {
+            match self.commit_once(table, changes, options, read_from).await {
                 Err(Error::Conflict { .. }) if read_from.is_none() && tries < CONFLICT_TRIES => {
                     tracing::info!(
                         "{}: commit lost a race; trying again",
@@ -126,27 +133,30 @@ impl Store {
     async fn commit_once(
         &self,
         table: &Arc<TableDef>,
-        changes: Vec<Change>,
+        changes: &[Change],
+        options: &WriteOptions,
         read_from: Option<Snowflake>,
     ) -> Result<u64> {
-        if changes.is_empty() {
-            return Ok(0);
-        }
-        let changes = checked_rows(table, changes)?;
         let mut stats = ReadStats::default();
         let snap = self.snapshot(table, &mut stats).await?;
         // The log as it stood before the commit: a confirmation may have
         // to judge the commit from it (see `confirm_folded`).
         let known = self.log_of(table.channel_id);
-        let indexes = self.check_constraints(&snap, &changes, &mut stats).await?;
+        let indexes = self.check_constraints(&snap, changes, &mut stats).await?;
         let meta = commit_meta(&snap, read_from);
-        let sharded = self.stage_large_rows(table, &changes, &meta).await?;
+        let sharded = self.stage_large_rows(table, changes, &meta).await?;
         let indexes = self
-            .recheck_if_catalog_stale(&snap, &changes, indexes, &mut stats)
+            .recheck_if_catalog_stale(&snap, changes, indexes, &mut stats)
             .await?;
-        let message = build(table, &indexes, &changes, &meta, &sharded)?;
+        let message = match build(table, &indexes, changes, &meta, &sharded, options)? {
+            Some(message) => message,
+            None => {
+                self.stage_statement(table, &indexes, changes, &meta, options)
+                    .await?
+            }
+        };
         let sent = self.send(table, message).await?;
-        self.confirm(&snap, &known, &changes, &sent, &mut stats)
+        self.confirm(&snap, &known, changes, &sent, &mut stats)
             .await?;
         Ok(changes.len() as u64)
     }
@@ -298,6 +308,45 @@ impl Store {
                 m.id,
                 table.qualified_name()
             );
+        }
+    }
+}
+
+impl Store {
+    /// Compact after a statement, unless an earlier try failed too
+    /// recently: each failure doubles the wait (from a minute to an hour),
+    /// so a compaction Discord refuses is not retried by every statement.
+    async fn compact_in_passing(&self, table: &Arc<TableDef>, options: &WriteOptions) {
+        let now = self.clock.now_ms();
+        let channel = table.channel_id;
+        if self
+            .backoff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&channel)
+            .is_some_and(|b| now < b.until_ms)
+        {
+            return;
+        }
+        match self.compact(table, options).await {
+            Ok(_) => {
+                self.backoff
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&channel);
+            }
+            Err(e) => {
+                let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+                let b = backoff.entry(channel).or_default();
+                b.failures += 1;
+                let wait = (60_000u64 << b.failures.min(6)).min(3_600_000);
+                b.until_ms = now + wait;
+                tracing::warn!(
+                    "{}: compaction put off for {} s: {e}",
+                    table.qualified_name(),
+                    wait / 1000
+                );
+            }
         }
     }
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use discord_api::{NewMessage, Snowflake};
 
 use crate::error::Result;
-use crate::store::codec::commit::{self, Change, CommitMeta, encode_rows_sharded, key_json};
+use crate::store::codec::commit::{self, encode_rows_sharded, key_json};
+use crate::store::codec::meta::CommitMeta;
+use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::codec::row::row_json;
 use crate::store::codec::shard::{self, LONGEST_ID, SHARD_OVER, ShardRef};
