@@ -26,8 +26,8 @@
 
 use std::collections::HashMap;
 
-use discord_api::limits::MAX_CONTENT_LEN;
 use discord_api::discord_len;
+use discord_api::limits::MAX_CONTENT_LEN;
 use serde_json::{Map, Value as Json};
 
 use super::manifest::{DirHeader, MANIFEST_MARKER, STAGED_COMMIT_MARKER};
