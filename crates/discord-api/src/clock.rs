@@ -70,8 +70,13 @@ impl Clock for ManualClock {
         self.now_us.load(Ordering::SeqCst)
     }
 
+    /// Sleeps end at their deadline: waits that overlap (concurrent range
+    /// reads, each waiting its turn) overlap on virtual time too, instead
+    /// of adding up as if they ran one after another.
     async fn sleep(&self, d: Duration) {
-        self.advance(d);
+        let deadline = self.now_us() + d.as_micros() as u64;
+        tokio::task::yield_now().await;
+        self.advance_to(deadline);
         tokio::task::yield_now().await;
     }
 
@@ -114,9 +119,14 @@ impl Clock for AccountedClock {
             + self.skipped_us.load(Ordering::SeqCst)
     }
 
+    /// As [`ManualClock::sleep`]: a wait ends at its deadline, so
+    /// concurrent waits overlap.
     async fn sleep(&self, d: Duration) {
+        let deadline = self.now_us() + d.as_micros() as u64;
+        tokio::task::yield_now().await;
+        let wall = self.start_us + self.start.elapsed().as_micros() as u64;
         self.skipped_us
-            .fetch_add(d.as_micros() as u64, Ordering::SeqCst);
+            .fetch_max(deadline.saturating_sub(wall), Ordering::SeqCst);
         tokio::task::yield_now().await;
     }
 
@@ -193,6 +203,28 @@ impl Clock for ScaledClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn concurrent_sleeps_overlap_and_sleeps_in_turn_add_up() {
+        let c = ManualClock::fixed();
+        let t0 = c.now_us();
+        let one = Duration::from_secs(1);
+        tokio::join!(c.sleep(one), c.sleep(one), c.sleep(one), c.sleep(one));
+        assert_eq!(
+            c.now_us() - t0,
+            1_000_000,
+            "four waits of 1 s at once take 1 s"
+        );
+        c.sleep(one).await;
+        c.sleep(one).await;
+        assert_eq!(c.now_us() - t0, 3_000_000, "two more, one after the other");
+        let a = AccountedClock::new();
+        let t0 = a.now_us();
+        let ten = Duration::from_secs(10);
+        tokio::join!(a.sleep(ten), a.sleep(ten), a.sleep(ten), a.sleep(ten));
+        let spent = a.now_us() - t0;
+        assert!((10_000_000..11_000_000).contains(&spent), "{spent}");
+    }
 
     #[tokio::test]
     async fn manual_clock_moves_only_when_told() {

@@ -58,6 +58,15 @@ pub trait Discord: Send + Sync + 'static {
         None
     }
 
+    /// How long until `route`'s bucket for `resource` (a channel, or the
+    /// guild) has room for one more request, as the rate-limit headers of
+    /// the answers so far tell it: a client waits this long before the
+    /// request instead of earning a 429. Zero: room now, or not known (the
+    /// HTTP client keeps its own buckets from the headers).
+    fn room_in(&self, _route: Route, _resource: Snowflake) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Discord's own time (Unix ms) as of its latest answer: the `Date` of
     /// the last response over HTTP, the emulator's clock in process. `None`
     /// before any answer. Never the local clock, which may be skewed.
@@ -136,6 +145,9 @@ impl<D: Discord + ?Sized> Discord for Arc<D> {
     }
     fn search_lag_bound(&self) -> Option<std::time::Duration> {
         (**self).search_lag_bound()
+    }
+    fn room_in(&self, route: Route, resource: Snowflake) -> std::time::Duration {
+        (**self).room_in(route, resource)
     }
     fn server_time_ms(&self) -> Option<u64> {
         (**self).server_time_ms()

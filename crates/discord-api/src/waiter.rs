@@ -184,6 +184,16 @@ impl<D: Discord> Waiting<D> {
     pub fn wait_stats(&self) -> WaitStats {
         self.waiter.stats()
     }
+
+    /// Wait until `route`'s bucket for `resource` has room, as the HTTP
+    /// client does from the headers: a full bucket costs a wait, not a 429.
+    async fn pace(&self, route: Route, resource: Snowflake) -> DiscordResult<()> {
+        let wait = self.inner.room_in(route, resource);
+        if wait.is_zero() {
+            return Ok(());
+        }
+        self.waiter.sleep(route, wait).await
+    }
 }
 
 #[async_trait]
@@ -194,6 +204,10 @@ impl<D: Discord> Discord for Waiting<D> {
 
     fn bot_user_id(&self) -> Snowflake {
         self.inner.bot_user_id()
+    }
+
+    fn room_in(&self, route: Route, resource: Snowflake) -> Duration {
+        self.inner.room_in(route, resource)
     }
 
     fn rate_limit_waited(&self) -> Duration {
@@ -210,6 +224,8 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn list_channels(&self) -> DiscordResult<Vec<Channel>> {
         let w = &self.waiter;
+        self.pace(Route::ListChannels, self.inner.guild_id())
+            .await?;
         w.retry_transient(Route::ListChannels, || self.inner.list_channels())
             .await
     }
@@ -217,6 +233,8 @@ impl<D: Discord> Discord for Waiting<D> {
     /// A lost answer may hide a channel made: look for it before another create.
     async fn create_channel(&self, channel: &NewChannel) -> DiscordResult<Channel> {
         let w = &self.waiter;
+        self.pace(Route::CreateChannel, self.inner.guild_id())
+            .await?;
         match w
             .retry(Route::CreateChannel, || self.inner.create_channel(channel))
             .await
@@ -239,12 +257,14 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn get_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
         let w = &self.waiter;
+        self.pace(Route::GetChannel, channel).await?;
         w.retry_transient(Route::GetChannel, || self.inner.get_channel(channel))
             .await
     }
 
     async fn edit_channel_topic(&self, channel: Snowflake, topic: &str) -> DiscordResult<Channel> {
         let w = &self.waiter;
+        self.pace(Route::EditChannel, channel).await?;
         w.retry_transient(Route::EditChannel, || {
             self.inner.edit_channel_topic(channel, topic)
         })
@@ -253,6 +273,7 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn delete_channel(&self, channel: Snowflake) -> DiscordResult<Channel> {
         let w = &self.waiter;
+        self.pace(Route::DeleteChannel, channel).await?;
         w.retry_transient(Route::DeleteChannel, || self.inner.delete_channel(channel))
             .await
     }
@@ -260,6 +281,7 @@ impl<D: Discord> Discord for Waiting<D> {
     /// Repeated only with an enforced nonce, which makes a repeat return the first message.
     async fn create_message(&self, channel: Snowflake, msg: &NewMessage) -> DiscordResult<Message> {
         let w = &self.waiter;
+        self.pace(Route::CreateMessage, channel).await?;
         let call = || self.inner.create_message(channel, msg);
         if msg.nonce.is_some() && msg.enforce_nonce {
             w.retry_transient(Route::CreateMessage, call).await
@@ -270,6 +292,7 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn get_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<Message> {
         let w = &self.waiter;
+        self.pace(Route::GetMessage, channel).await?;
         w.retry_transient(Route::GetMessage, || {
             self.inner.get_message(channel, message)
         })
@@ -282,6 +305,7 @@ impl<D: Discord> Discord for Waiting<D> {
         query: &HistoryQuery,
     ) -> DiscordResult<Vec<Message>> {
         let w = &self.waiter;
+        self.pace(Route::ListMessages, channel).await?;
         w.retry_transient(Route::ListMessages, || {
             self.inner.list_messages(channel, query)
         })
@@ -295,6 +319,7 @@ impl<D: Discord> Discord for Waiting<D> {
         content: &str,
     ) -> DiscordResult<Message> {
         let w = &self.waiter;
+        self.pace(Route::EditMessage, channel).await?;
         w.retry_transient(Route::EditMessage, || {
             self.inner.edit_message(channel, message, content)
         })
@@ -304,6 +329,7 @@ impl<D: Discord> Discord for Waiting<D> {
     /// A delete repeated after a lost answer finds nothing to delete: done.
     async fn delete_message(&self, channel: Snowflake, message: Snowflake) -> DiscordResult<()> {
         let w = &self.waiter;
+        self.pace(Route::DeleteMessage, channel).await?;
         let call = || self.inner.delete_message(channel, message);
         match w.retry(Route::DeleteMessage, call).await {
             Err(e) if e.is_retryable() => match w.retry_transient(Route::DeleteMessage, call).await
@@ -317,6 +343,7 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn bulk_delete(&self, channel: Snowflake, messages: &[Snowflake]) -> DiscordResult<()> {
         let w = &self.waiter;
+        self.pace(Route::BulkDelete, channel).await?;
         w.retry_transient(Route::BulkDelete, || {
             self.inner.bulk_delete(channel, messages)
         })
@@ -325,6 +352,7 @@ impl<D: Discord> Discord for Waiting<D> {
 
     async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
         let w = &self.waiter;
+        self.pace(Route::Search, self.inner.guild_id()).await?;
         w.retry_transient(Route::Search, || self.inner.search(query))
             .await
     }
@@ -337,6 +365,7 @@ impl<D: Discord> Discord for Waiting<D> {
         name: &str,
     ) -> DiscordResult<Channel> {
         let w = &self.waiter;
+        self.pace(Route::StartThread, self.inner.guild_id()).await?;
         let call = || self.inner.start_thread(channel, message, name);
         match w.retry(Route::StartThread, call).await {
             Err(e) if e.is_retryable() => match w.retry_transient(Route::StartThread, call).await {

@@ -20,6 +20,15 @@ pub struct AttachmentStore {
     bytes: HashMap<Snowflake, Arc<Vec<u8>>>,
 }
 
+impl AttachmentStore {
+    /// Drop the bytes of these attachments (their messages are gone).
+    pub(crate) fn forget(&mut self, ids: &[Snowflake]) {
+        for id in ids {
+            self.bytes.remove(id);
+        }
+    }
+}
+
 impl Inner {
     pub(crate) fn store_file(&mut self, id: Snowflake, bytes: &[u8]) -> DiscordResult<()> {
         match &self.journal {
@@ -72,18 +81,16 @@ impl Inner {
         if !valid || now_us / 1_000_000 >= url.ex {
             return Err(gone());
         }
-        let whole = match &self.journal {
-            Some(j) => j.get_attachment(a.id).map_err(|_| gone())?,
-            None => self
-                .files
-                .bytes
-                .get(&a.id)
-                .map(|b| b.to_vec())
-                .ok_or_else(gone)?,
-        };
-        let bytes = match range {
-            Some(r) => r.slice(&whole).to_vec(),
-            None => whole,
+        // Only what is sent is read or copied, not the whole file.
+        let bytes = match &self.journal {
+            Some(j) => j.get_attachment(a.id, range).map_err(|_| gone())?,
+            None => {
+                let whole = self.files.bytes.get(&a.id).ok_or_else(gone)?;
+                match range {
+                    Some(r) => r.slice(whole).to_vec(),
+                    None => whole.to_vec(),
+                }
+            }
         };
         self.counters.cdn_bytes += bytes.len() as u64;
         Ok(bytes)

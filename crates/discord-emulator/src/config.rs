@@ -23,6 +23,10 @@ pub struct EmulatorConfig {
     /// the clock. Others report about 3 MB/s per channel and 60+ MB/s over
     /// many connections; the default is 10 MB/s.
     pub cdn_bytes_per_second: f64,
+    /// Bytes per second all CDN downloads move together: concurrent range
+    /// reads share it, so eight of them are not eight times as fast once
+    /// the link is full. The default is 60 MB/s.
+    pub cdn_total_bytes_per_second: f64,
     /// Bytes per second an attachment upload moves.
     pub upload_bytes_per_second: f64,
     /// Per-route buckets; routes without a rule are limited only globally.
@@ -55,6 +59,7 @@ impl Default for EmulatorConfig {
             search: SearchConfig::strict(),
             latency: Duration::ZERO,
             cdn_bytes_per_second: 10e6,
+            cdn_total_bytes_per_second: 60e6,
             upload_bytes_per_second: 5e6,
             buckets: default_buckets(),
             global_per_second: GLOBAL_PER_SECOND,

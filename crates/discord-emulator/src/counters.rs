@@ -28,6 +28,9 @@ pub struct Counters {
     pub cdn_bytes: u64,
     /// Bytes of attachments uploaded with messages.
     pub uploaded_bytes: u64,
+    /// Bytes of message text posted (content of created messages): with
+    /// `uploaded_bytes`, all that writes sent.
+    pub content_bytes: u64,
 }
 
 impl Counters {
@@ -73,6 +76,7 @@ impl Counters {
             retry_after_total: self.retry_after_total - earlier.retry_after_total,
             cdn_bytes: self.cdn_bytes - earlier.cdn_bytes,
             uploaded_bytes: self.uploaded_bytes - earlier.uploaded_bytes,
+            content_bytes: self.content_bytes - earlier.content_bytes,
             ..Default::default()
         };
         for (route, now) in &self.by_route {

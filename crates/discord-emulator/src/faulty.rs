@@ -146,6 +146,10 @@ impl<D: Discord> Discord for Faulty<D> {
         self.inner.search_lag_bound()
     }
 
+    fn room_in(&self, route: discord_api::Route, resource: Snowflake) -> Duration {
+        self.inner.room_in(route, resource)
+    }
+
     fn server_time_ms(&self) -> Option<u64> {
         self.inner.server_time_ms()
     }

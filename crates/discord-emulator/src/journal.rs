@@ -8,10 +8,10 @@
 //! is an error, because silently skipping it would lose acknowledged data.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use discord_api::Snowflake;
+use discord_api::{ByteRange, Snowflake};
 
 use crate::state::Record;
 
@@ -121,9 +121,31 @@ impl Journal {
         fs::rename(&tmp, &path).map_err(io_err(&path))
     }
 
-    pub fn get_attachment(&self, id: Snowflake) -> Result<Vec<u8>, JournalError> {
+    /// An attachment's bytes, or only `range` of them (read from where it
+    /// starts: a range read of a large file does not read the whole file).
+    pub fn get_attachment(
+        &self,
+        id: Snowflake,
+        range: Option<ByteRange>,
+    ) -> Result<Vec<u8>, JournalError> {
         let path = self.attachment_path(id);
-        fs::read(&path).map_err(io_err(&path))
+        let Some(r) = range else {
+            return fs::read(&path).map_err(io_err(&path));
+        };
+        let mut f = File::open(&path).map_err(io_err(&path))?;
+        let len = f.metadata().map_err(io_err(&path))?.len();
+        let end = r.end.min(len);
+        let start = r.start.min(end);
+        f.seek(SeekFrom::Start(start)).map_err(io_err(&path))?;
+        let mut out = vec![0; (end - start) as usize];
+        f.read_exact(&mut out).map_err(io_err(&path))?;
+        Ok(out)
+    }
+
+    /// Remove an attachment's file (its message was deleted, and that is
+    /// journaled already: a crash before this leaves only an unused file).
+    pub fn forget_attachment(&self, id: Snowflake) {
+        let _ = fs::remove_file(self.attachment_path(id));
     }
 
     fn attachment_path(&self, id: Snowflake) -> PathBuf {

@@ -79,6 +79,8 @@ struct Inner {
     state: GuildState,
     limits: RateLimits,
     counters: Counters,
+    /// When the CDN link is free of the downloads booked on it (clock µs).
+    cdn_link_free_us: u64,
     journal: Option<Journal>,
     files: AttachmentStore,
     /// Whether search has been asked anything yet (the first search of a guild answers 202).
@@ -108,6 +110,7 @@ impl Emulator {
             limits: RateLimits::new(&config.buckets, config.global_per_second),
             started_us: clock.now_us(),
             counters: Counters::default(),
+            cdn_link_free_us: 0,
             files: AttachmentStore::default(),
             searched: false,
             search_requests: 0,
@@ -210,6 +213,33 @@ impl Emulator {
         }
     }
 
+    /// A download's time on the clock: at one connection's rate, and
+    /// after the downloads already on the CDN link (their total rate is
+    /// bounded too), whichever ends later.
+    async fn download_time(&self, bytes: usize) {
+        let now = self.clock.now_us();
+        let end = {
+            let mut inner = self.lock();
+            let per = inner.config.cdn_bytes_per_second;
+            let total = inner.config.cdn_total_bytes_per_second;
+            let micros = |rate: f64| {
+                if rate > 0.0 {
+                    (bytes as f64 / rate * 1e6) as u64
+                } else {
+                    0
+                }
+            };
+            let link_end = inner.cdn_link_free_us.max(now) + micros(total);
+            inner.cdn_link_free_us = link_end;
+            link_end.max(now + micros(per))
+        };
+        if end > now {
+            self.clock
+                .sleep(std::time::Duration::from_micros(end - now))
+                .await;
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -278,8 +308,26 @@ impl Inner {
         if let Some(j) = &mut self.journal {
             j.append(&rec)?;
         }
+        self.forget_files(&rec.event);
         self.state.apply(&rec, &self.config.search);
         Ok(())
+    }
+
+    /// Deleted messages' attachments go with them, as on Discord's CDN (and
+    /// a long run of compactions and vacuums keeps no file ever posted).
+    fn forget_files(&mut self, event: &Event) {
+        let Event::MessagesDeleted { channel_id, ids } = event else {
+            return;
+        };
+        let files: Vec<Snowflake> = ids
+            .iter()
+            .filter_map(|id| self.state.message(*channel_id, *id))
+            .flat_map(|m| m.attachments.iter().map(|a| a.id))
+            .collect();
+        match &self.journal {
+            Some(j) => files.iter().for_each(|id| j.forget_attachment(*id)),
+            None => self.files.forget(&files),
+        }
     }
 
     /// `commit` for request handlers: a storage failure is a 500.
@@ -313,6 +361,11 @@ impl Discord for Emulator {
 
     fn bot_user_id(&self) -> Snowflake {
         self.lock().bot().id
+    }
+
+    fn room_in(&self, route: Route, resource: Snowflake) -> std::time::Duration {
+        let now = self.clock.now_us();
+        self.lock().limits.room_in(route, resource.0, now)
     }
 
     fn search_lag_bound(&self) -> Option<std::time::Duration> {
@@ -369,6 +422,7 @@ impl Discord for Emulator {
             self.transfer(upload, rate).await;
             self.lock().counters.uploaded_bytes += upload as u64;
         }
+        self.lock().counters.content_bytes += msg.content.len() as u64;
         self.request(Route::CreateMessage, channel, |i, now| {
             let bot = i.bot();
             i.create_message_as(channel, msg, bot, now)
@@ -448,8 +502,7 @@ impl Discord for Emulator {
                 i.download(attachment, range, now)
             })
             .await?;
-        let rate = self.lock().config.cdn_bytes_per_second;
-        self.transfer(bytes.len(), rate).await;
+        self.download_time(bytes.len()).await;
         Ok(bytes)
     }
 }

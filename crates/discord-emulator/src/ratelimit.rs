@@ -101,6 +101,28 @@ impl RateLimits {
         }))
     }
 
+    /// How long until `route`'s bucket for `resource`, and the global one,
+    /// have room again: what the headers of the last answers said
+    /// (`remaining` 0, `reset_after`). Zero if there is room.
+    pub fn room_in(&self, route: Route, resource: u64, now_us: u64) -> Duration {
+        if route.is_cdn() {
+            return Duration::ZERO;
+        }
+        let full = |w: &Window, limit: u32| {
+            if w.used >= limit && now_us < w.reset_at_us {
+                w.reset_at_us - now_us
+            } else {
+                0
+            }
+        };
+        let bucket = match (self.rules.get(&route), self.windows.get(&(route, resource))) {
+            (Some(rule), Some(w)) => full(w, rule.limit),
+            _ => 0,
+        };
+        let global = full(&self.global, self.global_limit);
+        Duration::from_micros(bucket.max(global))
+    }
+
     fn take_global(&mut self, now_us: u64) -> Result<(), DiscordError> {
         let g = &mut self.global;
         if now_us >= g.reset_at_us {

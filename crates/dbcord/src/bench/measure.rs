@@ -23,11 +23,17 @@ pub struct Cost {
     pub rate_limited: u64,
     pub cdn_requests: u64,
     pub cdn_bytes: u64,
+    /// Bytes written: attachments, and message text.
     pub uploaded_bytes: u64,
+    pub content_bytes: u64,
     /// Time on Discord's clock: latency, rate-limit waits, transfers.
     pub simulated_s: f64,
     /// Time spent here, by dbcord and the in-process emulator.
     pub local_ms: f64,
+    /// Peak resident memory above what was resident when the scenario
+    /// began (the emulator keeps its files on disk), in MiB;
+    /// `None` where the system does not tell it.
+    pub peak_mib: Option<f64>,
 }
 
 /// One row of the report.
@@ -43,8 +49,13 @@ pub struct Measured {
     /// The same query's engine time on a MemTable (best of 5), if a query.
     pub memtable_ms: Option<f64>,
     /// dbcord's local time for the query run again, its batches cached
-    /// (best of 5): the engine's own time, to set beside the MemTable's.
+    /// as far as the cache holds them (best of 3), to set beside the
+    /// MemTable's.
     pub warm_ms: Option<f64>,
+    /// A digest of a query's answer (its rows as text, sorted), to check
+    /// that dbcord and the MemTable agree.
+    #[serde(skip)]
+    pub answer: Option<u64>,
 }
 
 /// A guild with virtual time, and what is needed to read its costs.
@@ -52,31 +63,44 @@ pub struct Bench {
     pub clock: Arc<ManualClock>,
     pub emulator: Arc<Emulator>,
     pub session: Session,
+    /// Where the emulator keeps attachments: on disk, so that the bytes
+    /// the guild stores do not count in dbcord's resident memory.
+    _dir: tempfile::TempDir,
 }
 
 impl Bench {
-    /// A new in-memory guild with Discord's limits.
+    /// A new guild with Discord's limits, its files in a temporary
+    /// directory (not flushed to disk: nothing here must survive a crash).
     pub async fn new() -> anyhow::Result<Bench> {
         let clock = Arc::new(ManualClock::fixed());
-        let config = EmulatorConfig::in_memory();
+        let dir = tempfile::tempdir()?;
+        let config = EmulatorConfig {
+            data_dir: Some(dir.path().to_path_buf()),
+            fsync: false,
+            ..EmulatorConfig::in_memory()
+        };
         let session = Session::embedded(config, clock.clone(), RateLimitPolicy::default()).await?;
         let emulator = Arc::clone(session.emulator().expect("embedded"));
+        with_rows(&session);
         Ok(Bench {
             clock,
             emulator,
             session,
+            _dir: dir,
         })
     }
 
     /// A second process on the same guild: nothing cached.
     pub async fn cold(&self) -> anyhow::Result<Session> {
         let clock = self.clock.clone();
-        Ok(Session::attach(
+        let session = Session::attach(
             Arc::clone(&self.emulator),
             clock,
             RateLimitPolicy::default(),
         )
-        .await?)
+        .await?;
+        with_rows(&session);
+        Ok(session)
     }
 
     /// Run `sql` on `session` and say what it cost; the last outcome too.
@@ -85,6 +109,7 @@ impl Bench {
         session: &Session,
         sql: &[String],
     ) -> anyhow::Result<(Cost, Outcome)> {
+        let base = super::memory::start();
         let before = self.emulator.counters();
         let t0 = self.clock.now_us();
         let start = Instant::now();
@@ -109,10 +134,37 @@ impl Bench {
             cdn_requests: spent.cdn_requests(),
             cdn_bytes: spent.cdn_bytes,
             uploaded_bytes: spent.uploaded_bytes,
+            content_bytes: spent.content_bytes,
             simulated_s: Duration::from_micros(self.clock.now_us() - t0).as_secs_f64(),
             local_ms: local.as_secs_f64() * 1e3,
+            peak_mib: super::memory::peak_above(base),
         };
         Ok((cost, last))
+    }
+}
+
+/// The bench's rows, as the table function `bench_users(from, to)`.
+fn with_rows(session: &Session) {
+    session
+        .engine
+        .register_table_function("bench_users", Arc::new(super::data::UsersFunction));
+}
+
+/// A digest of result rows as text, in sorted order.
+pub fn digest(batches: &[datafusion::arrow::array::RecordBatch]) -> anyhow::Result<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut rows = crate::sql::convert::text_cells(batches)?;
+    rows.sort_unstable();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rows.hash(&mut h);
+    Ok(h.finish())
+}
+
+/// A digest of an outcome's rows (see [`digest`]).
+pub fn answer_of(o: &Outcome) -> anyhow::Result<u64> {
+    match o {
+        Outcome::Rows { batches, .. } => digest(batches),
+        Outcome::Status(s) => digest(&[]).map(|d| d ^ s.len() as u64),
     }
 }
 

@@ -8,11 +8,15 @@
 //!
 //! | file | its one job |
 //! | --- | --- |
+//! | `data` | the rows: users of realistic entropy, made again from their ids |
 //! | `measure` | a guild on virtual time, and what statements cost on it |
+//! | `memory` | a scenario's peak resident memory |
 //! | `scenarios` | the loads, reads and writes measured |
 //! | `report` | the figures as Markdown or JSON |
 
+mod data;
 mod measure;
+mod memory;
 mod report;
 mod scenarios;
 

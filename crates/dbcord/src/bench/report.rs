@@ -5,9 +5,9 @@ use super::measure::Measured;
 /// One table of every measurement.
 pub fn markdown(all: &[Measured]) -> String {
     let mut out = String::from(
-        "| rows | scenario | API requests | CDN requests / MB | simulated s | local ms | \
-         lower bound | goal | engine ms warm / MemTable |\n\
-         |---:|---|---|---|---:|---:|---|---|---|\n",
+        "| rows | scenario | API requests | CDN reads / MB down | MB up | simulated s | local ms | \
+         peak MiB | lower bound | goal | engine ms warm / MemTable |\n\
+         |---:|---|---|---|---:|---:|---:|---:|---|---|---|\n",
     );
     for m in all {
         let c = &m.cost;
@@ -19,16 +19,19 @@ pub fn markdown(all: &[Measured]) -> String {
             (Some(w), Some(t)) => format!("{w:.1} / {t:.1} ({:.1}x)", w / t.max(0.001)),
             _ => "-".into(),
         };
+        let peak = c.peak_mib.map_or("-".into(), |p| format!("{p:.0}"));
         out.push_str(&format!(
-            "| {} | {} | {} ({}) | {} / {:.2} | {:.1} | {:.0} | {} | {} | {} |\n",
+            "| {} | {} | {} ({}) | {} / {:.2} | {:.2} | {:.1} | {:.0} | {} | {} | {} | {} |\n",
             m.rows,
             m.scenario,
             c.api_requests,
             routes.join(", "),
             c.cdn_requests,
             c.cdn_bytes as f64 / 1e6,
+            (c.uploaded_bytes + c.content_bytes) as f64 / 1e6,
             c.simulated_s,
             c.local_ms,
+            peak,
             m.lower_bound,
             m.goal,
             engine

@@ -1,56 +1,63 @@
-//! The scenarios: two ways to load a users table (text key, a UNIQUE
-//! index on email, an index on role, an age column), then reads and
-//! writes on the loaded table, each by a process that has cached nothing.
+//! The scenarios, on a users table of realistic entropy (see `data`): the
+//! two ways to load it, VACUUM, the reads (each by a process that has
+//! cached nothing, with pushdown on and off), 100 one-row commits and the
+//! compaction they bring, and last the same reads on a DataFusion MemTable
+//! (last, so that its rows held in memory do not count in dbcord's peaks).
 
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use datafusion::prelude::SessionContext;
 
-use super::measure::{Bench, Cost, Measured, rows_of};
+use super::data::{self, COMMON_ROLE, RARE_ROLE, SCHEMA};
+use super::measure::{Bench, Cost, Measured, answer_of, digest, rows_of};
+use crate::store::{Access, DEFAULT_DATABASE};
 
-const SCHEMA: [&str; 3] = [
-    "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT, role TEXT, age BIGINT)",
-    "CREATE UNIQUE INDEX users_email ON users (email)",
-    "CREATE INDEX users_role ON users (role)",
-];
-
-/// The users `from..to`: 1 in 100 an admin, a third editors.
-fn users_select(from: usize, to: usize) -> String {
-    format!(
-        "SELECT 'u_' || lpad(CAST(value AS VARCHAR), 6, '0') AS id, \
-         'user' || CAST(value AS VARCHAR) || '@example.com' AS email, \
-         CASE WHEN value % 100 = 7 THEN 'admin' WHEN value % 3 = 0 THEN 'editor' ELSE 'viewer' END \
-         AS role, 18 + (value * 7) % 60 AS age \
-         FROM generate_series({from}, {}) AS s(value)",
-        to - 1
-    )
-}
+/// Rows of each statement of the load in many statements.
+const LOAD_STATEMENT_ROWS: usize = 100_000;
 
 /// Runs of each query whose best engine time is reported.
-const ENGINE_RUNS: usize = 5;
+const ENGINE_RUNS: usize = 3;
 
-/// Bytes one message's attachments may hold.
-const UPLOAD_LIMIT: f64 = 10.0 * 1024.0 * 1024.0;
+/// One-row commits before the compaction they bring (the default
+/// `compact_after`).
+const SMALL_COMMITS: usize = 100;
 
 /// Every scenario at `rows` rows.
 pub async fn run(rows: usize) -> Result<Vec<Measured>> {
-    ensure!(rows >= 1_000, "--rows must be at least 1000");
-    let mut out = vec![load_in_small_statements(rows).await?];
+    ensure!(rows >= 10_000, "--rows must be at least 10000");
+    // The one-statement load has a guild of its own, dropped before the
+    // rest so that its stored attachments do not weigh on their memory.
+    let mut out = vec![load_in_one_statement(rows).await?];
     let bench = Bench::new().await?;
-    out.push(load_in_one_statement(&bench, rows).await?);
-    let memtable = memtable(rows).await?;
-    for (scenario, sql, lower, goal) in queries(rows) {
-        out.push(query(&bench, &memtable, rows, scenario, &sql, lower, goal).await?);
+    out.push(load_in_statements(&bench, rows).await?);
+    // The load made no compaction: VACUUM is the compaction of them all.
+    let (cost, _) = bench
+        .measure(&bench.session, &sql(&["VACUUM users"]))
+        .await?;
+    let bytes = table_bytes(&bench);
+    out.push(measured(
+        rows,
+        "VACUUM: the compaction of the load's segments into one run",
+        cost,
+        "the table written once more, with its index".into(),
+        "peak memory under 1 GiB",
+    ));
+    let mut queries = Vec::new();
+    for q in reads(rows, bytes) {
+        out.push(query(&bench, rows, &q, true).await?);
+        if q.pushdown_matters {
+            out.push(query(&bench, rows, &q, false).await?);
+        }
+        queries.push(q);
     }
-    // One writer, as a shell would be: the first write pays for reading
-    // the table's log, the others only for what changed since.
-    let writer = bench.cold().await?;
-    for (scenario, sql, lower, goal) in writes(rows) {
-        let (cost, _) = bench.measure(&writer, &[sql]).await?;
-        out.push(measured(rows, scenario, cost, lower, goal));
-    }
+    out.extend(small_commits(&bench, rows).await?);
+    engine_times(&mut out, &queries, rows).await?;
     Ok(out)
+}
+
+fn sql(statements: &[&str]) -> Vec<String> {
+    statements.iter().map(|s| s.to_string()).collect()
 }
 
 fn measured(rows: usize, scenario: &str, cost: Cost, lower: String, goal: &str) -> Measured {
@@ -62,166 +69,245 @@ fn measured(rows: usize, scenario: &str, cost: Cost, lower: String, goal: &str) 
         goal: goal.to_string(),
         memtable_ms: None,
         warm_ms: None,
+        answer: None,
     }
 }
 
-async fn load_in_small_statements(rows: usize) -> Result<Measured> {
-    let bench = Bench::new().await?;
-    let schema: Vec<String> = SCHEMA.iter().map(|s| s.to_string()).collect();
-    bench.measure(&bench.session, &schema).await?;
-    let statements: Vec<String> = (0..rows)
-        .step_by(100)
-        .map(|from| {
-            format!(
-                "INSERT INTO users {}",
-                users_select(from, (from + 100).min(rows))
-            )
-        })
-        .collect();
-    let n = statements.len();
-    let (cost, _) = bench.measure(&bench.session, &statements).await?;
-    Ok(measured(
-        rows,
-        &format!("load as {n} INSERTs of 100 rows"),
-        cost,
-        format!("{n} creates (one message per statement)"),
-        "at most 5 requests per statement; 20,000 rows in at most 15 min",
-    ))
+/// Compressed bytes of the table's data segments, as the manifest lists them.
+fn table_bytes(bench: &Bench) -> u64 {
+    let store = bench.session.engine.store();
+    let def = store
+        .table(DEFAULT_DATABASE, "users")
+        .expect("the bench made it");
+    store.predict(&def, &Access::Scan(Vec::new())).full_bytes
 }
 
-async fn load_in_one_statement(bench: &Bench, rows: usize) -> Result<Measured> {
-    let schema: Vec<String> = SCHEMA.iter().map(|s| s.to_string()).collect();
-    bench.measure(&bench.session, &schema).await?;
-    let insert = format!("INSERT INTO users {}", users_select(0, rows));
-    let (cost, _) = bench.measure(&bench.session, &[insert]).await?;
-    let creates = (cost.uploaded_bytes as f64 / UPLOAD_LIMIT).ceil().max(1.0);
+fn insert(from: usize, to: usize) -> String {
+    format!("INSERT INTO users SELECT * FROM bench_users({from}, {to})")
+}
+
+async fn load_in_one_statement(rows: usize) -> Result<Measured> {
+    let bench = Bench::new().await?;
+    bench.measure(&bench.session, &sql(&SCHEMA)).await?;
+    let (cost, _) = bench.measure(&bench.session, &[insert(0, rows)]).await?;
     let lower = format!(
-        "{creates} create(s): {} bytes at 10 MiB a message",
-        cost.uploaded_bytes
+        "{} segment messages of 24 MiB, 1 commit",
+        (cost.uploaded_bytes as f64 / (24.0 * 1024.0 * 1024.0)).ceil()
     );
     Ok(measured(
         rows,
         "load in one INSERT ... SELECT",
         cost,
         lower,
-        "at most 20 API requests and 60 s (100,000 rows)",
+        "one statement, all or nothing",
     ))
 }
 
-type Scenario = (&'static str, String, String, &'static str);
-
-fn queries(rows: usize) -> Vec<Scenario> {
-    vec![
-        (
-            "count(*), sum(age) over every row",
-            "SELECT count(*), sum(age) FROM users".into(),
-            "1 history page, 1 download of the segment".into(),
-            "at most 5 API requests",
-        ),
-        (
-            "primary-key lookup",
-            format!("SELECT * FROM users WHERE id = 'u_{:06}'", rows / 2 + 1),
-            "1 API request, 1 CDN range read".into(),
-            "at most 3 API requests and 1 CDN range read",
-        ),
-        (
-            "indexed equality, 1% of rows",
-            "SELECT * FROM users WHERE role = 'admin'".into(),
-            format!(
-                "1 history page; the index's and rows' batches ({} hits)",
-                rows / 100
-            ),
-            "at most 5 API requests",
-        ),
-        (
-            "range on a column without index",
-            "SELECT count(*) FROM users WHERE age BETWEEN 30 AND 40".into(),
-            "1 history page, 1 download of the segment".into(),
-            "-",
-        ),
-    ]
-}
-
-fn emails(from: usize, n: usize) -> String {
-    let list: Vec<String> = (from..from + n)
-        .map(|v| format!("'user{v}@example.com'"))
+/// The load in statements of [`LOAD_STATEMENT_ROWS`], none compacting: the
+/// compaction is measured on its own (VACUUM).
+async fn load_in_statements(bench: &Bench, rows: usize) -> Result<Measured> {
+    bench.measure(&bench.session, &sql(&SCHEMA)).await?;
+    bench
+        .session
+        .engine
+        .execute("SET dbcord.compact_after = 0")
+        .await?;
+    let step = LOAD_STATEMENT_ROWS.min(rows / 10);
+    let statements: Vec<String> = (0..rows)
+        .step_by(step)
+        .map(|from| insert(from, (from + step).min(rows)))
         .collect();
-    list.join(", ")
+    let n = statements.len();
+    let (cost, _) = bench.measure(&bench.session, &statements).await?;
+    Ok(measured(
+        rows,
+        &format!("load in {n} INSERTs of {step} rows"),
+        cost,
+        format!("{n} commits and their segments"),
+        "-",
+    ))
 }
 
-fn writes(rows: usize) -> Vec<Scenario> {
-    let mid = rows / 3;
+/// A read measured by the bench.
+struct Read {
+    scenario: String,
+    sql: String,
+    lower: String,
+    goal: String,
+    /// Whether pushdown changes the plan (then it is measured off too).
+    pushdown_matters: bool,
+}
+
+fn read(scenario: &str, sql: String, lower: &str, goal: &str, pushdown_matters: bool) -> Read {
+    Read {
+        scenario: scenario.into(),
+        sql,
+        lower: lower.into(),
+        goal: goal.into(),
+        pushdown_matters,
+    }
+}
+
+fn reads(rows: usize, table_bytes: u64) -> Vec<Read> {
+    let mid = rows / 2;
+    let (lo, hi) = (mid, mid + rows / 100 - 1);
     vec![
-        (
-            "UPDATE of 100 rows chosen by an indexed equality",
-            format!(
-                "UPDATE users SET age = age + 1 WHERE email IN ({})",
-                emails(mid, 100)
-            ),
-            "1 history page, 1 create".into(),
-            "at most 6 API requests",
+        read(
+            "count(*)",
+            "SELECT count(*) FROM users".into(),
+            "1 catalog request, 1 history page; the manifest; no data batch",
+            "at most 3 API requests, no data batch",
+            true,
         ),
-        (
-            "DELETE of 100 rows chosen by an indexed equality",
-            format!(
-                "DELETE FROM users WHERE email IN ({})",
-                emails(mid + 100, 100)
-            ),
-            "1 history page, 1 create".into(),
-            "at most 6 API requests",
+        read(
+            "primary-key lookup",
+            format!("SELECT * FROM users WHERE id = {}", mid + 1),
+            "the history page, the segment's message, 1 range read",
+            "at most 3 API requests and 2 CDN range reads",
+            true,
         ),
-        (
-            "one-row INSERT (two indexes)",
-            "INSERT INTO users VALUES ('x_1', 'x1@example.com', 'viewer', 40)".into(),
-            "1 create".into(),
-            "at most 3 requests, a readable row message",
+        read(
+            "indexed equality, 0.01% of rows",
+            format!("SELECT * FROM users WHERE role = '{RARE_ROLE}'"),
+            "the index's batches holding the value",
+            "at most 5 API requests",
+            true,
+        ),
+        read(
+            "indexed equality, 1% of rows",
+            format!("SELECT * FROM users WHERE role = '{COMMON_ROLE}'"),
+            "the index's batches holding the value",
+            "fewer CDN bytes than the full scan",
+            true,
+        ),
+        read(
+            "1% key range",
+            format!("SELECT * FROM users WHERE id BETWEEN {lo} AND {hi}"),
+            "the batches of 1% of the keys",
+            "-",
+            true,
+        ),
+        read(
+            "full scan of every column",
+            "SELECT count(*), sum(age), max(email), max(name), max(role), max(bio) FROM users"
+                .into(),
+            &format!("the table's {table_bytes} compressed bytes"),
+            &format!("at most {} bytes (1.1x)", table_bytes + table_bytes / 10),
+            false,
         ),
     ]
 }
 
-/// A cold read of `sql`, then a warm one (its batches cached) to set
-/// beside the MemTable's engine time; the two engines must agree.
-async fn query(
-    bench: &Bench,
-    memtable: &SessionContext,
-    rows: usize,
-    scenario: &str,
-    sql: &str,
-    lower: String,
-    goal: &str,
-) -> Result<Measured> {
+/// A cold read (a process that has cached nothing), then warm reads (its
+/// batches cached, as far as the cache holds them) for the engine time.
+async fn query(bench: &Bench, rows: usize, q: &Read, pushdown: bool) -> Result<Measured> {
     let cold = bench.cold().await?;
-    let (cost, out) = bench.measure(&cold, &[sql.to_string()]).await?;
-    // Engine times are the best of a few runs: single runs of a few
-    // milliseconds are mostly noise.
-    let mut warm_ms = f64::MAX;
-    let mut memtable_ms = f64::MAX;
-    for _ in 0..ENGINE_RUNS {
-        let (warm, _) = bench.measure(&cold, &[sql.to_string()]).await?;
-        warm_ms = warm_ms.min(warm.local_ms);
-        let start = Instant::now();
-        let theirs = memtable.sql(sql).await?.collect().await?;
-        memtable_ms = memtable_ms.min(start.elapsed().as_secs_f64() * 1e3);
-        let n: usize = theirs.iter().map(|b| b.num_rows()).sum();
-        ensure!(
-            n == rows_of(&out),
-            "{scenario}: dbcord and the MemTable disagree"
-        );
+    let mut scenario = q.scenario.clone();
+    if !pushdown {
+        cold.engine.execute("SET dbcord.pushdown = false").await?;
+        scenario.push_str(" (pushdown off)");
     }
-    let mut m = measured(rows, scenario, cost, lower, goal);
-    m.memtable_ms = Some(memtable_ms);
+    let (cost, out) = bench.measure(&cold, std::slice::from_ref(&q.sql)).await?;
+    let mut warm_ms = f64::MAX;
+    for _ in 0..ENGINE_RUNS {
+        let (warm, again) = bench.measure(&cold, std::slice::from_ref(&q.sql)).await?;
+        ensure!(
+            rows_of(&again) == rows_of(&out),
+            "{scenario}: a warm read differs"
+        );
+        warm_ms = warm_ms.min(warm.local_ms);
+    }
+    let mut m = measured(rows, &scenario, cost, q.lower.clone(), &q.goal);
     m.warm_ms = Some(warm_ms);
+    m.answer = Some(answer_of(&out)?);
     Ok(m)
 }
 
-/// The same users in a MemTable.
-async fn memtable(rows: usize) -> Result<SessionContext> {
+/// 100 one-row INSERTs (new users), the last of which brings the
+/// compaction that folds them; then a statement of each kind after it,
+/// which must not read or write the whole table again.
+async fn small_commits(bench: &Bench, rows: usize) -> Result<Vec<Measured>> {
+    let writer = bench.cold().await?;
+    let one = |i: usize| insert(rows + i, rows + i + 1);
+    let first: Vec<String> = (0..SMALL_COMMITS - 1).map(one).collect();
+    let (commits, _) = bench.measure(&writer, &first).await?;
+    let (last, _) = bench.measure(&writer, &[one(SMALL_COMMITS - 1)]).await?;
+    // The commits' own bytes: the 99 measured, and the 100th as their mean.
+    let posted = |c: &Cost| (c.uploaded_bytes + c.content_bytes) as f64;
+    let per_commit = posted(&commits) / (SMALL_COMMITS - 1) as f64;
+    let committed = per_commit * SMALL_COMMITS as f64;
+    let compaction = (posted(&last) - per_commit).max(0.0);
+    let mut out = vec![
+        measured(
+            rows,
+            &format!("{} one-row INSERTs", SMALL_COMMITS - 1),
+            commits,
+            format!("1 create each, {per_commit:.0} bytes each"),
+            "-",
+        ),
+        measured(
+            rows,
+            "the 100th one-row INSERT and the compaction it brings",
+            last,
+            format!(
+                "write amplification {:.1}x ({compaction:.0} bytes compacted for \
+                 {committed:.0} committed)",
+                compaction / committed.max(1.0)
+            ),
+            "at most 30x",
+        ),
+    ];
+    let after = [
+        ("one-row INSERT after the compaction", one(SMALL_COMMITS)),
+        (
+            "primary-key lookup after the compaction",
+            format!("SELECT * FROM users WHERE id = {}", rows + 7),
+        ),
+    ];
+    for (scenario, statement) in after {
+        let (cost, _) = bench.measure(&writer, &[statement]).await?;
+        out.push(measured(
+            rows,
+            scenario,
+            cost,
+            "a few requests".into(),
+            "no whole-table read or upload",
+        ));
+    }
+    Ok(out)
+}
+
+/// The reads' engine time on a MemTable of the same rows, set beside
+/// dbcord's warm time; the two engines must agree on the rows.
+async fn engine_times(out: &mut [Measured], queries: &[Read], rows: usize) -> Result<()> {
     let ctx = SessionContext::new();
-    let create = format!("CREATE TABLE users AS {}", users_select(0, rows));
+    ctx.register_udtf("bench_users", std::sync::Arc::new(data::UsersFunction));
+    let create = format!("CREATE TABLE users AS SELECT * FROM bench_users(0, {rows})");
     ctx.sql(&create)
         .await?
         .collect()
         .await
         .context("loading the MemTable")?;
-    Ok(ctx)
+    for q in queries {
+        let mut best = f64::MAX;
+        let mut answer = 0;
+        for _ in 0..ENGINE_RUNS {
+            let start = Instant::now();
+            let theirs = ctx.sql(&q.sql).await?.collect().await?;
+            best = best.min(start.elapsed().as_secs_f64() * 1e3);
+            answer = digest(&theirs)?;
+        }
+        for m in out
+            .iter_mut()
+            .filter(|m| m.scenario.starts_with(&q.scenario) && m.warm_ms.is_some())
+        {
+            m.memtable_ms = Some(best);
+            ensure!(
+                m.answer == Some(answer),
+                "{}: dbcord and the MemTable disagree",
+                m.scenario
+            );
+        }
+    }
+    Ok(())
 }

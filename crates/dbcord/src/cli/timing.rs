@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use discord_emulator::Counters;
 
 use crate::session::Session;
-use crate::store::{READ_AHEAD, ScanNote};
+use crate::store::ScanNote;
 
 /// The counters at the start of a statement.
 pub struct Meter {
@@ -55,10 +55,14 @@ impl Meter {
             let after = e.counters();
             lines.push(discord_line(before, &after));
             let simulated = session.engine.store().clock().now_us() - self.clock_us;
+            let uploaded = (after.uploaded_bytes + after.content_bytes)
+                - (before.uploaded_bytes + before.content_bytes);
             lines.push(format!(
-                "CDN: {} requests, {} bytes; simulated Discord time: {:.1} s",
+                "CDN: {} requests, {} bytes down; {} bytes uploaded (messages and \
+                 attachments); simulated Discord time: {:.1} s",
                 after.cdn_requests() - before.cdn_requests(),
                 after.cdn_bytes - before.cdn_bytes,
+                uploaded,
                 simulated as f64 / 1e6
             ));
         }
@@ -66,8 +70,9 @@ impl Meter {
     }
 }
 
-/// What one scan read and, when pushdown skipped commits, what a full scan
-/// would have read besides (their segments' bytes, at 8 MiB a range read).
+/// What one scan read and, when it read less than a full scan of the same
+/// snapshot would have, what the full scan reads (from the segments' batch
+/// directories: the reads and bytes a `pushdown = false` run makes).
 fn scan_line(scan: &ScanNote) -> String {
     let s = &scan.stats;
     let mut line = format!(
@@ -82,12 +87,10 @@ fn scan_line(scan: &ScanNote) -> String {
         s.cached_batches,
         scan.rows_fetched
     );
-    if s.runs_pruned > 0 {
-        let reads = s.pruned_bytes.div_ceil(READ_AHEAD).max(1);
+    if scan.full_bytes > s.cdn_bytes && (s.runs_pruned > 0 || scan.strategy != "scan") {
         line.push_str(&format!(
-            "; pushdown skipped {} commits: a full scan would also have read {} bytes in \
-             {reads} more CDN reads",
-            s.runs_pruned, s.pruned_bytes
+            "; a full scan reads {} bytes in {} CDN reads",
+            scan.full_bytes, scan.full_reads
         ));
     }
     line

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use discord_emulator::FaultSpec;
 
-pub use client::DEFAULT_FAULTS;
+pub use client::{DEFAULT_FAULTS, SMALL_LAYOUT};
 pub use plan::Plan;
 pub use report::{Outcomes, Totals};
 pub use workload::{Class, Outcome, Refusal, Statement};

@@ -59,6 +59,15 @@ impl Engine {
         &self.store
     }
 
+    /// Add a table function to this session (the bench's row generator).
+    pub fn register_table_function(
+        &self,
+        name: &str,
+        f: Arc<dyn datafusion::catalog::TableFunctionImpl>,
+    ) {
+        self.ctx.register_udtf(name, f);
+    }
+
     /// The database unqualified table names are in.
     pub fn database(&self) -> String {
         self.ctx

@@ -9,7 +9,7 @@ use datafusion::catalog::Session;
 use datafusion::common::{Constraint, Constraints, DFSchema, not_impl_err};
 use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::{TableProvider, TableType};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::TableProviderFilterPushDown;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::expr_rewriter::unnormalize_col;
@@ -23,7 +23,7 @@ use super::rules::plan_rule;
 use super::scan::{DiscordScanExec, ScanSpec};
 use super::sink::DiscordSink;
 use super::types::{CHANNEL_ID, MESSAGE_ID, table_schema};
-use crate::store::{Store, TableDef};
+use crate::store::{Access, Store, TableDef};
 
 /// One table channel, as DataFusion sees it.
 #[derive(Debug)]
@@ -39,10 +39,27 @@ pub struct DiscordTable {
 }
 
 impl DiscordTable {
-    /// The access path for these filters.
+    /// The access path for these filters. An index lookup is taken only
+    /// when it is predicted to read fewer CDN bytes than the path without
+    /// it (a value held by many rows can cost more by index than by a
+    /// scan); the prediction needs the table's log read before.
     fn plan(&self, filters: &[Expr], pushdown: bool) -> ScanPlan {
         let indexes = self.store.indexes_of(&self.def.database, &self.def.name);
-        plan(&self.def, filters, &indexes, pushdown)
+        let chosen = plan(&self.def, filters, &indexes, pushdown);
+        if !matches!(chosen.access, Access::Index { .. }) {
+            return chosen;
+        }
+        let by_index = self.store.predict(&self.def, &chosen.access);
+        let mut without = plan(&self.def, filters, &[], pushdown);
+        let other = self.store.predict(&self.def, &without.access);
+        if !by_index.known || by_index.cdn_bytes <= other.cdn_bytes {
+            return chosen;
+        }
+        without.note = Some(format!(
+            "{} predicted to read {} bytes, more than the {} of this path",
+            chosen.strategy, by_index.cdn_bytes, other.cdn_bytes
+        ));
+        without
     }
 
     pub fn new(store: Arc<Store>, def: Arc<TableDef>, hidden: bool) -> Self {
@@ -118,6 +135,16 @@ impl TableProvider for DiscordTable {
             None => (0..self.schema.fields().len()).collect(),
         };
         let filters: Vec<Expr> = filters.iter().cloned().map(unnormalize_col).collect();
+        // A `count(*)` (no filter, no column) may be answered by segment
+        // statistics, without a data batch: see `statistics_from_inputs`.
+        let exact_rows = if options.pushdown && filters.is_empty() && projection.is_empty() {
+            self.store
+                .exact_rows(&self.def)
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
+        } else {
+            None
+        };
         let plan = self.plan(&filters, options.pushdown);
         let post_filters = filters.iter().map(|f| f.to_string()).collect();
         let predicate = match conjunction(filters) {
@@ -134,6 +161,7 @@ impl TableProvider for DiscordTable {
             predicate,
             post_filters,
             limit,
+            exact_rows,
         };
         Ok(Arc::new(DiscordScanExec::new(
             Arc::clone(&self.store),

@@ -14,6 +14,7 @@ use std::time::Duration;
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -25,14 +26,14 @@ use datafusion::physical_plan::metrics::{
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    ReplaceChildrenOptions,
+    ReplaceChildrenOptions, Statistics, StatisticsArgs,
 };
 use futures::stream;
 
 use super::convert::rows_to_batch;
 use super::pushdown::ScanPlan;
 use crate::store::{
-    ArrowRows, Prediction, ReadStats, RowSource, ScanNote, Store, StoredRow, TableDef,
+    Access, ArrowRows, Prediction, ReadStats, RowSource, ScanNote, Store, StoredRow, TableDef,
 };
 
 /// Everything a scan needs besides the store.
@@ -47,6 +48,9 @@ pub struct ScanSpec {
     /// Every accepted filter, as SQL, for EXPLAIN: each row is checked against all.
     pub post_filters: Vec<String>,
     pub limit: Option<usize>,
+    /// The table's live rows, when segment statistics tell them exactly
+    /// and no filter applies (see `Snapshot::exact_rows`).
+    pub exact_rows: Option<u64>,
 }
 
 /// A scan of one table.
@@ -113,6 +117,9 @@ impl DisplayAs for DiscordScanExec {
         write!(f, ", projection=[{}]", names.join(", "))?;
         if let Some(l) = s.limit {
             write!(f, ", limit={l}")?;
+        }
+        if let Some(n) = s.exact_rows {
+            write!(f, ", exact_rows={n} (segment statistics)")?;
         }
         if matches!(t, DisplayFormatType::Default) {
             write!(f, ", predicted=[{}]", self.predicted())?;
@@ -192,11 +199,18 @@ struct ScanState {
 impl Drop for ScanState {
     /// A scan ends (or is dropped early, under a LIMIT): note what it did.
     fn drop(&mut self) {
+        // The log is as this scan read it: the full scan's figure is of
+        // the same snapshot.
+        let full = self
+            .store
+            .predict(&self.spec.table, &Access::Scan(Vec::new()));
         self.store.note_scan(ScanNote {
             table: self.spec.table.qualified_name(),
             strategy: self.spec.plan.strategy.clone(),
             stats: self.source.stats,
             rows_fetched: self.fetched,
+            full_reads: full.full_reads,
+            full_bytes: full.full_bytes,
         });
     }
 }
@@ -338,6 +352,24 @@ impl ExecutionPlan for DiscordScanExec {
             self.schema(),
             batches,
         )))
+    }
+
+    /// Exact row counts let DataFusion answer `count(*)` without running
+    /// the scan (its `AggregateStatistics` rule): no data batch is read.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let stats = Statistics::new_unknown(&self.schema());
+        Ok(Arc::new(match self.spec.exact_rows {
+            Some(n) if self.spec.predicate.is_none() => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                let n = self.spec.limit.map_or(n, |l| n.min(l));
+                stats.with_num_rows(Precision::Exact(n))
+            }
+            _ => stats,
+        }))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {

@@ -276,31 +276,55 @@ fn the_served_emulator_refuses_a_client_without_a_discord_bot_user_agent() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// `dbcord bench --format json`: stable fields, and the costs the storage
-/// engine promises (counted by the emulator, not timed).
+/// `dbcord bench --format json` at small scale: stable fields, and the
+/// costs the storage engine promises (counted by the emulator, not timed).
 #[test]
-fn bench_json_reports_every_scenario_within_its_request_goal() {
+fn bench_json_reports_every_scenario_within_its_goal() {
     let dir = tempfile::tempdir().unwrap();
-    let o = dbcord(dir.path(), &["bench", "--rows", "2000", "--format", "json"]);
+    let o = dbcord(
+        dir.path(),
+        &["bench", "--rows", "20000", "--format", "json"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 9);
+    assert_eq!(all.len(), 18);
     let find = |name: &str| {
         all.iter()
-            .find(|m| m["scenario"].as_str().unwrap().starts_with(name))
+            .find(|m| m["scenario"].as_str().unwrap() == name)
             .unwrap_or_else(|| panic!("no scenario {name}"))
     };
-    let api = |name: &str| find(name)["cost"]["api_requests"].as_u64().unwrap();
-    assert!(api("load in one INSERT") <= 20);
-    assert!(api("count(*)") <= 5);
-    assert!(api("primary-key lookup") <= 3);
-    assert_eq!(find("primary-key lookup")["cost"]["cdn_requests"], 1);
-    assert!(api("indexed equality") <= 5);
-    assert!(api("UPDATE of 100") <= 6 && api("DELETE of 100") <= 6);
-    assert!(api("one-row INSERT") <= 3);
-    let per_statement = api("load as 20 INSERTs") as f64 / 20.0;
-    assert!(per_statement <= 5.0, "{per_statement} requests per INSERT");
+    let cost = |name: &str, what: &str| find(name)["cost"][what].as_u64().unwrap();
+    assert!(cost("count(*)", "api_requests") <= 3);
+    // The manifest at most: no data batch.
+    assert!(cost("count(*)", "cdn_requests") <= 1);
+    assert!(cost("count(*)", "cdn_bytes") * 10 < cost("count(*) (pushdown off)", "cdn_bytes"));
+    assert!(cost("primary-key lookup", "api_requests") <= 3);
+    assert!(cost("primary-key lookup", "cdn_requests") <= 2);
+    assert!(cost("indexed equality, 0.01% of rows", "api_requests") <= 5);
+    let full = "full scan of every column";
+    let lower = find(full)["lower_bound"].as_str().unwrap();
+    let table: u64 = lower
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no table size in {lower}"));
+    assert!(cost(full, "cdn_bytes") * 10 <= table * 11, "{lower}");
+    let wa = find("the 100th one-row INSERT and the compaction it brings")["lower_bound"]
+        .as_str()
+        .unwrap();
+    let factor: f64 = wa
+        .strip_prefix("write amplification ")
+        .and_then(|r| r.split('x').next())
+        .and_then(|f| f.parse().ok())
+        .unwrap_or_else(|| panic!("{wa}"));
+    assert!(factor <= 30.0, "{wa}");
+    for after in [
+        "one-row INSERT after the compaction",
+        "primary-key lookup after the compaction",
+    ] {
+        assert!(cost(after, "cdn_bytes") < table / 10, "{after}");
+        assert!(cost(after, "uploaded_bytes") < table / 10, "{after}");
+    }
     assert!(find("count(*)")["memtable_ms"].as_f64().is_some());
 }
 

@@ -322,3 +322,124 @@ async fn a_killed_restore_and_a_killed_reindex_leave_all_or_nothing() {
     }
     assert_eq!(kills, 2 * KILLS, "too few kills landed mid-statement");
 }
+
+/// Segments of 8 KiB and batches of 64 rows: a few thousand rows span
+/// dozens of segment messages, as a table of millions does by default.
+const SMALL_LAYOUT: [&str; 3] = [
+    "SET dbcord.segment_bytes = 8192",
+    "SET dbcord.batch_rows = 64",
+    "SET dbcord.compact_after = 0",
+];
+
+/// Kills of each statement of the multi-segment test.
+const LAYOUT_KILLS: usize = 8;
+
+/// `sql` after the small layout's settings, in one process.
+fn small(sql: &str) -> Vec<String> {
+    SMALL_LAYOUT
+        .iter()
+        .map(|s| s.to_string())
+        .chain([sql.to_string()])
+        .collect()
+}
+
+/// `kill -9` at random points of a staged bulk INSERT, of a compaction
+/// that rewrites many segments (VACUUM after row commits) and of a CREATE
+/// INDEX, each on a table spanning dozens of segments: each statement is
+/// there whole or not at all, the same by key, by index and by scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_statements_on_a_multi_segment_table_are_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |sql: &str| {
+        let all = small(sql);
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        run_to_end(dir.path(), &refs)
+    };
+    run_to_end(dir.path(), &SCHEMA);
+    run(&insert(0, 4_000));
+    run("VACUUM u");
+    let segments = {
+        let s = reopen(dir.path()).await;
+        // A query reads the table's log; the prediction comes from it.
+        assert_eq!(s.value("SELECT count(*) FROM u").await, "4000");
+        let store = s.engine().store();
+        let def = store.table("main", "u").unwrap();
+        store
+            .predict(&def, &dbcord::store::Access::Scan(Vec::new()))
+            .full_segments
+    };
+    assert!(segments >= 20, "the table spans {segments} segments");
+    let create_index = "CREATE INDEX u_age ON u (age)";
+    let mut windows = [
+        run(&insert(100_000, 2_000)),
+        run("VACUUM u"),
+        run(create_index),
+    ];
+    run_to_end(dir.path(), &["DROP INDEX u_age"]);
+    let mut rng = SeededRng::new(29);
+    let mut kills = [0; 3];
+    for attempt in 1..=9 * LAYOUT_KILLS as i64 {
+        if kills.iter().all(|k| *k >= LAYOUT_KILLS) {
+            break;
+        }
+        let which = (attempt % 3) as usize;
+        let from = 200_000 + attempt * 10_000;
+        // Row commits for the compaction to fold into many segments.
+        if which == 1 {
+            for id in [from, from + 1, from + 2] {
+                run(&format!(
+                    "INSERT INTO u VALUES ({id}, 'r{id}@x', 'viewer', 3)"
+                ));
+            }
+        }
+        let before = both_ways(&reopen(dir.path()).await, "SELECT count(*) FROM u").await;
+        let statement = match which {
+            0 => insert(from, 2_000),
+            1 => "VACUUM u".to_string(),
+            _ => create_index.to_string(),
+        };
+        let all = small(&statement);
+        let mut child = dbcord(
+            dir.path(),
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_micros(
+            rng.below(windows[which].as_micros() as u64),
+        ));
+        if child.try_wait().unwrap().is_none() {
+            kills[which] += 1;
+        } else {
+            windows[which] = windows[which].mul_f64(0.7);
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let s = reopen(dir.path()).await;
+        let count = both_ways(&s, "SELECT count(*) FROM u").await;
+        match which {
+            0 => {
+                let whole = all_or_none(&s, from, 2_000).await;
+                let n: i64 = before.parse().unwrap();
+                assert_eq!(count, (n + 2_000 * whole as i64).to_string());
+            }
+            1 => assert_eq!(count, before, "a compaction changes no row"),
+            _ => {
+                assert_eq!(count, before, "an index build changes no row");
+                // With or without the index, the answers agree.
+                for age in [3, 17] {
+                    both_ways(&s, &format!("SELECT count(*) FROM u WHERE age = {age}")).await;
+                }
+                drop(s);
+                run_to_end(dir.path(), &["DROP INDEX IF EXISTS u_age"]);
+                indexes_agree(&reopen(dir.path()).await).await;
+                continue;
+            }
+        }
+        indexes_agree(&s).await;
+    }
+    assert!(
+        kills.iter().all(|k| *k >= LAYOUT_KILLS),
+        "too few kills landed mid-statement: {kills:?}"
+    );
+}

@@ -10,6 +10,7 @@ mod concurrency;
 mod crash;
 mod http;
 mod journal;
+mod limits;
 mod live;
 mod model;
 mod properties;

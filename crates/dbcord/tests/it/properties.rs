@@ -135,6 +135,10 @@ enum Op {
     MoveKey(String),
     Delete(String),
     Vacuum,
+    /// `CREATE INDEX t_a ON t (a)`, or `DROP INDEX t_a` if it is there.
+    ToggleIndex,
+    /// `SELECT * FROM reindex('t_a')` (when there is no `t_a`, it is made).
+    Reindex,
 }
 
 impl Op {
@@ -148,6 +152,8 @@ impl Op {
             Op::MoveKey(p) => format!("UPDATE t SET id = id + 1000 WHERE {p}"),
             Op::Delete(p) => format!("DELETE FROM t WHERE {p}"),
             Op::Vacuum => "VACUUM t".into(),
+            Op::ToggleIndex => "CREATE INDEX t_a ON t (a)".into(),
+            Op::Reindex => "SELECT * FROM reindex('t_a')".into(),
         }
     }
 }
@@ -159,6 +165,20 @@ fn op(composite: bool) -> impl Strategy<Value = Op> {
         1 => predicate(40).prop_map(Op::MoveKey),
         2 => predicate(40).prop_map(Op::Delete),
         1 => Just(Op::Vacuum),
+    ]
+}
+
+/// Statements on a table whose layout spans many segments: more rows a
+/// statement, over more ids, and index builds at random points.
+fn layout_op(composite: bool) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => proptest::collection::vec(row(composite, 160), 1..30).prop_map(Op::Insert),
+        2 => (proptest::option::of(-3i64..3), predicate(160)).prop_map(|(v, p)| Op::SetB(v, p)),
+        1 => predicate(160).prop_map(Op::MoveKey),
+        2 => predicate(160).prop_map(Op::Delete),
+        1 => Just(Op::Vacuum),
+        1 => Just(Op::ToggleIndex),
+        1 => Just(Op::Reindex),
     ]
 }
 
@@ -177,6 +197,8 @@ struct Pair {
     stack: Stack,
     memory: SessionContext,
     composite: bool,
+    /// Whether the index `t_a` is there (`Op::ToggleIndex`).
+    indexed_a: std::cell::Cell<bool>,
 }
 
 /// How often each interesting path ran.
@@ -189,6 +211,12 @@ struct Exercised {
     vacuums: usize,
     lookups: usize,
     pruned_scans: usize,
+    index_builds: usize,
+    reindexes: usize,
+    /// `count(*)` answered by segment statistics (no scan in the plan).
+    counts_from_statistics: usize,
+    /// Sequences that ended with the table over several segments.
+    multi_segment: usize,
 }
 
 impl Pair {
@@ -207,7 +235,33 @@ impl Pair {
             stack,
             memory,
             composite,
+            indexed_a: std::cell::Cell::new(false),
         }
+    }
+
+    /// A pair whose table spans many segments: the simulation's small
+    /// layout (segments of 1 KiB at most, batches of 4 rows), compacting
+    /// after `compact_after` commits.
+    async fn small(composite: bool, index: bool, compact_after: usize) -> Pair {
+        let pair = Pair::new(composite, index, compact_after).await;
+        for setting in dbcord::sim::SMALL_LAYOUT {
+            pair.stack.sql(setting).await;
+        }
+        pair.stack.sql("SET dbcord.segment_bytes = 1024").await;
+        pair.stack.sql("SET dbcord.part_bytes = 1024").await;
+        pair.stack
+            .sql(&format!("SET dbcord.compact_after = {compact_after}"))
+            .await;
+        pair
+    }
+
+    /// Data segments a full scan of `t` reads now.
+    fn segments(&self) -> u64 {
+        let store = self.stack.engine().store();
+        let def = store.table("main", "t").expect("the table is there");
+        store
+            .predict(&def, &dbcord::store::Access::Scan(Vec::new()))
+            .full_segments
     }
 
     async fn memory(&self, sql: &str) -> Vec<RecordBatch> {
@@ -231,7 +285,14 @@ impl Pair {
 
     /// Apply `op` to both; panics if they disagree on success or contents.
     async fn apply(&self, op: &Op, seen: &mut Exercised) {
-        let sql = op.sql();
+        let op = match op {
+            Op::Reindex if !self.indexed_a.get() => &Op::ToggleIndex,
+            op => op,
+        };
+        let sql = match op {
+            Op::ToggleIndex if self.indexed_a.get() => "DROP INDEX t_a".to_string(),
+            op => op.sql(),
+        };
         let refuse = match op {
             Op::Insert(rows) => self.must_refuse(rows).await,
             _ => false,
@@ -244,7 +305,7 @@ impl Pair {
             (Ok(_), true) => panic!("{sql}: accepted a duplicate key"),
             (Err(e), false) => panic!("{sql}: {e}"),
         }
-        if done.is_ok() && !matches!(op, Op::Vacuum) {
+        if done.is_ok() && !matches!(op, Op::Vacuum | Op::ToggleIndex | Op::Reindex) {
             let n = cells(&self.memory(&sql).await)[0][0]
                 .parse::<usize>()
                 .unwrap();
@@ -255,12 +316,36 @@ impl Pair {
                 _ => {}
             }
         }
-        if matches!(op, Op::Vacuum) {
-            seen.vacuums += 1;
+        match op {
+            Op::Vacuum => seen.vacuums += 1,
+            Op::ToggleIndex => {
+                if !self.indexed_a.get() {
+                    seen.index_builds += 1;
+                }
+                self.indexed_a.set(!self.indexed_a.get());
+            }
+            Op::Reindex => seen.reindexes += 1,
+            _ => {}
         }
         let ours = self.stack.values(EVERYTHING).await;
         let theirs = cells(&self.memory(EVERYTHING).await);
         assert_eq!(ours, theirs, "after {sql}");
+        self.check_count(&sql, seen).await;
+    }
+
+    /// `count(*)` agrees, whether segment statistics answered it or a scan.
+    async fn check_count(&self, after: &str, seen: &mut Exercised) {
+        const COUNT: &str = "SELECT count(*) FROM t";
+        let ours = self.stack.values(COUNT).await;
+        assert_eq!(
+            ours,
+            cells(&self.memory(COUNT).await),
+            "count after {after}"
+        );
+        let plan = self.stack.text(&format!("EXPLAIN {COUNT}")).await;
+        if !plan.contains("DiscordScanExec") {
+            seen.counts_from_statistics += 1;
+        }
     }
 
     /// Run `preds` with pushdown, without, and on the MemTable; panics on
@@ -386,6 +471,62 @@ fn random_writes_leave_dbcord_equal_to_a_memtable() {
             && seen.rows_deleted >= enough
             && seen.vacuums >= enough
             && seen.lookups >= enough,
+        "a path was barely exercised: {seen:?}"
+    );
+}
+
+/// The same as [`random_writes_leave_dbcord_equal_to_a_memtable`], on
+/// tables laid out small enough that they span many segments, staged
+/// statements and level-0 runs, with compaction after a random few
+/// commits, CREATE and DROP INDEX and reindex at random points, and every
+/// check with pushdown on and off.
+#[test]
+fn tables_over_many_segments_stay_equal_to_a_memtable() {
+    const LAYOUT_CASES: u32 = 60;
+    let strategy = any::<bool>().prop_flat_map(|composite| {
+        (
+            Just(composite),
+            any::<bool>(),
+            1usize..6,
+            proptest::collection::vec(layout_op(composite), 8..24),
+            proptest::collection::vec(predicate(160), 1..3),
+        )
+    });
+    let seen = std::sync::Mutex::new(Exercised::default());
+    runner(LAYOUT_CASES)
+        .run(
+            &strategy,
+            |(composite, index, compact_after, ops, preds)| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let mut seen = seen.lock().unwrap();
+                rt.block_on(async {
+                    let pair = Pair::small(composite, index, compact_after).await;
+                    for op in &ops {
+                        pair.apply(op, &mut seen).await;
+                    }
+                    pair.check(&preds, &mut seen).await;
+                    if pair.segments() > 1 {
+                        seen.multi_segment += 1;
+                    }
+                });
+                Ok(())
+            },
+        )
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    let enough = LAYOUT_CASES as usize / 3;
+    assert!(
+        seen.multi_segment >= LAYOUT_CASES as usize / 2
+            && seen.rows_updated >= enough
+            && seen.rows_moved >= enough
+            && seen.rows_deleted >= enough
+            && seen.vacuums >= enough
+            && seen.index_builds >= enough
+            && seen.reindexes >= enough
+            && seen.counts_from_statistics >= enough,
         "a path was barely exercised: {seen:?}"
     );
 }

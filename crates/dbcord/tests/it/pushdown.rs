@@ -185,14 +185,18 @@ async fn a_query_matching_20000_rows_returns_all_of_them() {
 async fn dropping_an_index_moves_lookups_back_to_a_scan() {
     let (s, _) = users().await;
     let q = "SELECT id FROM users WHERE email = 'user5@example.com'";
+    // The index is taken, or weighed against the scan and its predicted
+    // bytes named (a 2,000-row table's one segment can read less).
     let explain = s.text(&format!("EXPLAIN {q}")).await;
     assert!(
-        explain.contains("strategy=index lookup (users_email)"),
+        explain.contains("strategy=index lookup (users_email)")
+            || explain.contains("note=index lookup (users_email) predicted to read"),
         "{explain}"
     );
     s.sql("DROP INDEX users_email").await;
     let explain = s.text(&format!("EXPLAIN {q}")).await;
     assert!(explain.contains("strategy=scan"), "{explain}");
+    assert!(!explain.contains("users_email"), "{explain}");
     assert_eq!(s.value(q).await, "u_00005");
 }
 
@@ -225,4 +229,42 @@ async fn hidden_object_ids_appear_when_named_and_find_their_rows() {
         .sql_err("INSERT INTO t (id, n, _message_id) VALUES ('c', 3, 1)")
         .await;
     assert!(e.contains("given by Discord"), "{e}");
+}
+
+/// `.timing`'s "a full scan reads N bytes in K CDN reads" is what a run
+/// with pushdown off really reads, on a table of many segments.
+#[tokio::test]
+async fn the_full_scan_figure_of_timing_is_what_a_pushdown_off_run_reads() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT)")
+        .await;
+    s.sql("SET dbcord.segment_bytes = 4096").await;
+    s.sql("SET dbcord.batch_rows = 100").await;
+    s.sql("INSERT INTO t SELECT value, 'v' || CAST(value * 7919 AS VARCHAR) FROM generate_series(1, 4000) AS g(value)")
+        .await;
+    s.sql("VACUUM t").await;
+    let query = "SELECT count(*) FROM t WHERE id BETWEEN 100 AND 200";
+    let reader = s.another().await;
+    let store = reader.engine().store();
+    let mark = store.scan_mark();
+    assert_eq!(reader.value(query).await, "101");
+    let note = store.scans_since(mark).pop().expect("the scan was noted");
+    assert!(
+        note.stats.cdn_bytes * 4 < note.full_bytes,
+        "pushdown read a small part: {note:?}"
+    );
+    // A process that has read the log (a count from statistics reads no
+    // data batch) runs the same query with pushdown off.
+    let off = s.another().await;
+    assert_eq!(off.value("SELECT count(*) FROM t").await, "4000");
+    off.sql("SET dbcord.pushdown = false").await;
+    let before = off.counters();
+    assert_eq!(off.value(query).await, "101");
+    let spent = off.counters().since(&before);
+    assert!(note.full_reads > 1, "{note:?}");
+    assert_eq!(
+        (note.full_reads, note.full_bytes),
+        (spent.cdn_requests(), spent.cdn_bytes),
+        "the figure .timing gives against the reads of a full scan"
+    );
 }

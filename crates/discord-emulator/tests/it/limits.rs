@@ -374,6 +374,49 @@ async fn attachments_are_limited_and_their_urls_expire() {
 }
 
 #[tokio::test]
+async fn a_range_read_sends_the_range_and_a_deleted_message_takes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let on_disk = EmulatorConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..unlimited()
+    };
+    for config in [unlimited(), on_disk] {
+        let clock = Arc::new(ManualClock::fixed());
+        let d = Emulator::open(config, clock).unwrap();
+        let ch = text_channel(&d, "t", None).await.unwrap();
+        let m = d
+            .create_message(
+                ch,
+                &NewMessage {
+                    files: vec![NewFile {
+                        filename: "f.bin".into(),
+                        bytes: (0..=255).collect(),
+                    }],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let a = &m.attachments[0];
+        let range = discord_api::ByteRange { start: 10, end: 14 };
+        let before = d.counters().cdn_bytes;
+        assert_eq!(
+            d.download_attachment(ch, m.id, a, Some(range))
+                .await
+                .unwrap(),
+            vec![10, 11, 12, 13]
+        );
+        assert_eq!(d.counters().cdn_bytes - before, 4, "only the range is sent");
+        d.delete_message(ch, m.id).await.unwrap();
+        assert_discord_error(
+            d.download_attachment(ch, m.id, a, None).await,
+            404,
+            Some(10046),
+        );
+    }
+}
+
+#[tokio::test]
 async fn only_the_author_may_edit() {
     let (_, d) = emulator(unlimited());
     let ch = text_channel(&d, "t", None).await.unwrap();

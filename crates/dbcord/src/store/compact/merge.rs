@@ -10,7 +10,7 @@ use crate::store::codec::key::Key;
 use crate::store::codec::op::Change;
 use crate::store::codec::op::Op;
 use crate::store::log::commit::SegmentRef;
-use crate::store::read::batches::read_span;
+use crate::store::read::batches::{READ_AHEAD, read_span_within};
 use crate::store::read::cache::DataBatch;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::TableDef;
@@ -52,6 +52,9 @@ impl Source {
         })
     }
 }
+
+/// Compressed bytes all of a merge's sources read ahead together.
+const MERGE_READ_AHEAD: u64 = 32 << 20;
 
 /// A merge of sources, the later ones newer: of each key, the change of
 /// the newest source that has it.
@@ -100,6 +103,9 @@ impl Merge {
 
     /// Make source `i` hold a row if it has any left.
     async fn fill(&mut self, store: &Store, i: usize) -> Result<()> {
+        // Every source reads ahead, within one budget for them all: a
+        // merge of a hundred segments holds a hundred spans at once.
+        let budget = (MERGE_READ_AHEAD / self.sources.len().max(1) as u64).min(READ_AHEAD);
         let Source::Segments(s) = &mut self.sources[i] else {
             return Ok(());
         };
@@ -119,7 +125,7 @@ impl Merge {
                 s.batch = 0;
                 continue;
             }
-            let span = read_span(dirs, s.batch, true);
+            let span = read_span_within(dirs, s.batch, budget);
             let read = store
                 .span_batches(&self.def, seg, span.clone(), &mut self.stats)
                 .await?;

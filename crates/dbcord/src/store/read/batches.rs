@@ -34,11 +34,15 @@ pub(crate) fn corrupt(def: &TableDef, seg: &SegmentRef, why: impl std::fmt::Disp
 /// The batches from `i` that one range read fetches: `i` alone, or with
 /// `ahead` the batches after it up to [`READ_AHEAD`] bytes in all.
 pub fn read_span(dirs: &[BatchDir], i: usize, ahead: bool) -> std::ops::Range<usize> {
+    read_span_within(dirs, i, if ahead { READ_AHEAD } else { 0 })
+}
+
+/// The batches from `i` that one range read of at most `budget` bytes
+/// fetches (batch `i` at least).
+pub fn read_span_within(dirs: &[BatchDir], i: usize, budget: u64) -> std::ops::Range<usize> {
     let start = dirs[i].offset();
     let mut last = i;
-    while ahead
-        && last + 1 < dirs.len()
-        && dirs[last + 1].offset() + dirs[last + 1].len() - start <= READ_AHEAD
+    while last + 1 < dirs.len() && dirs[last + 1].offset() + dirs[last + 1].len() - start <= budget
     {
         last += 1;
     }

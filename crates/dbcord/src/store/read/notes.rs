@@ -13,6 +13,10 @@ pub struct ScanNote {
     pub strategy: String,
     pub stats: ReadStats,
     pub rows_fetched: u64,
+    /// What a full scan of the same snapshot reads: CDN range reads and
+    /// bytes (the comparison `.timing` makes for pushdown).
+    pub full_reads: u64,
+    pub full_bytes: u64,
 }
 
 /// The latest scans, numbered from the first of the process.

@@ -24,9 +24,11 @@ pub struct Prediction {
     pub cdn_reads: u64,
     pub cdn_bytes: u64,
     pub skipped: u64,
-    /// What a full scan would read: range reads and bytes.
+    /// What a full scan would read: range reads and bytes, of how many
+    /// segments.
     pub full_reads: u64,
     pub full_bytes: u64,
+    pub full_segments: u64,
     /// Commits after the checkpoint, read from history already.
     pub commits: u64,
 }
@@ -76,6 +78,7 @@ impl Store {
             if let UnitBody::Segment(s) = &u.body {
                 p.full_reads += full_reads(&s.header.data);
                 p.full_bytes += s.data_bytes();
+                p.full_segments += 1;
             }
         }
         match access {

@@ -9,7 +9,7 @@ use discord_api::Snowflake;
 use super::stats::ReadStats;
 use crate::error::Result;
 use crate::store::log::sync;
-use crate::store::log::validity::Run;
+use crate::store::log::validity::{Run, RunBody};
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
 
@@ -49,5 +49,38 @@ impl Store {
             runs,
             synced: log.synced,
         })
+    }
+}
+
+impl Snapshot {
+    /// The table's live rows when the runs' headers tell them exactly: every
+    /// run a sorted run (a manifest's, or a staged statement's) and no two
+    /// segments' key ranges overlapping, so no row can replace or delete a
+    /// row of another segment. `None` otherwise: a count then reads rows.
+    pub fn exact_rows(&self) -> Option<u64> {
+        let mut ranges = Vec::new();
+        let mut live = 0;
+        for run in &self.runs {
+            let RunBody::Sorted(sorted) = &run.body else {
+                return None;
+            };
+            for seg in &sorted.segments {
+                ranges.push(seg.range.clone()?);
+                live += seg.header.live();
+            }
+        }
+        ranges.sort();
+        let disjoint = ranges.windows(2).all(|w| w[0].1 < w[1].0);
+        disjoint.then_some(live)
+    }
+}
+
+impl Store {
+    /// `def`'s live rows as a statement would read them now, when segment
+    /// statistics answer exactly (see [`Snapshot::exact_rows`]): a
+    /// `count(*)` then reads no data batch. Brings the log up to date.
+    pub async fn exact_rows(&self, def: &Arc<TableDef>) -> Result<Option<u64>> {
+        let mut stats = ReadStats::default();
+        Ok(self.snapshot(def, &mut stats).await?.exact_rows())
     }
 }
