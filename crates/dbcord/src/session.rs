@@ -123,9 +123,12 @@ impl Session {
             routes.push("none".into());
         }
         format!(
-            "Discord requests: {} ({})\n{waited} accounted",
+            "Discord requests: {} ({})\nCDN: {} bytes down; {} bytes uploaded (messages and \
+             attachments)\n{waited} accounted",
             c.total_requests(),
-            routes.join(", ")
+            routes.join(", "),
+            c.cdn_bytes,
+            c.uploaded_bytes + c.content_bytes
         )
     }
 }

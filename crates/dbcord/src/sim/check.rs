@@ -427,6 +427,11 @@ async fn verify(engine: &Engine, h: &mut History) -> Result<u64, String> {
         for row in &found {
             *h.totals.before_vacuum.entry(row[0].clone()).or_default() += 1;
         }
+        // Data the current snapshot names must be there, whatever died when:
+        // repairing it afterwards would hide a reader's failure.
+        if let Some(row) = found.iter().find(|r| DAMAGE.contains(&r[0].as_str())) {
+            return Err(format!("{table}: {}: {}", row[0], row[1]));
+        }
         // Reindex first: it writes a checkpoint, which vacuum then cleans up after.
         for index in INDEXES.iter().filter(|(t, _)| *t == table) {
             let sql = format!("SELECT * FROM reindex({})", lit(index.1));
@@ -454,6 +459,11 @@ async fn verify(engine: &Engine, h: &mut History) -> Result<u64, String> {
     }
     Ok(checked)
 }
+
+/// What verify may find that no kill or race may leave: a segment the
+/// current manifest names, gone (seeds 53 and 182 found index runs of a
+/// dropped index named under the name of its successor).
+const DAMAGE: [&str; 1] = ["missing attachment"];
 
 /// Every index the workload makes, by table (`ledger_client` comes and goes).
 const INDEXES: [(&str, &str); 5] = [

@@ -239,6 +239,14 @@ pub struct IndexDef {
     pub ready: bool,
 }
 
+impl IndexDef {
+    /// The channel that holds this index's segments: its own, or (an index
+    /// of before index channels) the table's.
+    pub fn segments_channel(&self, table: &TableDef) -> Snowflake {
+        self.channel_id.unwrap_or(table.channel_id)
+    }
+}
+
 /// An ID where `"0"` (or `0`) stands for none, as older catalog entries write it.
 fn zero_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Snowflake>, D::Error> {
     let id = Option::<Snowflake>::deserialize(d)?;

@@ -288,7 +288,7 @@ fn bench_json_reports_every_scenario_within_its_goal() {
     assert!(o.status.success(), "{}", stderr(&o));
     let all: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 18);
+    assert_eq!(all.len(), 19);
     let find = |name: &str| {
         all.iter()
             .find(|m| m["scenario"].as_str().unwrap() == name)

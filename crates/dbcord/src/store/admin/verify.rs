@@ -116,7 +116,7 @@ impl Store {
         // Every segment the table's runs name, its attachments checked.
         let indexes = self.indexes_of(&def.database, &def.name);
         let mut broken = HashSet::new();
-        for seg in snap.runs.iter().flat_map(|r| segments_of(r, &indexes)) {
+        for seg in snap.runs.iter().flat_map(|r| segments_of(def, r, &indexes)) {
             if !self
                 .attachments_whole(def, &seg, &mut f, &mut stats)
                 .await?
@@ -150,7 +150,7 @@ impl Store {
             {
                 let rows = self.all_changes(def, seg, &mut stats).await?;
                 for index in &indexes {
-                    if let Some(file) = seg.header.indexes.get(&index.name) {
+                    if let Some(file) = seg.index_file(index) {
                         let entries = [(Arc::clone(seg), file.clone())];
                         self.index_matches(def, index, &entries, &rows, seg.id, &mut f, &mut stats)
                             .await?;
@@ -160,7 +160,7 @@ impl Store {
             }
             if let RunBody::Sorted(sorted) = &run.body {
                 for index in &indexes {
-                    let Some(segs) = sorted.indexes.get(&index.name) else {
+                    let Some(segs) = sorted.index_segments(def, index) else {
                         continue;
                     };
                     let files: Vec<_> = segs
@@ -241,7 +241,7 @@ impl Store {
         let indexes = self.indexes_of(&def.database, &def.name);
         let used: HashSet<Snowflake> = runs
             .iter()
-            .flat_map(|r| segments_of(r, &indexes))
+            .flat_map(|r| segments_of(def, r, &indexes))
             .map(|s| s.id)
             .collect();
         let live: HashSet<Snowflake> = log.commits.iter().flat_map(|c| c.shards.clone()).collect();
@@ -402,17 +402,17 @@ impl Store {
 }
 
 /// Every segment a run reads: its data segments, and its index segments
-/// of the table's `indexes` (an index dropped since is read no more).
-fn segments_of(run: &Run, indexes: &[Arc<IndexDef>]) -> Vec<Arc<SegmentRef>> {
+/// of the table's `indexes` (an index dropped since, or the runs of a
+/// dropped index of the same name, are read no more).
+fn segments_of(def: &TableDef, run: &Run, indexes: &[Arc<IndexDef>]) -> Vec<Arc<SegmentRef>> {
     let mut out = run.body.segments().to_vec();
     if let RunBody::Sorted(sorted) = &run.body {
         for index in indexes {
             out.extend(
                 sorted
-                    .indexes
-                    .get(&index.name)
-                    .into_iter()
-                    .flatten()
+                    .index_segments(def, index)
+                    .unwrap_or_default()
+                    .iter()
                     .cloned(),
             );
         }

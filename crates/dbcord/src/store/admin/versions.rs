@@ -232,8 +232,10 @@ impl Store {
     }
 
     /// Archive the versions of the statement commits among `messages` (the
-    /// ones vacuum is about to delete) into the history thread. Returns the
-    /// number of versions archived.
+    /// ones vacuum is about to delete) into the history thread, an archive
+    /// message each time [`ARCHIVE_BYTES`] of versions are ready (so a
+    /// vacuum after a load of millions of rows holds one commit's versions
+    /// at a time, not all of them). Returns the number of versions archived.
     pub(crate) async fn archive(&self, def: &TableDef, messages: &[Message]) -> Result<u64> {
         let bot = self.discord.bot_user_id();
         let mut commits: Vec<Commit> = messages
@@ -243,31 +245,46 @@ impl Store {
         shards::resolve(&self.discord, def, &mut commits).await?;
         directories::resolve_commits(&self.discord, def, &mut commits).await?;
         let mut stats = ReadStats::default();
-        let mut lines = Vec::new();
+        let mut out = Archive::default();
         for commit in self.valid_statements(def, commits, &mut stats).await? {
             for change in self.changes_of(def, &commit, &mut stats).await? {
-                lines.push(archive_line(def, commit.id, &change));
+                let line = archive_line(def, commit.id, &change);
+                if out.bytes + line.1.len() + 1 > ARCHIVE_BYTES {
+                    self.post_archive(def, &mut out).await?;
+                }
+                out.bytes += line.1.len() + 1;
+                out.pending.push(line);
             }
         }
-        if lines.is_empty() {
-            return Ok(0);
+        self.post_archive(def, &mut out).await?;
+        Ok(out.written)
+    }
+
+    /// Post the versions `out` holds as one archive message.
+    async fn post_archive(&self, def: &TableDef, out: &mut Archive) -> Result<()> {
+        if out.pending.is_empty() {
+            return Ok(());
         }
-        let thread = self.open_history_thread(def).await?;
-        for chunk in chunks(&lines, ARCHIVE_BYTES) {
-            let first = chunk.first().map(|(id, _)| *id).unwrap_or_default();
-            let last = chunk.last().map(|(id, _)| *id).unwrap_or_default();
-            let body: String = chunk.iter().map(|(_, l)| format!("{l}\n")).collect();
-            let content = format!(
-                "{ARCHIVE_MARKER} {} versions of commits {first} to {last}",
-                chunk.len()
-            );
-            // A file holds 10 MiB at most: a longer body (one huge row)
-            // goes in consecutive parts, read back joined.
-            let files = cut(ARCHIVE_FILE, body.into_bytes(), PART_BYTES);
-            let message = NewMessage::idempotent(content).with_files(files);
-            self.discord.create_message(thread, &message).await?;
-        }
-        Ok(lines.len() as u64)
+        let thread = match out.thread {
+            Some(t) => t,
+            None => *out.thread.insert(self.open_history_thread(def).await?),
+        };
+        let chunk = std::mem::take(&mut out.pending);
+        out.bytes = 0;
+        let first = chunk.first().map(|(id, _)| *id).unwrap_or_default();
+        let last = chunk.last().map(|(id, _)| *id).unwrap_or_default();
+        let body: String = chunk.iter().map(|(_, l)| format!("{l}\n")).collect();
+        let content = format!(
+            "{ARCHIVE_MARKER} {} versions of commits {first} to {last}",
+            chunk.len()
+        );
+        // A file holds 10 MiB at most: a longer body (one huge row) goes in
+        // consecutive parts, read back joined.
+        let files = cut(ARCHIVE_FILE, body.into_bytes(), PART_BYTES);
+        let message = NewMessage::idempotent(content).with_files(files);
+        self.discord.create_message(thread, &message).await?;
+        out.written += chunk.len() as u64;
+        Ok(())
     }
 
     /// The history thread, started on the table's catalog message if it
@@ -317,19 +334,11 @@ fn parse_archive(def: &TableDef, bytes: &[u8], key: &Key) -> Vec<Version> {
         .collect()
 }
 
-/// Lines cut into runs of at most `max` bytes (a longer line alone).
-fn chunks(lines: &[(Snowflake, String)], max: usize) -> Vec<&[(Snowflake, String)]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut size = 0;
-    for (i, (_, l)) in lines.iter().enumerate() {
-        if size + l.len() + 1 > max && i > start {
-            out.push(&lines[start..i]);
-            start = i;
-            size = 0;
-        }
-        size += l.len() + 1;
-    }
-    out.push(&lines[start..]);
-    out
+/// Versions waiting to be posted as one archive message.
+#[derive(Default)]
+struct Archive {
+    thread: Option<Snowflake>,
+    pending: Vec<(Snowflake, String)>,
+    bytes: usize,
+    written: u64,
 }

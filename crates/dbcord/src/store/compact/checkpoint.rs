@@ -192,16 +192,18 @@ impl Compaction<'_> {
     /// The runs of the manifest being replaced (or the checkpoint of the
     /// first format, as a run of its one segment), oldest first.
     fn base_runs(&self, base: &[Run]) -> Vec<Planned> {
-        let names: Vec<&str> = self.indexes.iter().map(|i| i.name.as_str()).collect();
         base.iter()
             .filter_map(|r| match &r.body {
                 RunBody::Sorted(run) => {
-                    // Index runs of an index dropped since are left out.
+                    // Index runs of an index dropped since are left out,
+                    // and so are those of a dropped index whose name a new
+                    // one took (they are in the old one's channel).
                     let mut planned = planned_of(run);
-                    planned
-                        .dir
-                        .indexes
-                        .retain(|name, _| names.contains(&name.as_str()));
+                    planned.dir.indexes.retain(|name, _| {
+                        self.indexes
+                            .iter()
+                            .any(|i| i.name == *name && run.index_segments(&self.def, i).is_some())
+                    });
                     Some(planned)
                 }
                 RunBody::Segment(seg) => {

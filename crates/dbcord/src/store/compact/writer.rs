@@ -246,5 +246,5 @@ impl Store {
 /// An index's run of covering index segments for `def`'s index `index`:
 /// the channel they go in (the index's own, else the table's).
 pub(crate) fn index_channel(def: &TableDef, index: &IndexDef) -> Snowflake {
-    index.channel_id.unwrap_or(def.channel_id)
+    index.segments_channel(def)
 }

@@ -13,9 +13,9 @@ use crate::store::codec::key::{Key, row_key};
 use crate::store::codec::manifest::{DirHeader, Directory, Part, RunDir};
 use crate::store::codec::meta::CommitMeta;
 use crate::store::codec::op::Change;
-use crate::store::codec::segment::SegmentHeader;
+use crate::store::codec::segment::{FileDir, SegmentHeader};
 use crate::store::codec::shard::ShardRef;
-use crate::store::schema::TableDef;
+use crate::store::schema::{IndexDef, TableDef};
 
 /// A segment as readers use it: where its files are and what they hold.
 #[derive(Debug)]
@@ -33,6 +33,18 @@ pub struct SegmentRef {
 }
 
 impl SegmentRef {
+    /// The segment's own file for `index`, if written for this creation of
+    /// it: a segment posted before the index's channel was made carries a
+    /// file of a dropped index of the same name, if any (the channel's ID
+    /// is when this index was created).
+    pub fn index_file(&self, index: &IndexDef) -> Option<&FileDir> {
+        let file = self.header.indexes.get(&index.name)?;
+        index
+            .channel_id
+            .is_none_or(|created| self.id > created)
+            .then_some(file)
+    }
+
     /// A commit's own segment, in its message.
     pub fn new(message: Message, header: SegmentHeader) -> Self {
         let (channel, id) = (message.channel_id, message.id);
@@ -117,6 +129,19 @@ impl SortedRun {
                 .map(|(name, parts)| (name.clone(), staged(parts)))
                 .collect(),
         }
+    }
+
+    /// The run's index segments for `index`, if they were written for this
+    /// creation of it. An index dropped and created again under its name
+    /// has a new channel: runs written for the old one (a compaction that
+    /// read the catalog before the DROP) are not the new index's, and a
+    /// reader takes their rows instead.
+    pub fn index_segments(&self, table: &TableDef, index: &IndexDef) -> Option<&[Arc<SegmentRef>]> {
+        let segs = self.indexes.get(&index.name)?;
+        let channel = index.segments_channel(table);
+        segs.iter()
+            .all(|s| s.channel == channel)
+            .then_some(segs.as_slice())
     }
 
     /// The segment whose key range holds `key`, if one does.

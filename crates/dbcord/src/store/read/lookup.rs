@@ -273,9 +273,9 @@ impl Store {
                     message: run.id,
                 })
                 .collect()),
-            RunBody::Sorted(sorted) if sorted.indexes.contains_key(&index.name) => {
+            RunBody::Sorted(sorted) if sorted.index_segments(&snap.def, index).is_some() => {
                 let mut out = Vec::new();
-                for iseg in &sorted.indexes[&index.name] {
+                for iseg in sorted.index_segments(&snap.def, index).unwrap_or_default() {
                     if !wanted.iter().any(|v| may_hold_value(iseg, v)) {
                         continue;
                     }
@@ -322,7 +322,7 @@ impl Store {
             row,
             message: seg.id,
         };
-        if let Some(file) = seg.header.indexes.get(&index.name) {
+        if let Some(file) = seg.index_file(index) {
             let entries = self
                 .index_file_entries(snap, seg, file, index, wanted, stats)
                 .await?;

@@ -8,6 +8,7 @@ use super::batches::{batches_for_value, full_reads};
 use super::scan::{UnitBody, plan, units};
 use super::snapshot::Snapshot;
 use crate::store::codec::key::Key;
+use crate::store::codec::segment::FileDir;
 use crate::store::log::commit::SegmentRef;
 use crate::store::log::validity::{RunBody, runs_of};
 use crate::store::schema::TableDef;
@@ -108,33 +109,36 @@ impl Store {
             Access::Index { index, values } => {
                 let wanted: Vec<Key> = values.iter().filter_map(|v| Key::of([v])).collect();
                 for run in &snap.runs {
-                    let files: Vec<(&SegmentRef, &crate::store::codec::segment::FileDir)> =
-                        match &run.body {
-                            RunBody::Sorted(r) if r.indexes.contains_key(&index.name) => r.indexes
-                                [&index.name]
-                                .iter()
-                                .map(|s| (s.as_ref(), &s.header.data))
-                                .collect(),
-                            body => body
-                                .segments()
-                                .iter()
-                                .filter_map(|s| {
-                                    Some((s.as_ref(), s.header.indexes.get(&index.name)?))
-                                })
-                                .collect(),
-                        };
-                    for (_, file) in files {
-                        for v in &wanted {
-                            for b in batches_for_value(&file.batches, v) {
-                                p.cdn_reads += 1;
-                                p.cdn_bytes += file.batches[b].len();
-                            }
+                    if let RunBody::Sorted(r) = &run.body
+                        && let Some(segs) = r.index_segments(def, index)
+                    {
+                        for s in segs {
+                            add_index_reads(&mut p, &s.header.data, &wanted);
+                        }
+                        continue;
+                    }
+                    // Segments with a file of the index read it; those
+                    // written before the index are read whole.
+                    for s in run.body.segments() {
+                        match s.index_file(index) {
+                            Some(file) => add_index_reads(&mut p, file, &wanted),
+                            None => add_full(&mut p, s),
                         }
                     }
                 }
             }
         }
         p
+    }
+}
+
+/// Add the reads of an index file's batches that may hold `wanted`.
+fn add_index_reads(p: &mut Prediction, file: &FileDir, wanted: &[Key]) {
+    for v in wanted {
+        for b in batches_for_value(&file.batches, v) {
+            p.cdn_reads += 1;
+            p.cdn_bytes += file.batches[b].len();
+        }
     }
 }
 
