@@ -207,6 +207,9 @@ async fn compact_often(engine: &Engine) -> Result<(), String> {
     Ok(())
 }
 
+/// Catalog entries after which a simulated client folds the catalog.
+pub const SMALL_CATALOG_FOLD: usize = 3;
+
 /// The settings every simulated client runs with.
 pub const SMALL_LAYOUT: [&str; 5] = [
     "SET dbcord.compact_after = 12",
@@ -223,6 +226,9 @@ pub async fn engine_on(discord: Arc<dyn Discord>, clock: &SharedClock) -> Result
     let store = Store::open(Arc::new(waiting), Arc::clone(clock))
         .await
         .map_err(|e| e.to_string())?;
+    // Fold the catalog every few DDL statements, so that checkpoints race
+    // the other clients' DDL and the kills too.
+    store.set_catalog_checkpoint_every(SMALL_CATALOG_FOLD);
     let engine = Engine::new(Arc::new(store));
     compact_often(&engine).await?;
     Ok(engine)

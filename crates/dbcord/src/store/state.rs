@@ -52,6 +52,9 @@ pub struct Store {
     pub(super) progress: RwLock<Arc<dyn Progress>>,
     /// Range reads a scan runs ahead of the batch it hands on.
     read_ahead: std::sync::atomic::AtomicUsize,
+    /// Catalog entries after which this process folds a catalog (see
+    /// `catalog::checkpoint`; the simulation lowers it).
+    catalog_every: std::sync::atomic::AtomicUsize,
 }
 
 /// Range reads a scan runs at once unless told otherwise.
@@ -80,6 +83,7 @@ impl Store {
             scans: Default::default(),
             progress: RwLock::new(Arc::new(progress::Silent)),
             read_ahead: DEFAULT_READ_AHEAD.into(),
+            catalog_every: crate::store::catalog::checkpoint::CHECKPOINT_EVERY.into(),
         };
         store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {
@@ -137,6 +141,17 @@ impl Store {
     }
 
     /// Range reads a scan runs at once (0 or 1: one after another).
+    /// Catalog entries after which this process writes a catalog checkpoint.
+    pub fn catalog_checkpoint_every(&self) -> usize {
+        self.catalog_every
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_catalog_checkpoint_every(&self, n: usize) {
+        self.catalog_every
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn read_ahead(&self) -> usize {
         self.read_ahead.load(std::sync::atomic::Ordering::Relaxed)
     }

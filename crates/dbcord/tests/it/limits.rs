@@ -122,3 +122,35 @@ async fn the_embedded_client_waits_for_a_spent_bucket_instead_of_earning_429s() 
     assert!(waited >= Duration::from_secs(55), "{waited:?}");
     assert_eq!(s.value("SELECT count(*) FROM t").await, "60");
 }
+
+/// The catalog is folded: a process that opens a database whose catalog
+/// holds hundreds of DDL statements reads its newest checkpoint and the
+/// entries after it, in one or two history pages, not every statement.
+#[tokio::test]
+async fn a_catalog_of_hundreds_of_ddl_statements_is_read_from_its_checkpoint() {
+    let s = Stack::new().await;
+    for i in 0..130 {
+        s.sql(&format!("CREATE TABLE t{i} (id BIGINT PRIMARY KEY)"))
+            .await;
+        if i % 4 != 0 {
+            s.sql(&format!("DROP TABLE t{i}")).await;
+        }
+    }
+    let tables = "SELECT table_name FROM information_schema.tables \
+                  WHERE table_schema = 'main' ORDER BY table_name";
+    let expected = s.values(tables).await;
+    assert_eq!(expected.len(), 33);
+    let before = s.counters();
+    let other = s.another().await;
+    let spent = s.counters().since(&before);
+    // 228 entries would be 3 pages: the checkpoint and what follows it is 1.
+    assert_eq!(spent.route(Route::ListMessages).requests, 1, "{spent:?}");
+    assert_eq!(spent.cdn_requests(), 1, "the checkpoint's file");
+    assert_eq!(other.values(tables).await, expected);
+    // Entries after the checkpoint are read on top of it.
+    s.sql("CREATE TABLE late (id BIGINT PRIMARY KEY)").await;
+    s.sql("INSERT INTO late VALUES (1)").await;
+    assert_eq!(other.value("SELECT count(*) FROM late").await, "1");
+    let third = s.another().await;
+    assert_eq!(third.value("SELECT count(*) FROM t128").await, "0");
+}

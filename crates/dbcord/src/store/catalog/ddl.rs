@@ -8,7 +8,7 @@
 //! a retry reuses; an interrupted DROP leaves an orphan channel that no
 //! table refers to.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use discord_api::limits::{MAX_CATEGORY_CHANNELS, MAX_GUILD_CHANNELS};
 use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
@@ -58,14 +58,7 @@ impl Store {
             name: name.to_string(),
         };
         model::post_entry(&self.discord, cat_chan.id, &marker).await?;
-        let db = Database {
-            name: name.to_string(),
-            category_id: category.id,
-            catalog_channel: cat_chan.id,
-            tables: BTreeMap::new(),
-            indexes: BTreeMap::new(),
-            head: None,
-        };
+        let db = Database::new(name, category.id, cat_chan.id);
         self.write().databases.insert(name.to_string(), db);
         Ok(true)
     }
@@ -179,8 +172,18 @@ impl Store {
         let m = model::post_entry(&self.discord, database.catalog_channel, entry).await?;
         self.note_head(database.catalog_channel, m.id);
         let bot = self.discord.bot_user_id();
-        if let Some(d) = self.write().databases.get_mut(&database.name) {
-            d.apply(&m, bot);
+        let every = self.catalog_checkpoint_every();
+        let due = match self.write().databases.get_mut(&database.name) {
+            Some(d) => {
+                d.apply(&m, bot);
+                d.since_checkpoint >= every
+            }
+            None => false,
+        };
+        // The statement is committed: a checkpoint that fails is tried
+        // again after the next entry.
+        if due && let Err(e) = self.checkpoint_catalog(database).await {
+            tracing::warn!("catalog of {} not folded: {e}", database.name);
         }
         Ok(())
     }

@@ -6,10 +6,12 @@
 //! | file | its one job |
 //! | --- | --- |
 //! | `model` | the catalog as read: databases, tables, indexes, from the catalog channels |
+//! | `checkpoint` | folding a catalog: reading it from its newest checkpoint, writing one |
 //! | `refresh` | staying current at one request a statement |
 //! | `ddl` | CREATE, ALTER and DROP of databases and tables; posting entries |
 //! | `index` | CREATE and DROP INDEX, reindex, the UNIQUE checks they need |
 
+pub(crate) mod checkpoint;
 pub(crate) mod ddl;
 pub(crate) mod index;
 pub(crate) mod model;

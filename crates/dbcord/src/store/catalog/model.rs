@@ -15,8 +15,7 @@ use std::sync::Arc;
 use discord_api::{Channel, Discord, Message, NewMessage, Snowflake, channel_type};
 
 use crate::error::{Error, Result};
-use crate::store::codec::catalog_entry::CatalogEntry;
-use crate::store::log::pager::HistoryPager;
+use crate::store::codec::catalog_entry::{CatalogCheckpoint, CatalogEntry};
 use crate::store::names;
 use crate::store::schema::{IndexDef, TableDef};
 
@@ -45,9 +44,57 @@ pub struct Database {
     /// The newest catalog message read: when the catalog channel's newest
     /// message differs, another process changed the catalog.
     pub head: Option<Snowflake>,
+    /// Entries read after the newest checkpoint (see `catalog::checkpoint`).
+    pub since_checkpoint: usize,
 }
 
 impl Database {
+    /// A database with nothing in it yet.
+    pub fn new(name: &str, category_id: Snowflake, catalog_channel: Snowflake) -> Self {
+        Database {
+            name: name.to_string(),
+            category_id,
+            catalog_channel,
+            tables: BTreeMap::new(),
+            indexes: BTreeMap::new(),
+            head: None,
+            since_checkpoint: 0,
+        }
+    }
+
+    /// The same database with nothing read of its catalog yet.
+    pub fn emptied(&self) -> Self {
+        Database::new(&self.name, self.category_id, self.catalog_channel)
+    }
+
+    /// Take in a checkpoint, posted as message `id`: the catalog as of it.
+    pub(crate) fn restore(&mut self, checkpoint: CatalogCheckpoint, id: Snowflake) {
+        self.tables = checkpoint
+            .tables
+            .into_iter()
+            .map(|(def, catalog_message)| {
+                let entry = TableEntry {
+                    def: Arc::new(def),
+                    catalog_message,
+                };
+                (entry.def.name.clone(), entry)
+            })
+            .collect();
+        self.indexes = checkpoint
+            .indexes
+            .into_iter()
+            .map(|(def, catalog_message)| {
+                let entry = IndexEntry {
+                    def: Arc::new(def),
+                    catalog_message,
+                };
+                (entry.def.name.clone(), entry)
+            })
+            .collect();
+        self.head = self.head.max(Some(id));
+        self.since_checkpoint = 0;
+    }
+
     /// The indexes of one table.
     pub fn indexes_of(&self, table: &str) -> impl Iterator<Item = &IndexEntry> {
         self.indexes.values().filter(move |i| i.def.table == table)
@@ -66,7 +113,14 @@ impl Database {
     /// Take in one catalog message: a definition, or a drop of one.
     pub(crate) fn apply(&mut self, m: &Message, bot: Snowflake) {
         self.head = self.head.max(Some(m.id));
-        match CatalogEntry::from_message(m, bot) {
+        if CatalogCheckpoint::header(m, bot).is_some() {
+            return; // an older checkpoint, met on the way to a newer one's entries
+        }
+        let entry = CatalogEntry::from_message(m, bot);
+        if entry.is_some() {
+            self.since_checkpoint += 1;
+        }
+        match entry {
             Some(CatalogEntry::Table(def)) => {
                 let entry = TableEntry {
                     def: Arc::new(def),
@@ -196,22 +250,8 @@ async fn load_database(
     category_id: Snowflake,
     catalog_channel: Snowflake,
 ) -> Result<Database> {
-    let bot = discord.bot_user_id();
-    let messages = HistoryPager::new(Arc::clone(discord), catalog_channel)
-        .read_all()
-        .await?;
-    let mut db = Database {
-        name: name.to_string(),
-        category_id,
-        catalog_channel,
-        tables: BTreeMap::new(),
-        indexes: BTreeMap::new(),
-        head: None,
-    };
-    for m in &messages {
-        db.apply(m, bot);
-    }
-    Ok(db)
+    let db = Database::new(name, category_id, catalog_channel);
+    super::checkpoint::read_database(discord, db).await
 }
 
 /// Post a catalog entry: the commit point of a DDL statement.

@@ -68,3 +68,61 @@ impl CatalogEntry {
         }
     }
 }
+
+/// The first line of a catalog checkpoint: the catalog folded up to a
+/// message, in an attachment.
+pub const CHECKPOINT_MARKER: &str = "dbcord catalog checkpoint v1";
+const CHECKPOINT_FILE: &str = "catalog.json";
+
+/// A database's catalog as of message `covers` (every entry up to it
+/// folded): its tables and indexes, each with the message that defined it
+/// (a table's history thread hangs on that message).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogCheckpoint {
+    pub covers: Snowflake,
+    pub tables: Vec<(TableDef, Snowflake)>,
+    pub indexes: Vec<(IndexDef, Snowflake)>,
+}
+
+impl CatalogCheckpoint {
+    /// The message: `<marker> covers <id> crc <crc32>`, and the JSON file.
+    pub fn to_message(&self) -> discord_api::NewMessage {
+        let json = serde_json::to_vec(self).expect("catalog checkpoints serialise");
+        let content = format!(
+            "{CHECKPOINT_MARKER} covers {} crc {:08x}",
+            self.covers,
+            crc32fast::hash(&json)
+        );
+        discord_api::NewMessage::idempotent(content).with_files(vec![discord_api::NewFile {
+            filename: CHECKPOINT_FILE.into(),
+            bytes: json,
+        }])
+    }
+
+    /// What a checkpoint message's content says: the message it covers up
+    /// to, and its file's CRC-32. `None` if `m` is not a checkpoint.
+    pub fn header(m: &Message, bot: Snowflake) -> Option<(Snowflake, u32)> {
+        if m.author.id != bot {
+            return None;
+        }
+        let rest = m.content.strip_prefix(CHECKPOINT_MARKER)?;
+        let mut words = rest.split_whitespace();
+        let covers = match (words.next(), words.next()) {
+            (Some("covers"), Some(id)) => Snowflake(id.parse().ok()?),
+            _ => return None,
+        };
+        let crc = match (words.next(), words.next()) {
+            (Some("crc"), Some(c)) => u32::from_str_radix(c, 16).ok()?,
+            _ => return None,
+        };
+        Some((covers, crc))
+    }
+
+    /// The checkpoint in a file, checked against the CRC-32 its message names.
+    pub fn from_file(bytes: &[u8], crc: u32) -> Option<Self> {
+        if crc32fast::hash(bytes) != crc {
+            return None;
+        }
+        serde_json::from_slice(bytes).ok()
+    }
+}

@@ -110,10 +110,9 @@ impl Merge {
             return Ok(());
         };
         while s.rows.is_empty() {
-            if let Some((b, batch)) = s.batches.pop_front() {
-                let seg = &s.segments[s.seg];
-                let rows = store.rows_of(&self.def, seg, b, &batch);
-                s.rows.extend(rows.iter().cloned());
+            // Decoded for this merge alone: the cache does not keep it.
+            if let Some((_, batch)) = s.batches.pop_front() {
+                s.rows.extend(batch.rows(&self.def).iter().cloned());
                 continue;
             }
             let Some(seg) = s.segments.get(s.seg) else {
@@ -127,7 +126,7 @@ impl Merge {
             }
             let span = read_span_within(dirs, s.batch, budget);
             let read = store
-                .span_batches(&self.def, seg, span.clone(), &mut self.stats)
+                .batches_once(&self.def, seg, span.clone(), &mut self.stats)
                 .await?;
             s.batch = span.end;
             s.batches.extend(span.zip(read));

@@ -163,6 +163,30 @@ impl Store {
         span: std::ops::Range<usize>,
         stats: &mut ReadStats,
     ) -> Result<Vec<Arc<DataBatch>>> {
+        self.decode_span(def, seg, span, stats, true).await
+    }
+
+    /// The batches of `span`, read and decoded for a reader that passes
+    /// once (a compaction's merge): the cache is left as it was, so that a
+    /// merge of the whole table holds no more than its own read-ahead.
+    pub(crate) async fn batches_once(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        span: std::ops::Range<usize>,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<Arc<DataBatch>>> {
+        self.decode_span(def, seg, span, stats, false).await
+    }
+
+    async fn decode_span(
+        &self,
+        def: &TableDef,
+        seg: &SegmentRef,
+        span: std::ops::Range<usize>,
+        stats: &mut ReadStats,
+        keep: bool,
+    ) -> Result<Vec<Arc<DataBatch>>> {
         let file = &seg.header.data;
         let dirs = &file.batches[span.clone()];
         let start = dirs[0].offset();
@@ -183,7 +207,9 @@ impl Store {
                 .and_then(|raw| normalize(def, &raw))
                 .map_err(|e| corrupt(def, seg, e))?;
             let batch = Arc::new(DataBatch::new(arrow));
-            self.batches.keep_data((seg.id, file.file, j), &batch);
+            if keep {
+                self.batches.keep_data((seg.id, file.file, j), &batch);
+            }
             out.push(batch);
         }
         Ok(out)
