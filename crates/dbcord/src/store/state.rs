@@ -83,7 +83,7 @@ impl Store {
             scans: Default::default(),
             progress: RwLock::new(Arc::new(progress::Silent)),
             read_ahead: DEFAULT_READ_AHEAD.into(),
-            catalog_every: crate::store::catalog::checkpoint::CHECKPOINT_EVERY.into(),
+            catalog_every: crate::store::catalog::model::CHECKPOINT_EVERY.into(),
         };
         store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {

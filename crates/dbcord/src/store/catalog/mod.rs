@@ -5,8 +5,8 @@
 //!
 //! | file | its one job |
 //! | --- | --- |
-//! | `model` | the catalog as read: databases, tables, indexes, from the catalog channels |
-//! | `checkpoint` | folding a catalog: reading it from its newest checkpoint, writing one |
+//! | `model` | the catalog as read: databases, tables, indexes, from the catalog channels (from their newest checkpoint) |
+//! | `checkpoint` | folding a catalog: writing a checkpoint |
 //! | `refresh` | staying current at one request a statement |
 //! | `ddl` | CREATE, ALTER and DROP of databases and tables; posting entries |
 //! | `index` | CREATE and DROP INDEX, reindex, the UNIQUE checks they need |
