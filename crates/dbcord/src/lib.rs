@@ -62,6 +62,7 @@
 //!    prints it.
 
 pub mod bench;
+pub mod bot;
 pub mod cli;
 pub mod error;
 pub mod session;

@@ -68,6 +68,26 @@ impl Engine {
         self.ctx.register_udtf(name, f);
     }
 
+    /// The rows of `db.table` for which `filter` holds, at most `limit`, as
+    /// a plan built from expressions (a bot's `find`, never SQL text): the
+    /// same planning, pushdown and re-checks as a SELECT. The catalog is
+    /// read again first, as before any statement.
+    pub async fn find(
+        &self,
+        db: &str,
+        table: &str,
+        filter: datafusion::prelude::Expr,
+        limit: Option<usize>,
+    ) -> Result<datafusion::prelude::DataFrame> {
+        self.store.refresh().await.map_err(external)?;
+        let reference = TableReference::full(CATALOG_NAME, db, table);
+        let df = self.ctx.table(reference).await?.filter(filter)?;
+        match limit {
+            Some(n) => df.limit(0, Some(n)),
+            None => Ok(df),
+        }
+    }
+
     /// The database unqualified table names are in.
     pub fn database(&self) -> String {
         self.ctx

@@ -23,3 +23,4 @@ mod slt;
 mod sql;
 mod strict;
 mod verify;
+mod where_json;
