@@ -1,9 +1,9 @@
 //! `where_json`, the seeds' filter documents, as DataFusion expressions:
-//! `{"role": "student", "age": {"$gte": 18}}` is `role = 'student' AND age
-//! >= 18`. The expression is built on the table's columns, never pasted
-//! into SQL text, so an equality is pushed down exactly as the same SQL
-//! would be (a key or index lookup) and every other operator is a filter
-//! the scan re-checks on every row.
+//! `{"role": "student", "age": {"$gte": 18}}` is
+//! `role = 'student' AND age >= 18`. The expression is built on the
+//! table's columns, never pasted into SQL text, so an equality is pushed
+//! down exactly as the same SQL would be (a key or index lookup) and every
+//! other operator is a filter the scan re-checks on every row.
 //!
 //! The operators, as the seeds had them: a bare value and `$eq` (equal;
 //! `null` is IS NULL), `$ne` (IS DISTINCT FROM: a row without the field
