@@ -48,6 +48,7 @@ impl Engine {
         let mut ctx = SessionContext::new_with_config(config);
         datafusion_functions_json::register_all(&mut ctx)
             .expect("the JSON functions register on a fresh session");
+        super::json_patch::register(&ctx);
         let hidden = HiddenColumns::default();
         let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
         ctx.register_catalog(CATALOG_NAME, Arc::new(catalog));

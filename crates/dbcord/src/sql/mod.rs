@@ -7,8 +7,9 @@
 //! (INSERT), `convert` (rows and Arrow), `types` (column types), `errors`
 //! (error text for people), `options` (the `dbcord.*` settings), `pushdown`
 //! (which filters narrow a scan, and the access path), `rules` (DEFAULT and
-//! CHECK), `json` (the JSON operators' precedence), `explain` (plans a person can
-//! read).
+//! CHECK), `json` (the JSON operators' precedence), `json_patch`
+//! (`json_merge_patch` and `json_set`: partial updates of documents),
+//! `explain` (plans a person can read).
 
 pub mod admin;
 mod alter;
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod errors;
 pub mod explain;
 pub mod json;
+pub mod json_patch;
 pub mod options;
 pub mod provider;
 pub mod pushdown;

@@ -547,3 +547,45 @@ async fn a_guild_at_its_thread_cap_keeps_history_in_the_commits_and_says_so() {
         "x"
     );
 }
+
+/// A partial update of a document from SQL: `json_merge_patch` (RFC 7396)
+/// and `json_set` change the members they name and leave every other byte
+/// of the stored document as it was.
+#[tokio::test]
+async fn a_merge_patch_changes_one_member_and_leaves_the_rest_byte_for_byte() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE docs (id TEXT PRIMARY KEY, doc JSON)")
+        .await;
+    let doc = r#"{ "email": "a@example.com",  "role": "student", "n": [1, 2.50, {"x": null}] }"#;
+    s.sql(&format!(
+        "INSERT INTO docs VALUES ('u_1', '{doc}'), ('u_2', '{{}}')"
+    ))
+    .await;
+    s.sql(r#"UPDATE docs SET doc = json_merge_patch(doc, '{"role":"admin"}') WHERE id = 'u_1'"#)
+        .await;
+    assert_eq!(
+        s.value("SELECT doc FROM docs WHERE id = 'u_1'").await,
+        doc.replace(r#""student""#, r#""admin""#)
+    );
+    s.sql("UPDATE docs SET doc = json_set(doc, '$.profile.city', 'Oslo')")
+        .await;
+    assert_eq!(
+        s.value("SELECT doc FROM docs WHERE id = 'u_2'").await,
+        r#"{"profile":{"city":"Oslo"}}"#
+    );
+    assert_eq!(
+        s.value("SELECT doc->'profile'->>'city' FROM docs WHERE id = 'u_1'")
+            .await,
+        "Oslo"
+    );
+    let e = s
+        .sql_err(r#"UPDATE docs SET doc = json_merge_patch(doc, '{oops')"#)
+        .await;
+    assert!(e.contains("json_merge_patch: the patch is not JSON"), "{e}");
+    assert_eq!(
+        s.value("SELECT doc->>'role' FROM docs WHERE id = 'u_1'")
+            .await,
+        "admin",
+        "a refused UPDATE wrote nothing"
+    );
+}
