@@ -1,5 +1,8 @@
-//! `ALTER TABLE ... ADD COLUMN / DROP COLUMN / RENAME COLUMN`, which
-//! DataFusion does not plan.
+//! `ALTER TABLE ... ADD COLUMN / DROP COLUMN / RENAME COLUMN`, `ALTER
+//! COLUMN ... SET / DROP NOT NULL` and `ADD CONSTRAINT ... CHECK / DROP
+//! CONSTRAINT`, which DataFusion does not plan. A rule added to a table
+//! with rows is checked against them first: a row that breaks it is named,
+//! and nothing is changed.
 //!
 //! No row is rewritten: an ALTER is one catalog message, a new definition
 //! of the table. Rows stay stored under their columns' stored names (see
@@ -14,12 +17,14 @@ use std::ops::ControlFlow;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
-    AlterTableOperation, ColumnDef, ColumnOption, DataType as SqlType, Expr as SqlExpr, Ident,
-    ObjectName, Statement as SqlStatement, visit_expressions, visit_expressions_mut,
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, DataType as SqlType,
+    Expr as SqlExpr, Ident, ObjectName, Statement as SqlStatement, TableConstraint,
+    visit_expressions, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use super::engine::{Engine, Outcome};
 use super::rules::{check_rules_plan, evaluate_default};
 use crate::error::NameKind;
 use crate::store::{CheckDef, Column, ColumnType, Store, TableDef, check_name};
@@ -54,9 +59,10 @@ impl Alter {
         })
     }
 
-    /// Apply every operation to the definition, then commit it as one
-    /// catalog message.
-    pub async fn run(&self, store: &Store, default_db: &str) -> Result<String> {
+    /// Apply every operation to the definition, check the rules it adds
+    /// against the rows, then commit it as one catalog message.
+    pub async fn run(&self, engine: &Engine, default_db: &str) -> Result<String> {
+        let store = engine.store().as_ref();
         let parts: Vec<String> = self.name.0.iter().map(|p| p.to_string()).collect();
         let (db, table) = match parts.as_slice() {
             [t] => (default_db.to_string(), t.clone()),
@@ -74,8 +80,50 @@ impl Alter {
             .get_or_insert_with(|| old.columns.iter().map(|c| c.stored().to_string()).collect());
         let indexes = store.indexes_of(&db, &table);
         let mut done = Vec::new();
+        let mut new_rules = Vec::new();
         for op in &self.operations {
             done.push(match op {
+                AlterTableOperation::AlterColumn { column_name, op } => {
+                    alter_column(&mut def, &column_name.value, op, &mut new_rules)?
+                }
+                AlterTableOperation::AddConstraint {
+                    constraint: TableConstraint::Check(c),
+                    ..
+                } => {
+                    let name = c.name.as_ref().map_or_else(
+                        || format!("{}_check{}", def.name, def.checks.len() + 1),
+                        |n| n.value.clone(),
+                    );
+                    if def.checks.iter().any(|k| k.name == name) {
+                        return Err(plan_err(format!(
+                            "{table} already has a CHECK named {name}"
+                        )));
+                    }
+                    let expr = c.expr.to_string();
+                    new_rules.push((format!("CHECK {name}"), format!("({expr}) IS FALSE")));
+                    def.checks.push(CheckDef {
+                        name: name.clone(),
+                        expr,
+                    });
+                    format!("ADD CONSTRAINT {name}")
+                }
+                AlterTableOperation::DropConstraint {
+                    if_exists, name, ..
+                } => {
+                    let before = def.checks.len();
+                    def.checks.retain(|k| k.name != name.value);
+                    if def.checks.len() == before && !*if_exists {
+                        return Err(plan_err(format!(
+                            "{table} has no CHECK named {name} (its checks: {})",
+                            def.checks
+                                .iter()
+                                .map(|k| k.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                    format!("DROP CONSTRAINT {name}")
+                }
                 AlterTableOperation::AddColumn {
                     if_not_exists,
                     column_def,
@@ -98,16 +146,97 @@ impl Alter {
                 } => rename_column(&mut def, &old_column_name.value, &new_column_name.value)?,
                 other => {
                     return Err(DataFusionError::NotImplemented(format!(
-                        "ALTER TABLE ... {other} is not supported; dbcord alters columns \
-                         with ADD COLUMN, DROP COLUMN and RENAME COLUMN"
+                        "ALTER TABLE ... {other} is not supported; dbcord alters tables with \
+                         ADD / DROP / RENAME COLUMN, ALTER COLUMN ... SET / DROP NOT NULL and \
+                         ADD CONSTRAINT ... CHECK / DROP CONSTRAINT"
                     )));
                 }
             });
         }
         check_rules_plan(&def)?;
+        for (rule, broken) in &new_rules {
+            refuse_breaking_rows(engine, &old, rule, broken).await?;
+        }
         store.alter_table(&old, def).await.map_err(external)?;
         Ok(format!("ALTER TABLE {db}.{table}: {}", done.join(", ")))
     }
+}
+
+/// `ALTER COLUMN c SET / DROP NOT NULL`; a NOT NULL set is a rule the rows
+/// are checked against (`rules`: its name, and the SQL of a breaking row).
+fn alter_column(
+    def: &mut TableDef,
+    name: &str,
+    op: &AlterColumnOperation,
+    rules: &mut Vec<(String, String)>,
+) -> Result<String> {
+    let key = def.primary_key.iter().any(|k| k == name);
+    let table = def.qualified_name();
+    let column = def
+        .columns
+        .iter_mut()
+        .find(|c| c.name == name)
+        .ok_or_else(|| plan_err(format!("{table} has no column {name}")))?;
+    match op {
+        AlterColumnOperation::SetNotNull => {
+            column.nullable = false;
+            rules.push((
+                format!("NOT NULL on {name}"),
+                format!("{} IS NULL", quote(name)),
+            ));
+            Ok(format!("ALTER COLUMN {name} SET NOT NULL"))
+        }
+        AlterColumnOperation::DropNotNull if key => Err(plan_err(format!(
+            "{name} is part of {table}'s primary key, which is never NULL"
+        ))),
+        AlterColumnOperation::DropNotNull => {
+            column.nullable = true;
+            Ok(format!("ALTER COLUMN {name} DROP NOT NULL"))
+        }
+        other => Err(DataFusionError::NotImplemented(format!(
+            "ALTER COLUMN ... {other} is not supported; SET NOT NULL and DROP NOT NULL are"
+        ))),
+    }
+}
+
+/// Fail, naming the row, if a row of `table` matches `broken` (SQL): the
+/// rule being added would not hold.
+async fn refuse_breaking_rows(
+    engine: &Engine,
+    table: &TableDef,
+    rule: &str,
+    broken: &str,
+) -> Result<()> {
+    let key: Vec<String> = table.primary_key.iter().map(|k| quote(k)).collect();
+    let sql = format!(
+        "SELECT {} FROM {}.{} WHERE {broken} LIMIT 1",
+        key.join(", "),
+        quote(&table.database),
+        quote(&table.name)
+    );
+    let out = Box::pin(engine.execute(&sql)).await?;
+    let Some(Outcome::Rows { batches, .. }) = out.last() else {
+        return Ok(());
+    };
+    let rows = super::convert::text_cells(batches)?;
+    let Some(row) = rows.first() else {
+        return Ok(());
+    };
+    let named: Vec<String> = table
+        .primary_key
+        .iter()
+        .zip(row)
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    Err(plan_err(format!(
+        "cannot add {rule} to {}: the row with {} breaks it; nothing was changed",
+        table.qualified_name(),
+        named.join(", ")
+    )))
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 async fn add_column(

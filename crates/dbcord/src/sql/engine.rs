@@ -140,10 +140,7 @@ impl Engine {
                 .map(Outcome::Status);
         }
         if let Some(alter) = alter::Alter::from_statement(&stmt) {
-            return alter
-                .run(&self.store, &default_db)
-                .await
-                .map(Outcome::Status);
+            return alter.run(self, &default_db).await.map(Outcome::Status);
         }
         if let Some(drop) = ddl::DropIndex::from_statement(&stmt) {
             return drop

@@ -249,3 +249,53 @@ async fn alter_table_refuses_what_would_break_the_table() {
     assert_eq!(s.value("SELECT n FROM t WHERE id = 'x'").await, "3");
     s.sql("ALTER TABLE IF EXISTS nope ADD COLUMN z TEXT").await;
 }
+
+/// NOT NULL and CHECK rules added to a table with rows are checked against
+/// them first: a row that breaks one is named and nothing changes; once
+/// added they hold for every later write, and dropping them lifts them.
+#[tokio::test]
+async fn rules_added_by_alter_are_checked_against_the_rows_first() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT, n BIGINT)")
+        .await;
+    s.sql("INSERT INTO t VALUES ('u_1', 'x', 5), ('u_2', NULL, -1)")
+        .await;
+    let e = s.sql_err("ALTER TABLE t ALTER COLUMN a SET NOT NULL").await;
+    assert!(
+        e.contains("cannot add NOT NULL on a to main.t: the row with id = u_2 breaks it"),
+        "{e}"
+    );
+    let e = s
+        .sql_err("ALTER TABLE t ADD CONSTRAINT positive CHECK (n > 0)")
+        .await;
+    assert!(
+        e.contains("CHECK positive") && e.contains("id = u_2"),
+        "{e}"
+    );
+    // Nothing changed: the rules are not there.
+    s.sql("INSERT INTO t VALUES ('u_3', NULL, -7)").await;
+    s.sql("DELETE FROM t WHERE id <> 'u_1'").await;
+    s.sql("ALTER TABLE t ALTER COLUMN a SET NOT NULL").await;
+    s.sql("ALTER TABLE t ADD CONSTRAINT positive CHECK (n > 0)")
+        .await;
+    let e = s.sql_err("INSERT INTO t VALUES ('u_4', NULL, 1)").await;
+    assert!(e.contains("a"), "{e}");
+    let e = s.sql_err("INSERT INTO t VALUES ('u_4', 'y', 0)").await;
+    assert!(e.contains("positive"), "{e}");
+    let e = s.sql_err("ALTER TABLE t DROP CONSTRAINT nope").await;
+    assert!(
+        e.contains("main.t has no CHECK named nope") || e.contains("t has no CHECK named nope"),
+        "{e}"
+    );
+    let e = s
+        .sql_err("ALTER TABLE t ALTER COLUMN id DROP NOT NULL")
+        .await;
+    assert!(e.contains("primary key"), "{e}");
+    s.sql("ALTER TABLE t DROP CONSTRAINT positive").await;
+    s.sql("ALTER TABLE t ALTER COLUMN a DROP NOT NULL").await;
+    s.sql("INSERT INTO t VALUES ('u_4', NULL, 0)").await;
+    // Another process sees the same rules.
+    let other = s.another().await;
+    assert_eq!(other.value("SELECT count(*) FROM t").await, "2");
+    other.sql("INSERT INTO t VALUES ('u_5', NULL, -3)").await;
+}
