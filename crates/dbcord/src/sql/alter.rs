@@ -14,6 +14,7 @@
 
 use std::ops::ControlFlow;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
@@ -24,7 +25,6 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use super::engine::{Engine, Outcome};
 use super::rules::{check_rules_plan, evaluate_default};
 use crate::error::NameKind;
 use crate::store::{CheckDef, Column, ColumnType, Store, TableDef, check_name};
@@ -35,6 +35,14 @@ fn plan_err(msg: impl Into<String>) -> DataFusionError {
 
 fn external(e: crate::Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
+}
+
+/// What runs the query an ALTER checks the rows with: the engine that
+/// runs the ALTER (a trait, so that this file does not reach back into it).
+#[async_trait::async_trait]
+pub trait RowQuery: Send + Sync {
+    /// The rows `sql` returns.
+    async fn rows(&self, sql: &str) -> Result<Vec<RecordBatch>>;
 }
 
 /// An ALTER TABLE statement.
@@ -61,8 +69,12 @@ impl Alter {
 
     /// Apply every operation to the definition, check the rules it adds
     /// against the rows, then commit it as one catalog message.
-    pub async fn run(&self, engine: &Engine, default_db: &str) -> Result<String> {
-        let store = engine.store().as_ref();
+    pub async fn run(
+        &self,
+        store: &Store,
+        query: &dyn RowQuery,
+        default_db: &str,
+    ) -> Result<String> {
         let parts: Vec<String> = self.name.0.iter().map(|p| p.to_string()).collect();
         let (db, table) = match parts.as_slice() {
             [t] => (default_db.to_string(), t.clone()),
@@ -155,7 +167,7 @@ impl Alter {
         }
         check_rules_plan(&def)?;
         for (rule, broken) in &new_rules {
-            refuse_breaking_rows(engine, &old, rule, broken).await?;
+            refuse_breaking_rows(query, &old, rule, broken).await?;
         }
         store.alter_table(&old, def).await.map_err(external)?;
         Ok(format!("ALTER TABLE {db}.{table}: {}", done.join(", ")))
@@ -202,7 +214,7 @@ fn alter_column(
 /// Fail, naming the row, if a row of `table` matches `broken` (SQL): the
 /// rule being added would not hold.
 async fn refuse_breaking_rows(
-    engine: &Engine,
+    query: &dyn RowQuery,
     table: &TableDef,
     rule: &str,
     broken: &str,
@@ -214,11 +226,8 @@ async fn refuse_breaking_rows(
         quote(&table.database),
         quote(&table.name)
     );
-    let out = Box::pin(engine.execute(&sql)).await?;
-    let Some(Outcome::Rows { batches, .. }) = out.last() else {
-        return Ok(());
-    };
-    let rows = super::convert::text_cells(batches)?;
+    let batches = query.rows(&sql).await?;
+    let rows = super::convert::text_cells(&batches)?;
     let Some(row) = rows.first() else {
         return Ok(());
     };

@@ -31,6 +31,17 @@ pub enum Outcome {
     Status(String),
 }
 
+/// An ALTER's check of the rows runs as any query of this session.
+#[async_trait::async_trait]
+impl alter::RowQuery for Engine {
+    async fn rows(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        match self.execute(sql).await?.pop() {
+            Some(Outcome::Rows { batches, .. }) => Ok(batches),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
 /// A SQL session over one guild.
 pub struct Engine {
     ctx: SessionContext,
@@ -140,7 +151,10 @@ impl Engine {
                 .map(Outcome::Status);
         }
         if let Some(alter) = alter::Alter::from_statement(&stmt) {
-            return alter.run(self, &default_db).await.map(Outcome::Status);
+            return alter
+                .run(&self.store, self, &default_db)
+                .await
+                .map(Outcome::Status);
         }
         if let Some(drop) = ddl::DropIndex::from_statement(&stmt) {
             return drop
