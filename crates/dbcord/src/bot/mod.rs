@@ -5,7 +5,9 @@
 //! | file | its one job |
 //! | --- | --- |
 //! | `where_json` | `where_json` filter documents as DataFusion expressions |
+//! | `documents` | `schema_json` as a table's columns, `value_json` as its rows |
 
+pub mod documents;
 pub mod where_json;
 
 pub use where_json::{WhereError, filter};

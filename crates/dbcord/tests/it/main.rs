@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod crash;
+mod documents;
 mod http;
 mod journal;
 mod limits;
