@@ -428,6 +428,45 @@ fn runner(cases: u32) -> TestRunner {
     TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
 }
 
+/// A random sequence: the key's shape, an index on `b`, `compact_after`,
+/// the statements, and the predicates checked at the end.
+type Sequence = (bool, bool, usize, Vec<Op>, Vec<String>);
+
+/// Run `cases` sequences of `strategy` on a fresh pair each (laid out
+/// small with `small`, counting those that end over several segments);
+/// what they exercised.
+fn run_sequences(cases: u32, strategy: impl Strategy<Value = Sequence>, small: bool) -> Exercised {
+    let seen = std::sync::Mutex::new(Exercised::default());
+    runner(cases)
+        .run(
+            &strategy,
+            |(composite, index, compact_after, ops, preds)| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let mut seen = seen.lock().unwrap();
+                rt.block_on(async {
+                    let pair = if small {
+                        Pair::small(composite, index, compact_after).await
+                    } else {
+                        Pair::new(composite, index, compact_after).await
+                    };
+                    for op in &ops {
+                        pair.apply(op, &mut seen).await;
+                    }
+                    pair.check(&preds, &mut seen).await;
+                    if small && pair.segments() > 1 {
+                        seen.multi_segment += 1;
+                    }
+                });
+                Ok(())
+            },
+        )
+        .unwrap();
+    seen.into_inner().unwrap()
+}
+
 const CASES: u32 = 200;
 
 #[test]
@@ -441,28 +480,7 @@ fn random_writes_leave_dbcord_equal_to_a_memtable() {
             proptest::collection::vec(predicate(40), 1..3),
         )
     });
-    let seen = std::sync::Mutex::new(Exercised::default());
-    runner(CASES)
-        .run(
-            &strategy,
-            |(composite, index, compact_after, ops, preds)| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let mut seen = seen.lock().unwrap();
-                rt.block_on(async {
-                    let pair = Pair::new(composite, index, compact_after).await;
-                    for op in &ops {
-                        pair.apply(op, &mut seen).await;
-                    }
-                    pair.check(&preds, &mut seen).await;
-                });
-                Ok(())
-            },
-        )
-        .unwrap();
-    let seen = seen.into_inner().unwrap();
+    let seen = run_sequences(CASES, strategy, false);
     let enough = CASES as usize / 5;
     assert!(
         seen.refused_inserts >= enough
@@ -492,31 +510,7 @@ fn tables_over_many_segments_stay_equal_to_a_memtable() {
             proptest::collection::vec(predicate(160), 1..3),
         )
     });
-    let seen = std::sync::Mutex::new(Exercised::default());
-    runner(LAYOUT_CASES)
-        .run(
-            &strategy,
-            |(composite, index, compact_after, ops, preds)| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let mut seen = seen.lock().unwrap();
-                rt.block_on(async {
-                    let pair = Pair::small(composite, index, compact_after).await;
-                    for op in &ops {
-                        pair.apply(op, &mut seen).await;
-                    }
-                    pair.check(&preds, &mut seen).await;
-                    if pair.segments() > 1 {
-                        seen.multi_segment += 1;
-                    }
-                });
-                Ok(())
-            },
-        )
-        .unwrap();
-    let seen = seen.into_inner().unwrap();
+    let seen = run_sequences(LAYOUT_CASES, strategy, true);
     let enough = LAYOUT_CASES as usize / 3;
     assert!(
         seen.multi_segment >= LAYOUT_CASES as usize / 2
