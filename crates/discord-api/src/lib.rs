@@ -14,6 +14,7 @@
 pub mod attachments;
 pub mod clock;
 pub mod error;
+pub mod interactions;
 pub mod limits;
 pub mod nonce;
 pub mod rng;

@@ -46,11 +46,19 @@ pub enum Route {
     StartThread,
     /// A file from the CDN: not an API request, not API rate limited.
     DownloadAttachment,
+    /// `PUT /applications/{app}/guilds/{guild}/commands`
+    Commands,
+    /// `GET /gateway/bot`
+    Gateway,
+    /// `POST /interactions/{id}/{token}/callback`
+    InteractionCallback,
+    /// `PATCH /webhooks/{app}/{token}/messages/@original`, `POST /webhooks/{app}/{token}`
+    InteractionWebhook,
 }
 
 impl Route {
     /// Every route, for reports that list them all.
-    pub const ALL: [Route; 18] = [
+    pub const ALL: [Route; 22] = [
         Route::UserMe,
         Route::Application,
         Route::GuildRoles,
@@ -69,6 +77,10 @@ impl Route {
         Route::Search,
         Route::StartThread,
         Route::DownloadAttachment,
+        Route::Commands,
+        Route::Gateway,
+        Route::InteractionCallback,
+        Route::InteractionWebhook,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +103,10 @@ impl Route {
             Route::Search => "search",
             Route::StartThread => "start_thread",
             Route::DownloadAttachment => "download_attachment",
+            Route::Commands => "commands",
+            Route::Gateway => "gateway",
+            Route::InteractionCallback => "interaction_callback",
+            Route::InteractionWebhook => "interaction_webhook",
         }
     }
 

@@ -24,6 +24,7 @@ mod counters;
 mod draw;
 mod faults;
 mod faulty;
+pub mod interactions;
 mod journal;
 mod messages;
 mod ratelimit;

@@ -16,7 +16,9 @@
 pub mod buckets;
 mod check;
 pub mod config;
+pub mod gateway;
 mod guard;
+pub mod interactions;
 mod ops;
 pub mod secret;
 mod send;
@@ -29,6 +31,7 @@ use serenity::model::id::{ChannelId, GuildId, MessageId};
 
 pub use check::StartupError;
 pub use config::DiscordConfig;
+pub use interactions::{ReplyBody, plain_client, signature_valid};
 pub use secret::Secret;
 
 use discord_api::{

@@ -311,12 +311,12 @@ impl Discord for HttpDiscord {
 }
 
 impl HttpDiscord {
-    fn auth(&self) -> String {
+    pub(crate) fn auth(&self) -> String {
         format!("Bot {}", self.config.token.expose())
     }
 
     /// One try, for writes whose retry needs a check first (it still waits for 429s).
-    async fn send_unretried(
+    pub(crate) async fn send_unretried(
         &self,
         key: crate::buckets::RouteKey,
         build: impl Fn() -> DiscordResult<reqwest::RequestBuilder>,

@@ -159,7 +159,7 @@ fn text(field: &str, ty: ColumnType, op: &str, value: &Json) -> Result<Expr, Whe
 
 /// `value` as a literal of `field`'s type, or the error naming the field,
 /// its type and the value.
-fn literal(field: &str, ty: ColumnType, value: &Json) -> Result<Expr, WhereError> {
+pub fn literal(field: &str, ty: ColumnType, value: &Json) -> Result<Expr, WhereError> {
     let wrong = || {
         WhereError(format!(
             "{field} is {}, and {value} is not one",
@@ -184,6 +184,6 @@ fn literal(field: &str, ty: ColumnType, value: &Json) -> Result<Expr, WhereError
 
 /// A column name as DataFusion's `col` takes it: quoted, so that case and
 /// dots are the column's own.
-fn quoted(field: &str) -> String {
+pub(crate) fn quoted(field: &str) -> String {
     format!("\"{}\"", field.replace('"', "\"\""))
 }

@@ -181,6 +181,30 @@ pub enum Command {
           dbcord sim --served --seeds 2 --ops 60     over HTTP against a served emulator
           DBCORD_SOAK=2h dbcord sim                  new seeds for two hours")]
     Sim(SimArgs),
+    /// The Discord bot: registers the slash commands (/dbc_init, /dbc_find,
+    /// /dbc_sql, ...) in the guild and answers them until Ctrl-C or SIGTERM.
+    /// It talks to Discord over HTTP (DISCORD_BOT_TOKEN, DBCORD_GUILD_ID,
+    /// optional DISCORD_API_BASE for a served emulator).
+    #[command(after_help = "Examples:
+  dbcord bot                                       over the Gateway (no public URL needed)
+  dbcord bot --endpoint 127.0.0.1:8443 --public-url https://bot.example.org/interactions")]
+    Bot(BotArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BotArgs {
+    /// Receive interactions as HTTP POSTs on this address instead of over
+    /// the Gateway (signatures checked against the application's key).
+    #[arg(long, value_name = "ADDR")]
+    pub endpoint: Option<std::net::SocketAddr>,
+    /// The URL Discord reaches the endpoint at; given, the bot sets it as
+    /// the application's interactions endpoint URL (Discord checks it first).
+    #[arg(long, value_name = "URL", requires = "endpoint")]
+    pub public_url: Option<String>,
+    /// Open the read commands (/dbc_find, /dbc_inspect, /dbc_export) to
+    /// members with this role only (repeatable; default: every member).
+    #[arg(long, value_name = "ROLE_ID")]
+    pub read_role: Vec<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -246,6 +270,33 @@ pub enum BenchFormat {
 pub enum EmulatorCommand {
     /// Serve the emulator as Discord API v10 over HTTP (until Ctrl-C).
     Serve(Box<ServeArgs>),
+    /// Play a guild member typing a slash command into a served emulator
+    /// where a bot is connected, and print the reply as Discord shows it.
+    #[command(after_help = "Example:
+  dbcord emulator interact '/dbc_find database:prod table:users where_json:{\"role\":\"student\"}'")]
+    Interact(InteractArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InteractArgs {
+    /// The command as typed in Discord: /name option:value ...
+    pub command: String,
+    /// The served emulator's base URL.
+    #[arg(
+        long,
+        env = "DISCORD_API_BASE",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub api_base: String,
+    /// The member's user ID.
+    #[arg(long = "user", default_value_t = 4_242_424_242)]
+    pub user: u64,
+    /// The member's permissions (default 32: Manage Guild; 0: none).
+    #[arg(long, default_value_t = 32)]
+    pub permissions: u64,
+    /// Seconds to wait for the reply.
+    #[arg(long, default_value_t = 60.0)]
+    pub wait: f64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod backend;
+mod bot;
 pub mod describe;
 pub mod dot;
 pub mod output;
@@ -50,6 +51,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             serve::run(&args, s).await?;
             return Ok(ExitCode::SUCCESS);
         }
+        Some(args::Command::Emulator {
+            command: args::EmulatorCommand::Interact(i),
+        }) => return bot::interact(i).await,
+        Some(args::Command::Bot(b)) => return bot::run(b).await,
         None => {}
     }
     let session = backend::open(&args).await?;

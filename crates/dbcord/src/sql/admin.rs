@@ -183,19 +183,31 @@ impl TableFunctionImpl for AdminFunction {
             .map(|e| literal(self.op, e))
             .collect::<Result<Vec<_>>>()?;
         let options = DbcordOptions::of(args.session().config_options()).write_options();
-        let job = Job {
-            store: Arc::clone(&self.store),
-            op: self.op,
-            args: values,
-            default_db,
-            schema: self.op.schema(),
-            options,
-        };
-        Ok(Arc::new(StreamingTable::try_new(
-            self.op.schema(),
-            vec![Arc::new(job)],
-        )?))
+        call(&self.store, self.op, values, &default_db, options)
     }
+}
+
+/// A call of `op` with `args` as a table, built without SQL text (the
+/// bot's admin commands).
+pub fn call(
+    store: &Arc<Store>,
+    op: AdminOp,
+    args: Vec<ScalarValue>,
+    default_db: &str,
+    options: WriteOptions,
+) -> Result<Arc<dyn TableProvider>> {
+    let job = Job {
+        store: Arc::clone(store),
+        op,
+        args,
+        default_db: default_db.to_string(),
+        schema: op.schema(),
+        options,
+    };
+    Ok(Arc::new(StreamingTable::try_new(
+        op.schema(),
+        vec![Arc::new(job)],
+    )?))
 }
 
 /// An argument's value: literals only.

@@ -100,6 +100,85 @@ impl Engine {
         }
     }
 
+    /// UPDATE `db.table` SET each `(column, value)` of `set` WHERE
+    /// `filter`, as a plan built from expressions (the bot's update): the
+    /// same plan DataFusion makes of the SQL, run by the same DML path.
+    pub async fn update(
+        &self,
+        db: &str,
+        table: &str,
+        filter: datafusion::prelude::Expr,
+        set: Vec<(String, datafusion::prelude::Expr)>,
+    ) -> Result<String> {
+        use datafusion::prelude::col;
+        let (reference, df) = self.dml_input(db, table, filter).await?;
+        let exprs: Vec<datafusion::prelude::Expr> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match set.iter().find(|(c, _)| c == f.name()) {
+                Some((c, e)) => e.clone().alias(c),
+                None => col(datafusion::common::Column::from_name(f.name())),
+            })
+            .collect();
+        let input = df.select(exprs)?.into_unoptimized_plan();
+        self.run_dml(reference, WriteOp::Update, input).await
+    }
+
+    /// DELETE FROM `db.table` WHERE `filter`, as a plan (the bot's delete).
+    pub async fn delete(
+        &self,
+        db: &str,
+        table: &str,
+        filter: datafusion::prelude::Expr,
+    ) -> Result<String> {
+        let (reference, df) = self.dml_input(db, table, filter).await?;
+        let input = df.into_unoptimized_plan();
+        self.run_dml(reference, WriteOp::Delete, input).await
+    }
+
+    async fn dml_input(
+        &self,
+        db: &str,
+        table: &str,
+        filter: datafusion::prelude::Expr,
+    ) -> Result<(TableReference, datafusion::prelude::DataFrame)> {
+        self.store.refresh().await.map_err(external)?;
+        let reference = TableReference::full(CATALOG_NAME, db, table);
+        let df = self.ctx.table(reference.clone()).await?.filter(filter)?;
+        Ok((reference, df))
+    }
+
+    async fn run_dml(
+        &self,
+        reference: TableReference,
+        op: WriteOp,
+        input: LogicalPlan,
+    ) -> Result<String> {
+        let provider = self.ctx.table_provider(reference.clone()).await?;
+        let source = datafusion::datasource::provider_as_source(provider);
+        let dml =
+            datafusion::logical_expr::DmlStatement::new(reference, source, op, Arc::new(input));
+        dml::run(&self.ctx, &self.store, dml, &self.database()).await
+    }
+
+    /// An admin function (`verify`, `snapshot`, ...) called with `args`,
+    /// its rows collected: no SQL text involved.
+    pub async fn admin(
+        &self,
+        op: super::admin::AdminOp,
+        args: Vec<datafusion::common::ScalarValue>,
+    ) -> Result<Outcome> {
+        self.store.refresh().await.map_err(external)?;
+        let state = self.ctx.state();
+        let options = DbcordOptions::of(state.config_options()).write_options();
+        let provider = super::admin::call(&self.store, op, args, &self.database(), options)?;
+        let df = self.ctx.read_table(provider)?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok(Outcome::Rows { schema, batches })
+    }
+
     /// The database unqualified table names are in.
     pub fn database(&self) -> String {
         self.ctx

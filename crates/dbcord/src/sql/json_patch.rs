@@ -208,6 +208,15 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
+/// `json_merge_patch(doc, patch)` as an expression, for plans built
+/// without SQL text (the bot's updates).
+pub fn merge_patch_expr(
+    doc: datafusion::prelude::Expr,
+    patch: datafusion::prelude::Expr,
+) -> datafusion::prelude::Expr {
+    ScalarUDF::from(JsonPatchFunction::new(Kind::MergePatch)).call(vec![doc, patch])
+}
+
 /// The two functions, on a session.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(JsonPatchFunction::new(Kind::MergePatch)));

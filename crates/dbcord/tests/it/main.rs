@@ -4,6 +4,7 @@
 
 mod alter;
 mod bad_input;
+mod bot;
 mod cli;
 mod common;
 mod concurrency;

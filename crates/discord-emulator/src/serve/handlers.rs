@@ -10,18 +10,27 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use discord_api::limits::{MESSAGE_CONTENT_INTENT_FLAGS, code};
+use discord_api::limits::code;
 use discord_api::{
     Attachment, ByteRange, Discord, DiscordError, HistoryAnchor, HistoryQuery, NewChannel, NewFile,
     NewMessage, SearchQuery, Snowflake,
 };
 
+use super::interaction_routes as ir;
 use super::{AppState, Reply, wire};
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/users/@me", get(me))
-        .route("/applications/@me", get(application))
+        .route(
+            "/applications/@me",
+            get(application).patch(ir::edit_application),
+        )
+        .route(
+            "/applications/{app}/guilds/{guild}/commands",
+            get(ir::list_commands).put(ir::overwrite_commands),
+        )
+        .route("/gateway/bot", get(ir::gateway))
         .route("/oauth2/applications/@me", get(application))
         .route("/guilds/{guild}", get(guild))
         .route("/guilds/{guild}/roles", get(roles))
@@ -61,7 +70,25 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_bot_token,
         ));
+    // Discord authenticates these by the interaction's token in the path
+    // (and a person, not the bot, plays a member): no bot token needed.
     authed
+        .route("/api/v10/gateway", get(ir::gateway))
+        .route(
+            "/api/v10/interactions/{id}/{token}/callback",
+            post(ir::callback),
+        )
+        .route(
+            "/api/v10/webhooks/{app}/{token}/messages/@original",
+            axum::routing::patch(ir::edit_original),
+        )
+        .route("/api/v10/webhooks/{app}/{token}", post(ir::followup))
+        .route("/_emulator/interact", post(ir::interact))
+        .route(
+            "/_emulator/interactions/{id}/files/{n}",
+            get(ir::reply_file),
+        )
+        .route("/_emulator/gateway/reconnect", post(ir::gateway_reconnect))
         .route("/attachments/{channel}/{id}/{filename}", get(download))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -101,7 +128,7 @@ fn id(raw: &str) -> Result<Snowflake, DiscordError> {
     })
 }
 
-fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DiscordError> {
+pub(super) fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, DiscordError> {
     serde_json::from_slice(bytes).map_err(|e| {
         DiscordError::invalid(
             code::INVALID_JSON,
@@ -114,7 +141,7 @@ fn ok(status: StatusCode, v: Value) -> Reply {
     Ok((status, Some(v)))
 }
 
-fn check_guild(s: &AppState, raw: &str) -> Result<(), DiscordError> {
+pub(super) fn check_guild(s: &AppState, raw: &str) -> Result<(), DiscordError> {
     if id(raw)? == s.emulator.guild_id() {
         Ok(())
     } else {
@@ -131,12 +158,8 @@ async fn me(State(s): State<AppState>) -> Response {
 }
 
 async fn application(State(s): State<AppState>) -> Response {
-    s.answer(async {
-        let bot = s.emulator.bot_user();
-        let flags = if s.emulator.config().message_content_intent { MESSAGE_CONTENT_INTENT_FLAGS } else { 0 };
-        ok(StatusCode::OK, json!({"id": bot.id, "name": bot.username, "flags": flags, "bot": wire::user(&bot, false)}))
-    })
-    .await
+    s.answer(async { ok(StatusCode::OK, s.application_json()) })
+        .await
 }
 
 async fn guild(State(s): State<AppState>, Path(g): Path<String>) -> Response {

@@ -10,8 +10,11 @@
 //! server sends is given in real seconds. Two routes that Discord does not
 //! have serve tests: `POST /_emulator/advance` and `GET /_emulator/counters`.
 
+pub mod bots;
 mod cloudflare;
+pub mod gateway;
 mod handlers;
+mod interaction_routes;
 pub mod wire;
 
 use std::cell::RefCell;
@@ -27,8 +30,9 @@ use serde_json::Value;
 pub use crate::faults::{Fault, FaultPlan, FaultSpec};
 pub use cloudflare::{Edge, EdgeRules};
 
-use discord_api::{DiscordError, RateLimitScope, SharedClock};
+use discord_api::{Discord, DiscordError, RateLimitScope, SharedClock};
 
+use crate::interactions::Interactions;
 use crate::{BucketInfo, Emulator, EmulatorConfig, JournalError, LAST_BUCKET};
 
 /// How the server behaves beyond the emulator itself.
@@ -60,6 +64,8 @@ pub struct AppState {
     pub(crate) emulator: Arc<Emulator>,
     pub(crate) options: Arc<ServeOptions>,
     pub(crate) edge: Arc<cloudflare::Edge>,
+    pub(crate) interactions: Arc<Interactions>,
+    pub(crate) bots: Arc<bots::Bots>,
 }
 
 /// A successful answer: status and JSON body (none for 204).
@@ -89,6 +95,10 @@ pub struct Served {
     pub addr: SocketAddr,
     /// What reached the server's edge (Cloudflare's place).
     pub edge: Arc<cloudflare::Edge>,
+    /// The application's commands and the interactions in flight.
+    pub interactions: Arc<Interactions>,
+    /// The Gateway, the endpoint URL and the application's key.
+    pub bots: Arc<bots::Bots>,
     options: Arc<ServeOptions>,
     /// The task that accepts connections.
     task: tokio::task::JoinHandle<()>,
@@ -126,11 +136,18 @@ pub async fn start(
     };
     let emulator = Arc::new(Emulator::open(config, clock)?);
     let edge: Arc<cloudflare::Edge> = Arc::default();
+    let gateway = gateway::Gateway::start(addr.ip(), gateway_config(&emulator, &options))
+        .await
+        .map_err(bind_error)?;
+    let bots = Arc::new(bots::Bots::new(emulator.guild_id(), gateway));
+    let interactions: Arc<Interactions> = Arc::default();
     let options = Arc::new(options);
     let state = AppState {
         emulator: Arc::clone(&emulator),
         options: Arc::clone(&options),
         edge: Arc::clone(&edge),
+        interactions: Arc::clone(&interactions),
+        bots: Arc::clone(&bots),
     };
     let task = tokio::spawn(async move {
         if let Err(e) = serve(listener, state).await {
@@ -141,12 +158,53 @@ pub async fn start(
         emulator,
         addr,
         edge,
+        interactions,
+        bots,
         options,
         task,
     })
 }
 
+/// What the Gateway checks an IDENTIFY against.
+fn gateway_config(emulator: &Emulator, options: &ServeOptions) -> gateway::GatewayConfig {
+    let config = emulator.config();
+    let content = discord_api::limits::MESSAGE_CONTENT_INTENT_FLAGS;
+    gateway::GatewayConfig {
+        token: options.token.clone(),
+        bot: emulator.bot_user(),
+        guild_id: emulator.guild_id(),
+        allowed_privileged: if config.message_content_intent {
+            1 << 15
+        } else {
+            0
+        },
+        app_flags: if config.message_content_intent {
+            content
+        } else {
+            0
+        },
+    }
+}
+
 impl AppState {
+    /// The application object (`GET /applications/@me`), its public key included.
+    pub(crate) fn application_json(&self) -> Value {
+        let bot = self.emulator.bot_user();
+        let flags = if self.emulator.config().message_content_intent {
+            discord_api::limits::MESSAGE_CONTENT_INTENT_FLAGS
+        } else {
+            0
+        };
+        serde_json::json!({
+            "id": bot.id,
+            "name": bot.username,
+            "flags": flags,
+            "bot": wire::user(&bot, false),
+            "verify_key": self.bots.public_key(),
+            "interactions_endpoint_url": self.bots.endpoint(),
+        })
+    }
+
     fn scale(&self) -> f64 {
         if self.options.time_scale > 0.0 {
             self.options.time_scale

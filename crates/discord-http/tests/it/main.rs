@@ -258,3 +258,5 @@ async fn a_doubtful_create_is_not_repeated_past_the_nonce_window() {
     assert!(waited >= window / 2 && waited < window, "{waited} ms");
     assert!(served.emulator.messages_of(channel.id).len() <= 1);
 }
+
+mod gateway;
