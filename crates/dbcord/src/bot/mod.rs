@@ -3,6 +3,7 @@
 //!
 //! | file | its one job |
 //! | --- | --- |
+//! | `audit` | each write logged with its member in `#dbc-audit` |
 //! | `commands` | the commands registered in the guild, and who may run each |
 //! | `invocation` | an interaction's JSON read into who, what and how to answer |
 //! | `run` | one command carried out on the engine |
@@ -12,6 +13,7 @@
 //! | `where_json` | `where_json` filter documents as DataFusion expressions |
 //! | `documents` | `schema_json` as a table's columns, `value_json` as its rows |
 
+pub mod audit;
 pub mod commands;
 pub mod documents;
 pub mod endpoint;

@@ -14,7 +14,8 @@ use discord_api::Snowflake;
 use discord_api::interactions::{callback, command_limits::MAX_CHOICES};
 use discord_http::{HttpDiscord, ReplyBody};
 
-use super::commands::definitions;
+use super::audit::Audit;
+use super::commands::{Access, access, definitions};
 use super::invocation::{Invocation, Kind};
 use super::reply::{self, Answer};
 use super::run::{self, Policy};
@@ -77,6 +78,8 @@ pub struct Bot {
     /// The application's public key (hex), for the endpoint.
     pub public_key: String,
     policy: Policy,
+    /// Where writes are logged with their member (none if it could not be made).
+    pub audit: Option<Audit>,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -97,12 +100,20 @@ impl Bot {
         http.overwrite_guild_commands(application, &definitions())
             .await
             .map_err(BotError::Register)?;
+        let audit = match Audit::open(Arc::clone(&http) as Arc<dyn discord_api::Discord>).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!("no #dbc-audit channel, so writes are not logged there: {e}");
+                None
+            }
+        };
         Ok(Arc::new(Bot {
             engine,
             http,
             application,
             public_key,
             policy,
+            audit,
             tasks: Mutex::new(JoinSet::new()),
         }))
     }
@@ -132,6 +143,20 @@ impl Bot {
             tracing::info!(user = %inv.user_id, command = %inv.name, "refused: {e}");
         } else {
             tracing::info!(user = %inv.user_id, command = %inv.name, "answered");
+        }
+        if let (Some(audit), Some(Access::Write)) = (&self.audit, access(&inv.name)) {
+            let outcome = match &answer {
+                Answer::Error(e) => format!("refused: {e}"),
+                Answer::Text(t) => t.clone(),
+                Answer::Rows { batches, .. } => {
+                    format!(
+                        "{} rows",
+                        batches.iter().map(|b| b.num_rows()).sum::<usize>()
+                    )
+                }
+                Answer::File { line, .. } => line.clone(),
+            };
+            audit.record(inv, &outcome).await;
         }
         let body = reply::message(&answer);
         // Over the endpoint, the "thinking..." answer travels back in the
@@ -229,18 +254,35 @@ impl Bot {
     }
 }
 
+/// How long the Gateway may take to say READY.
+const READY_WAIT: Duration = Duration::from_secs(30);
+
 /// Answer interactions from the Gateway until `shutdown` resolves, then
-/// let the running commands finish (within [`SHUTDOWN_GRACE`]).
+/// let the running commands finish (within [`SHUTDOWN_GRACE`]);
+/// `on_ready` runs once the session is READY.
 pub async fn run_gateway(
     bot: Arc<Bot>,
     config: &discord_http::DiscordConfig,
+    on_ready: impl FnOnce(),
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<usize, BotError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let intents = discord_api::interactions::gateway::INTENT_GUILDS;
-    let conn = discord_http::gateway::connect(config, intents, tx)
+    let mut conn = discord_http::gateway::connect(config, intents, tx)
         .await
         .map_err(BotError::Gateway)?;
+    let session = tokio::time::timeout(READY_WAIT, conn.ready.recv()).await;
+    match session {
+        Ok(Some(id)) => tracing::info!("connected to the Gateway, session {id}"),
+        _ => {
+            conn.shutdown().await;
+            return Err(BotError::Gateway(format!(
+                "no READY from the Gateway within {} s",
+                READY_WAIT.as_secs()
+            )));
+        }
+    }
+    on_ready();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

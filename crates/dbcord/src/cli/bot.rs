@@ -63,6 +63,7 @@ pub async fn run(args: &BotArgs) -> Result<ExitCode> {
                 eprintln!("dbcord bot: the application's interactions endpoint is now {url}");
             }
             println!("ready");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
             stop_signal().await;
             let _ = stop_tx.send(());
             let _ = task.await;
@@ -70,8 +71,11 @@ pub async fn run(args: &BotArgs) -> Result<ExitCode> {
         }
         None => {
             eprintln!("dbcord bot: connecting to the Gateway");
-            println!("ready");
-            server::run_gateway(Arc::clone(&bot), &config, stop_signal()).await?
+            let ready = || {
+                println!("ready");
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+            };
+            server::run_gateway(Arc::clone(&bot), &config, ready, stop_signal()).await?
         }
     };
     if cut > 0 {

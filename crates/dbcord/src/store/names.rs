@@ -63,6 +63,14 @@ pub fn restore_topic(db: &str, table: &str, snapshot: discord_api::Snowflake) ->
     )
 }
 
+/// The guild's `#dbc-audit` channel: who ran which write command.
+pub const AUDIT_CHANNEL: &str = "dbc-audit";
+
+pub fn audit_topic() -> String {
+    "dbcord audit log: who changed what through the bot. Managed by dbcord: do not post here."
+        .into()
+}
+
 pub fn snapshots_topic(db: &str) -> String {
     format!("dbcord snapshots of database {db}. Managed by dbcord: do not post here.")
 }

@@ -55,6 +55,8 @@ pub struct Store {
     /// Catalog entries after which this process folds a catalog (see
     /// `catalog::checkpoint`; the simulation lowers it).
     catalog_every: std::sync::atomic::AtomicUsize,
+    /// Milliseconds a new UNIQUE index waits for older statements.
+    unique_wait_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Range reads a scan runs at once unless told otherwise.
@@ -84,6 +86,7 @@ impl Store {
             progress: RwLock::new(Arc::new(progress::Silent)),
             read_ahead: DEFAULT_READ_AHEAD.into(),
             catalog_every: crate::store::catalog::model::CHECKPOINT_EVERY.into(),
+            unique_wait_ms: (crate::store::timing::UNIQUE_INDEX_WAIT.as_millis() as u64).into(),
         };
         store.refresh().await?;
         if !store.database_names().iter().any(|d| d == DEFAULT_DATABASE) {
@@ -140,7 +143,6 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// Range reads a scan runs at once (0 or 1: one after another).
     /// Catalog entries after which this process writes a catalog checkpoint.
     pub fn catalog_checkpoint_every(&self) -> usize {
         self.catalog_every
@@ -152,6 +154,24 @@ impl Store {
             .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// How long a new UNIQUE index waits for statements that began before
+    /// it ([`crate::store::timing::UNIQUE_INDEX_WAIT`] unless lowered: tests
+    /// with one writer lower it, as CI lowers other limits).
+    pub fn unique_index_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.unique_wait_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub fn set_unique_index_wait(&self, wait: std::time::Duration) {
+        self.unique_wait_ms.store(
+            wait.as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Range reads a scan runs at once (0 or 1: one after another).
     pub fn read_ahead(&self) -> usize {
         self.read_ahead.load(std::sync::atomic::Ordering::Relaxed)
     }

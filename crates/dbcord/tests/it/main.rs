@@ -5,6 +5,7 @@
 mod alter;
 mod bad_input;
 mod bot;
+mod bot_cli;
 mod cli;
 mod common;
 mod concurrency;

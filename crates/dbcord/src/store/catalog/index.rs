@@ -22,7 +22,6 @@ use crate::store::names;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::{IndexDef, NewIndex, TableDef};
 use crate::store::state::Store;
-use crate::store::timing::UNIQUE_INDEX_WAIT;
 use crate::store::write::options::WriteOptions;
 
 impl Store {
@@ -139,7 +138,7 @@ impl Store {
     }
 
     /// Check a new UNIQUE index once it is declared and every writer that
-    /// had not read of it has posted (see [`UNIQUE_INDEX_WAIT`]): later
+    /// had not read of it has posted (see [`crate::store::timing::UNIQUE_INDEX_WAIT`]): later
     /// commits check it themselves. If values repeat, the declaration is
     /// withdrawn. (Checked before the declaration, a writer that read the
     /// catalog just before it could commit a duplicate just after the
@@ -153,9 +152,9 @@ impl Store {
         tracing::info!(
             "index {}: waiting {:?} for statements that began before it",
             def.name,
-            UNIQUE_INDEX_WAIT
+            self.unique_index_wait()
         );
-        self.clock.sleep(UNIQUE_INDEX_WAIT).await;
+        self.clock.sleep(self.unique_index_wait()).await;
         self.refresh().await?;
         let Err(e) = self.check_no_duplicates(table, def).await else {
             return Ok(());

@@ -1,0 +1,161 @@
+//! The bot as a person runs it, from the README: `dbcord emulator serve`,
+//! `dbcord bot` against it, and `dbcord emulator interact` playing a guild
+//! member. A bot killed with kill -9 mid-command leaves the statement all
+//! or nothing, and started again it answers the next command.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+/// `dbcord emulator serve` on real time; killed when dropped.
+struct Served {
+    child: Child,
+    base: String,
+    guild: String,
+}
+
+impl Served {
+    fn start() -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+            .args(["emulator", "serve", "--addr", "127.0.0.1:0", "--in-memory"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut base, mut guild) = (String::new(), String::new());
+        while guild.is_empty() {
+            let line = lines
+                .next()
+                .expect("the server prints its address")
+                .unwrap();
+            if let Some(b) = line.strip_prefix("DISCORD_API_BASE=") {
+                base = b.to_string();
+            }
+            if let Some(g) = line.strip_prefix("DBCORD_GUILD_ID=") {
+                guild = g.to_string();
+            }
+        }
+        Served { child, base, guild }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dbcord"));
+        c.args(args)
+            .env("DISCORD_API_BASE", &self.base)
+            .env("DISCORD_BOT_TOKEN", "a-bot-token")
+            .env("DBCORD_GUILD_ID", &self.guild)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// `dbcord bot`, once it says it is ready.
+    fn bot(&self) -> Child {
+        let mut child = self
+            .command(&["bot"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = lines.next().expect("the bot says it is ready").unwrap();
+        assert_eq!(line, "ready");
+        child
+    }
+
+    fn interact(&self, command: &str, extra: &[&str]) -> Output {
+        self.command(&["emulator", "interact", command])
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        let o = self
+            .command(&["--backend", "discord", "-q", "--format", "csv", "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_person_plays_the_walkthrough_and_the_bot_survives_kill_9() {
+    let served = Served::start();
+    let mut bot = served.bot();
+    let o = served.interact("/dbc_init database:prod", &[]);
+    assert!(
+        o.status.success() && text(&o).contains("database prod created"),
+        "{}",
+        text(&o)
+    );
+    let o = served.interact("/dbc_table_create database:prod table:t pk:id", &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A member without the permission: Discord's client refuses, exit 2.
+    let o = served.interact("/dbc_init database:other", &["--permissions", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // A long statement, and the bot killed while it runs.
+    let long = "/dbc_sql query:INSERT INTO prod.t SELECT CAST(value AS VARCHAR), NULL FROM generate_series(1, 60000) AS g(value)";
+    let waiting = served
+        .command(&["emulator", "interact", long, "--wait", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+    let mut waiting = waiting;
+    let _ = waiting.wait();
+    let n: u64 = served
+        .sql("SELECT count(*) AS n FROM prod.t")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n == 0 || n == 60_000, "all or nothing, not {n} rows");
+
+    let mut bot = served.bot();
+    let o = served.interact(
+        r#"/dbc_insert database:prod table:t key:after value_json:{"a":1}"#,
+        &[],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("inserted after"),
+        "{}",
+        text(&o)
+    );
+    let o = served.interact(
+        r#"/dbc_find database:prod table:t where_json:{"id":"after"}"#,
+        &[],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("(1 row)"),
+        "{}",
+        text(&o)
+    );
+    let _ = bot.kill();
+    let _ = bot.wait();
+}
