@@ -44,10 +44,11 @@ pub enum AdminOp {
     Export,
     Import,
     Inspect,
+    Object,
 }
 
 impl AdminOp {
-    pub const ALL: [AdminOp; 9] = [
+    pub const ALL: [AdminOp; 10] = [
         AdminOp::History,
         AdminOp::Verify,
         AdminOp::Vacuum,
@@ -57,6 +58,7 @@ impl AdminOp {
         AdminOp::Export,
         AdminOp::Import,
         AdminOp::Inspect,
+        AdminOp::Object,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +72,7 @@ impl AdminOp {
             AdminOp::Export => "export",
             AdminOp::Import => "import",
             AdminOp::Inspect => "inspect",
+            AdminOp::Object => "object",
         }
     }
 
@@ -85,6 +88,7 @@ impl AdminOp {
             AdminOp::Export => "export('table', 'file.csv' | 'file.jsonl')",
             AdminOp::Import => "import('table', 'file.csv' | 'file.jsonl')",
             AdminOp::Inspect => "inspect('table', key [, key part ...])",
+            AdminOp::Object => "object('table', message_id)",
         }
     }
 
@@ -102,6 +106,7 @@ impl AdminOp {
             AdminOp::Export => "write a table to a local file",
             AdminOp::Import => "insert a local file's rows, as one statement",
             AdminOp::Inspect => "where a row is in Discord",
+            AdminOp::Object => "the rows now of what an old _message_id (ObjectID) wrote",
         }
     }
 
@@ -147,6 +152,7 @@ impl AdminOp {
                 int("bytes"),
             ],
             AdminOp::Inspect => vec![text("property"), text("value")],
+            AdminOp::Object => vec![int("message_id"), text("row_json")],
         };
         Arc::new(Schema::new(fields))
     }
@@ -269,6 +275,7 @@ impl Job {
             AdminOp::Export => self.transfer(true).await?,
             AdminOp::Import => self.transfer(false).await?,
             AdminOp::Inspect => self.inspect().await?,
+            AdminOp::Object => self.object().await?,
         };
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
     }
@@ -349,6 +356,33 @@ impl Job {
         }
         let key = row_key(def, &values).ok_or_else(|| usage(self.op, "a key part is NULL"))?;
         Ok((key, values))
+    }
+
+    /// `object('table', message_id)`: an old ObjectID resolved to the
+    /// documents it named, as they are now.
+    async fn object(&self) -> Result<Vec<ArrayRef>> {
+        self.arity(2..=2)?;
+        let def = self.table()?;
+        let id = match &self.args[1] {
+            ScalarValue::Int64(Some(n)) if *n > 0 => Snowflake(*n as u64),
+            ScalarValue::Utf8(Some(t)) if t.trim().parse::<u64>().is_ok() => {
+                Snowflake(t.trim().parse().unwrap_or_default())
+            }
+            other => return Err(usage(self.op, &format!("{other} is not a message ID"))),
+        };
+        let rows = self
+            .store
+            .resolve_object(&def, id)
+            .await
+            .map_err(external)?;
+        let shown: Vec<String> = rows
+            .iter()
+            .map(|r| row_text(&def, &r.values, KeyNames::Sql))
+            .collect();
+        Ok(vec![
+            ints(rows.iter().map(|r| Some(r.message_id.0 as i64))),
+            texts(shown.iter().map(|t| Some(t.as_str()))),
+        ])
     }
 
     async fn history(&self) -> Result<Vec<ArrayRef>> {

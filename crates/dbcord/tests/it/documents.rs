@@ -84,3 +84,64 @@ fn a_bad_schema_is_refused_naming_what_is_wrong() {
         .to_string();
     assert!(e.contains("a key is text or an integer"), "{e}");
 }
+
+/// Storcord's ObjectID (`_message_id`) changes with every UPDATE; one read
+/// before three updates still finds the document through `object()`,
+/// from the message while it is there and from the history archive after
+/// VACUUM deleted it. `_message_id` itself keeps naming the current
+/// version's message.
+#[tokio::test]
+async fn an_object_id_from_before_three_updates_still_finds_the_document() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE docs (id TEXT PRIMARY KEY, doc JSON)")
+        .await;
+    s.sql(r#"INSERT INTO docs VALUES ('d1', '{"v":0}'), ('d2', '{"v":0}')"#)
+        .await;
+    let old = s
+        .value("SELECT _message_id FROM docs WHERE id = 'd1'")
+        .await;
+    for v in 1..=3 {
+        s.sql(&format!(
+            r#"UPDATE docs SET doc = json_merge_patch(doc, '{{"v":{v}}}') WHERE id = 'd1'"#
+        ))
+        .await;
+    }
+    let now = s
+        .value("SELECT _message_id FROM docs WHERE id = 'd1'")
+        .await;
+    assert_ne!(now, old, "an UPDATE moves the row to a new message");
+    assert_eq!(
+        s.values(&format!("SELECT * FROM docs WHERE _message_id = {old}"))
+            .await
+            .len(),
+        1,
+        "d2 is still in the old message, d1 is not"
+    );
+    let found = s
+        .values(&format!(
+            "SELECT message_id, row_json FROM object('docs', {old}) ORDER BY row_json"
+        ))
+        .await;
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0][1].contains(r#"\"v\":3"#) && found[0][1].contains("d1"),
+        "{found:?}"
+    );
+    assert_eq!(found[0][0], now);
+    s.vacuum_clean("docs").await;
+    let channel = s.engine().store().table("main", "docs").unwrap().channel_id;
+    assert!(
+        !s.emulator
+            .messages_of(channel)
+            .iter()
+            .any(|m| m.id.to_string() == old),
+        "vacuum deleted the old message, so the archive answers"
+    );
+    let after = s
+        .values(&format!(
+            "SELECT row_json FROM object('docs', {old}) ORDER BY row_json"
+        ))
+        .await;
+    assert_eq!(after.len(), 2, "resolved from the archive: {after:?}");
+    assert!(after[0][0].contains(r#"\"v\":3"#), "{after:?}");
+}

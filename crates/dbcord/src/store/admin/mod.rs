@@ -13,6 +13,7 @@
 
 pub(crate) mod backup;
 pub(crate) mod inspect;
+pub(crate) mod objects;
 pub(crate) mod transfer;
 pub(crate) mod verify;
 pub(crate) mod versions;

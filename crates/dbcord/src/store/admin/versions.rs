@@ -203,7 +203,22 @@ impl Store {
     }
 
     /// The archived versions of `key`, or none if the thread does not exist.
-    async fn archived_versions(&self, def: &TableDef, key: &Key) -> Result<Vec<Version>> {
+    pub(crate) async fn archived_versions(
+        &self,
+        def: &TableDef,
+        key: &Key,
+    ) -> Result<Vec<Version>> {
+        self.archived_where(def, |v| row_key(def, &v.values).as_ref() == Some(key))
+            .await
+    }
+
+    /// The archived versions for which `keep` holds (a whole read of the
+    /// history thread), or none if the thread does not exist.
+    pub(crate) async fn archived_where(
+        &self,
+        def: &TableDef,
+        keep: impl Fn(&Version) -> bool,
+    ) -> Result<Vec<Version>> {
         let Some((_, thread)) = self.history_thread(def) else {
             return Ok(Vec::new());
         };
@@ -226,7 +241,7 @@ impl Store {
                         .await?,
                 );
             }
-            out.extend(parse_archive(def, &bytes, key));
+            out.extend(parse_archive(def, &bytes).into_iter().filter(|v| keep(v)));
         }
         Ok(out)
     }
@@ -319,7 +334,7 @@ fn archive_line(def: &TableDef, commit: Snowflake, change: &Change) -> (Snowflak
 }
 
 /// The versions of `key` in an archive file.
-fn parse_archive(def: &TableDef, bytes: &[u8], key: &Key) -> Vec<Version> {
+fn parse_archive(def: &TableDef, bytes: &[u8]) -> Vec<Version> {
     let text = String::from_utf8_lossy(bytes);
     text.lines()
         .filter_map(|l| serde_json::from_str::<ArchiveLine>(l).ok())
@@ -330,7 +345,6 @@ fn parse_archive(def: &TableDef, bytes: &[u8], key: &Key) -> Vec<Version> {
                 values: decode_object(def, &l.row).ok()?,
             })
         })
-        .filter(|v| row_key(def, &v.values).as_ref() == Some(key))
         .collect()
 }
 
