@@ -18,6 +18,18 @@ use serde_json::{Value, json};
 
 use crate::common::{cells, http_config};
 
+/// An in-memory emulator served on real time: Discord's 3 s are real.
+async fn serve_real_time() -> serve::Served {
+    serve::start(
+        "127.0.0.1:0".parse().unwrap(),
+        EmulatorConfig::in_memory(),
+        Arc::new(ScaledClock::new(1.0)),
+        ServeOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
 struct Harness {
     api: String,
     served: serve::Served,
@@ -32,15 +44,7 @@ impl Harness {
     /// A served emulator and a bot answering over the Gateway, or over
     /// its endpoint when `endpoint` is true.
     async fn start(endpoint_mode: bool) -> Harness {
-        let clock = Arc::new(ScaledClock::new(1.0));
-        let served = serve::start(
-            "127.0.0.1:0".parse().unwrap(),
-            EmulatorConfig::in_memory(),
-            clock,
-            ServeOptions::default(),
-        )
-        .await
-        .unwrap();
+        let served = serve_real_time().await;
         let config = http_config(&served.emulator, served.addr);
         let session = Session::over_http(config.clone(), Arc::new(RealClock))
             .await
@@ -351,15 +355,7 @@ async fn a_patch_changes_one_field_of_a_document_and_leaves_the_rest_byte_identi
 
 #[tokio::test]
 async fn with_no_bot_listening_the_member_sees_that_the_application_did_not_respond() {
-    let clock = Arc::new(ScaledClock::new(1.0));
-    let served = serve::start(
-        "127.0.0.1:0".parse().unwrap(),
-        EmulatorConfig::in_memory(),
-        clock,
-        ServeOptions::default(),
-    )
-    .await
-    .unwrap();
+    let served = serve_real_time().await;
     let config = http_config(&served.emulator, served.addr);
     let session = Session::over_http(config, Arc::new(RealClock))
         .await

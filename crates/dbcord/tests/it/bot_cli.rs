@@ -7,44 +7,27 @@ use std::io::BufRead;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-/// `dbcord emulator serve` on real time; killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-    guild: String,
+use crate::cli::Served;
+
+/// The served emulator on real time (Discord's 3 s are real), with the
+/// commands a person runs against it.
+struct Person {
+    served: Served,
 }
 
-impl Served {
-    fn start() -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dbcord"))
-            .args(["emulator", "serve", "--addr", "127.0.0.1:0", "--in-memory"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut base, mut guild) = (String::new(), String::new());
-        while guild.is_empty() {
-            let line = lines
-                .next()
-                .expect("the server prints its address")
-                .unwrap();
-            if let Some(b) = line.strip_prefix("DISCORD_API_BASE=") {
-                base = b.to_string();
-            }
-            if let Some(g) = line.strip_prefix("DBCORD_GUILD_ID=") {
-                guild = g.to_string();
-            }
+impl Person {
+    fn start() -> Person {
+        Person {
+            served: Served::start_args(&["--in-memory"]),
         }
-        Served { child, base, guild }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_dbcord"));
         c.args(args)
-            .env("DISCORD_API_BASE", &self.base)
+            .env("DISCORD_API_BASE", &self.served.base)
             .env("DISCORD_BOT_TOKEN", "a-bot-token")
-            .env("DBCORD_GUILD_ID", &self.guild)
+            .env("DBCORD_GUILD_ID", &self.served.guild)
             .stdin(Stdio::null());
         c
     }
@@ -84,13 +67,6 @@ impl Served {
     }
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -101,7 +77,7 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn a_person_plays_the_walkthrough_and_the_bot_survives_kill_9() {
-    let served = Served::start();
+    let served = Person::start();
     let mut bot = served.bot();
     let o = served.interact("/dbc_init database:prod", &[]);
     assert!(

@@ -138,10 +138,10 @@ fn stats_report_the_cost_on_discord() {
 }
 
 /// `dbcord emulator serve` in the background; killed when dropped.
-struct Served {
+pub struct Served {
     child: std::process::Child,
-    base: String,
-    guild: String,
+    pub base: String,
+    pub guild: String,
 }
 
 impl Served {
@@ -149,13 +149,21 @@ impl Served {
         Self::start_with(&["--in-memory"], extra)
     }
 
+    /// Served 20 times faster than real time.
     fn start_with(storage: &[&str], extra: &[&str]) -> Served {
+        let mut args = vec!["--time-scale", "20"];
+        args.extend_from_slice(storage);
+        args.extend_from_slice(extra);
+        Self::start_args(&args)
+    }
+
+    /// `dbcord emulator serve --addr 127.0.0.1:0 <args>`, once it has
+    /// printed its address and guild.
+    pub fn start_args(args: &[&str]) -> Served {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_dbcord"))
             .args(["emulator", "serve", "--addr", "127.0.0.1:0"])
-            .args(["--time-scale", "20"])
-            .args(storage)
-            .args(extra)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -130,7 +130,20 @@ impl Gateway {
             json!({"op": op::HELLO, "d": {"heartbeat_interval": gw::HEARTBEAT_INTERVAL_MS}});
         let _ = tx.send(text(&hello));
         let mut session: Option<String> = None;
-        while let Some(Ok(frame)) = source.next().await {
+        // A client that stops heartbeating is a zombie: Discord closes it.
+        let patience = std::time::Duration::from_millis(gw::HEARTBEAT_INTERVAL_MS * 3 / 2);
+        loop {
+            let frame = match tokio::time::timeout(patience, source.next()).await {
+                Ok(Some(Ok(frame))) => frame,
+                Ok(_) => break,
+                Err(_) => {
+                    let _ = tx.send(Frame::Close(Some(closing(
+                        close::SESSION_TIMED_OUT,
+                        "Session timed out",
+                    ))));
+                    break;
+                }
+            };
             let payload = match frame {
                 Frame::Text(t) => t,
                 Frame::Close(_) => break,

@@ -315,6 +315,21 @@ struct MessagePayload {
 
 /// A create-message body: JSON, or multipart with `payload_json` and `files[n]`.
 async fn new_message(s: &AppState, req: Request) -> Result<NewMessage, DiscordError> {
+    let (payload, files) = message_form(s, req).await?;
+    let payload = match payload {
+        Some(raw) => body(&raw)?,
+        None => MessagePayload::default(),
+    };
+    payload_message(payload, files)
+}
+
+/// A message request's parts: its JSON (the body, or the multipart
+/// `payload_json`) and its files (`files[n]`).
+pub(super) async fn message_form(
+    s: &AppState,
+    req: Request,
+) -> Result<(Option<Bytes>, Vec<NewFile>), DiscordError> {
+    let bad = |e: String| DiscordError::invalid(code::INVALID_JSON, e);
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -323,26 +338,19 @@ async fn new_message(s: &AppState, req: Request) -> Result<NewMessage, DiscordEr
     if !multipart {
         let raw = Bytes::from_request(req, s)
             .await
-            .map_err(|e| DiscordError::invalid(code::INVALID_JSON, e.to_string()))?;
-        return payload_message(body(&raw)?, Vec::new());
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((Some(raw), Vec::new()));
     }
     let mut form = Multipart::from_request(req, s)
         .await
-        .map_err(|e| DiscordError::invalid(code::INVALID_JSON, e.to_string()))?;
-    let (mut payload, mut files) = (MessagePayload::default(), Vec::new());
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| DiscordError::invalid(code::INVALID_JSON, e.to_string()))?
-    {
+        .map_err(|e| bad(e.to_string()))?;
+    let (mut payload, mut files) = (None, Vec::new());
+    while let Some(field) = form.next_field().await.map_err(|e| bad(e.to_string()))? {
         let name = field.name().unwrap_or_default().to_string();
         let filename = field.file_name().map(str::to_string);
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| DiscordError::invalid(code::INVALID_JSON, e.to_string()))?;
+        let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
         if name == "payload_json" {
-            payload = body(&bytes)?;
+            payload = Some(bytes);
         } else if name.starts_with("files[") {
             files.push(NewFile {
                 filename: filename.unwrap_or(name),
@@ -350,7 +358,7 @@ async fn new_message(s: &AppState, req: Request) -> Result<NewMessage, DiscordEr
             });
         }
     }
-    payload_message(payload, files)
+    Ok((payload, files))
 }
 
 fn payload_message(p: MessagePayload, files: Vec<NewFile>) -> Result<NewMessage, DiscordError> {

@@ -5,8 +5,8 @@
 //! person uses to play a guild member: `POST /_emulator/interact`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -106,43 +106,26 @@ async fn message_parts(
     s: &AppState,
     req: Request,
 ) -> Result<(Value, Vec<ShownFile>), DiscordError> {
-    let bad = |e: String| DiscordError::invalid(code::INVALID_JSON, e);
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !multipart {
-        let raw = Bytes::from_request(req, s)
-            .await
-            .map_err(|e| bad(e.to_string()))?;
-        return Ok((super::handlers::body(&raw)?, Vec::new()));
-    }
-    let mut form = Multipart::from_request(req, s)
-        .await
-        .map_err(|e| bad(e.to_string()))?;
-    let (mut payload, mut files) = (Value::Null, Vec::new());
-    while let Some(field) = form.next_field().await.map_err(|e| bad(e.to_string()))? {
-        let name = field.name().unwrap_or_default().to_string();
-        let filename = field.file_name().map(str::to_string);
-        let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
-        if name == "payload_json" {
-            payload = super::handlers::body(&bytes)?;
-        } else if name.starts_with("files[") {
-            if bytes.len() > discord_api::limits::MAX_FILE_BYTES {
-                return Err(DiscordError::invalid(
-                    code::ENTITY_TOO_LARGE,
-                    "Request entity too large",
-                ));
-            }
-            files.push(ShownFile {
-                filename: filename.unwrap_or(name),
-                size: bytes.len(),
-                bytes: bytes.to_vec(),
-            });
+    let (payload, files) = super::handlers::message_form(s, req).await?;
+    let json = match payload {
+        Some(raw) => super::handlers::body(&raw)?,
+        None => Value::Null,
+    };
+    let mut shown = Vec::new();
+    for f in files {
+        if f.bytes.len() > discord_api::limits::MAX_FILE_BYTES {
+            return Err(DiscordError::invalid(
+                code::ENTITY_TOO_LARGE,
+                "Request entity too large",
+            ));
         }
+        shown.push(ShownFile {
+            filename: f.filename,
+            size: f.bytes.len(),
+            bytes: f.bytes,
+        });
     }
-    Ok((payload, files))
+    Ok((json, shown))
 }
 
 /// `POST /interactions/{id}/{token}/callback`
