@@ -79,7 +79,7 @@ fn rows(schema: &SchemaRef, batches: &[RecordBatch]) -> ReplyBody {
     let all: &[RecordBatch] = if batches.is_empty() { &empty } else { batches };
     if let Ok(table) = pretty_format_batches(all) {
         let text = format!(
-            "```\n{}\n```({total} {noun})",
+            "```\n{}\n```\n({total} {noun})",
             fence_safe(&table.to_string())
         );
         if text.encode_utf16().count() <= MAX_CONTENT_LEN {

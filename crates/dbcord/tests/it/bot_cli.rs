@@ -32,8 +32,8 @@ impl Person {
         c
     }
 
-    /// `dbcord bot`, once it says it is ready.
-    fn bot(&self) -> Child {
+    /// `dbcord bot`, once it says it is ready; killed when dropped.
+    fn bot(&self) -> Bot {
         let mut child = self
             .command(&["bot"])
             .stdout(Stdio::piped())
@@ -43,7 +43,7 @@ impl Person {
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         let line = lines.next().expect("the bot says it is ready").unwrap();
         assert_eq!(line, "ready");
-        child
+        Bot(child)
     }
 
     fn interact(&self, command: &str, extra: &[&str]) -> Output {
@@ -67,6 +67,16 @@ impl Person {
     }
 }
 
+/// A running bot, killed (-9) when dropped, so a failing test leaves none.
+struct Bot(Child);
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -78,7 +88,7 @@ fn text(o: &Output) -> String {
 #[test]
 fn a_person_plays_the_walkthrough_and_the_bot_survives_kill_9() {
     let served = Person::start();
-    let mut bot = served.bot();
+    let bot = served.bot();
     let o = served.interact("/dbc_init database:prod", &[]);
     assert!(
         o.status.success() && text(&o).contains("database prod created"),
@@ -108,8 +118,7 @@ fn a_person_plays_the_walkthrough_and_the_bot_survives_kill_9() {
             text(&o)
         );
     }
-    bot.kill().unwrap();
-    bot.wait().unwrap();
+    drop(bot);
     let o = waiting.wait_with_output().unwrap();
     assert!(
         !o.status.success(),
@@ -126,7 +135,7 @@ fn a_person_plays_the_walkthrough_and_the_bot_survives_kill_9() {
     assert!(n == 0 || n == 400_000, "all or nothing, not {n} rows");
     eprintln!("the killed statement left {n} rows");
 
-    let mut bot = served.bot();
+    let bot = served.bot();
     let o = served.interact(
         r#"/dbc_insert database:prod table:t key:after value_json:{"a":1}"#,
         &[],
@@ -145,6 +154,51 @@ fn a_person_plays_the_walkthrough_and_the_bot_survives_kill_9() {
         "{}",
         text(&o)
     );
-    let _ = bot.kill();
-    let _ = bot.wait();
+    drop(bot);
+}
+
+/// SIGTERM while a command runs: the bot lets it finish, the member gets
+/// the answer, and the bot exits cleanly saying so.
+#[test]
+fn sigterm_lets_the_running_command_finish_and_answer() {
+    let served = Person::start();
+    let mut bot = served.bot();
+    let o = served.interact("/dbc_init database:prod", &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    served.interact("/dbc_table_create database:prod table:t pk:id", &[]);
+    let long = "/dbc_sql query:INSERT INTO prod.t SELECT CAST(value AS VARCHAR), NULL FROM generate_series(1, 200000) AS g(value)";
+    let mut waiting = served
+        .command(&["emulator", "interact", long, "--wait", "120"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "still running at SIGTERM"
+    );
+    let pid = bot.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let answered = waiting.wait_with_output().unwrap();
+    assert!(
+        answered.status.success() && text(&answered).contains("INSERT 200000"),
+        "{}",
+        text(&answered)
+    );
+    let status = bot.0.wait().unwrap();
+    assert!(status.success(), "the bot exits cleanly: {status:?}");
+    assert_eq!(
+        served
+            .sql("SELECT count(*) AS n FROM prod.t")
+            .lines()
+            .nth(1),
+        Some("200000")
+    );
 }
