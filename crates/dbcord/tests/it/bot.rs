@@ -236,6 +236,21 @@ async fn the_seeds_walkthrough_runs_as_slash_commands_over_the_gateway() {
         h.rows("SELECT count(*) FROM prod.users").await,
         vec![vec!["2"]]
     );
+    // A schema whose new rule a row breaks is refused, naming the row.
+    let shown = h
+        .type_as(r#"/dbc_schema_set database:prod table:users schema_json:{"required":["email","age"],"properties":{"email":"str","role":"str","age":"int"}}"#, 32)
+        .await;
+    let refusal = shown["content"].as_str().unwrap();
+    assert!(
+        refusal.starts_with("error") && refusal.contains("u_2"),
+        "{shown}"
+    );
+    assert_eq!(
+        h.rows("SELECT count(*) FROM prod.users WHERE age IS NULL")
+            .await,
+        vec![vec!["1"]],
+        "nothing changed"
+    );
     // Every write is in #dbc-audit with the member who ran it; reads are not.
     let audit = h
         .served
