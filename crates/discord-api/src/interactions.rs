@@ -98,16 +98,21 @@ pub mod gateway {
         pub const DISPATCH: u8 = 0;
         pub const HEARTBEAT: u8 = 1;
         pub const IDENTIFY: u8 = 2;
+        pub const PRESENCE_UPDATE: u8 = 3;
+        pub const VOICE_STATE_UPDATE: u8 = 4;
         pub const RESUME: u8 = 6;
         pub const RECONNECT: u8 = 7;
+        pub const REQUEST_GUILD_MEMBERS: u8 = 8;
         pub const INVALID_SESSION: u8 = 9;
         pub const HELLO: u8 = 10;
         pub const HEARTBEAT_ACK: u8 = 11;
     }
     /// GUILDS: what an interactions bot needs (interactions come without any intent).
     pub const INTENT_GUILDS: u64 = 1;
+    /// MESSAGE_CONTENT: privileged, on when the application's flags say so.
+    pub const INTENT_MESSAGE_CONTENT: u64 = 1 << 15;
     /// Privileged intents: GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT.
-    pub const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | (1 << 15);
+    pub const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | INTENT_MESSAGE_CONTENT;
     /// Every intent Discord defines (bits 0 to 25, less the retired ones).
     pub const ALL_INTENTS: u64 = (1 << 26) - 1;
     /// The heartbeat interval HELLO announces (Discord: 41.25 s).

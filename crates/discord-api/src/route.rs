@@ -48,8 +48,6 @@ pub enum Route {
     DownloadAttachment,
     /// `PUT /applications/{app}/guilds/{guild}/commands`
     Commands,
-    /// `GET /gateway/bot`
-    Gateway,
     /// `POST /interactions/{id}/{token}/callback`
     InteractionCallback,
     /// `PATCH /webhooks/{app}/{token}/messages/@original`, `POST /webhooks/{app}/{token}`
@@ -58,7 +56,7 @@ pub enum Route {
 
 impl Route {
     /// Every route, for reports that list them all.
-    pub const ALL: [Route; 22] = [
+    pub const ALL: [Route; 21] = [
         Route::UserMe,
         Route::Application,
         Route::GuildRoles,
@@ -78,7 +76,6 @@ impl Route {
         Route::StartThread,
         Route::DownloadAttachment,
         Route::Commands,
-        Route::Gateway,
         Route::InteractionCallback,
         Route::InteractionWebhook,
     ];
@@ -104,7 +101,6 @@ impl Route {
             Route::StartThread => "start_thread",
             Route::DownloadAttachment => "download_attachment",
             Route::Commands => "commands",
-            Route::Gateway => "gateway",
             Route::InteractionCallback => "interaction_callback",
             Route::InteractionWebhook => "interaction_webhook",
         }

@@ -19,6 +19,8 @@ use discord_api::interactions::{
 };
 use discord_api::{DiscordError, Snowflake};
 
+use crate::messages::check_content;
+
 /// One file of a reply: its name and size, as a member sees it listed.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ShownFile {
@@ -200,7 +202,12 @@ impl Interactions {
         }
         let id = self.mint(now_us);
         let token = format!("emulated.{}.{:016x}", id, now_us ^ 0x5eed_0fd1_5c0d);
-        self.lock().pending.insert(
+        let mut st = self.lock();
+        // An interaction whose token expired can do nothing more: forget it.
+        let lifetime = TOKEN_LIFETIME.as_micros() as u64;
+        st.pending
+            .retain(|_, p| now_us.saturating_sub(p.created_us) <= lifetime);
+        st.pending.insert(
             id,
             Pending {
                 token: token.clone(),
@@ -208,6 +215,7 @@ impl Interactions {
                 shown: Shown::default(),
             },
         );
+        drop(st);
         Ok(json!({
             "id": id,
             "application_id": app,
@@ -451,17 +459,6 @@ fn by_token<'a>(
 
 fn flags_of(data: &Value) -> u64 {
     data["flags"].as_u64().unwrap_or(0)
-}
-
-fn check_content(content: &str) -> Result<(), DiscordError> {
-    let units = content.encode_utf16().count();
-    if units > discord_api::limits::MAX_CONTENT_LEN {
-        return Err(DiscordError::invalid_body(format!(
-            "content: Must be {} or fewer in length.",
-            discord_api::limits::MAX_CONTENT_LEN
-        )));
-    }
-    Ok(())
 }
 
 /// A reply's message data applied to what the member sees. A reply that

@@ -265,7 +265,7 @@ impl Inner {
     }
 }
 
-fn check_content(content: &str) -> DiscordResult<()> {
+pub(crate) fn check_content(content: &str) -> DiscordResult<()> {
     if discord_len(content) > MAX_CONTENT_LEN {
         return Err(DiscordError::invalid_body(
             "content: Must be 2000 or fewer in length.",

@@ -71,18 +71,6 @@ impl HttpDiscord {
         parse(&self.call(key, build).await?)
     }
 
-    /// The Gateway's URL (`GET /gateway/bot`).
-    pub async fn gateway_url(&self) -> DiscordResult<String> {
-        let key = self.key(ApiRoute::Gateway, Snowflake(0));
-        let url = self.api("/gateway/bot");
-        let build = || Ok(self.client.get(&url).header("authorization", self.auth()));
-        let v: Value = parse(&self.call(key, build).await?)?;
-        v["url"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| DiscordError::Transport("GET /gateway/bot gave no url".into()))
-    }
-
     /// The first answer to an interaction. Sent once: a lost answer whose
     /// retry meets 40060 had landed.
     pub async fn interaction_callback(

@@ -9,9 +9,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use serde_json::{Value, json};
 
-use discord_api::NewFile;
 use discord_api::interactions::flag::{EPHEMERAL, SUPPRESS_EMBEDS};
 use discord_api::limits::{MAX_CONTENT_LEN, MAX_FILE_BYTES};
+use discord_api::{NewFile, discord_len};
 use discord_http::ReplyBody;
 
 /// What a command answers.
@@ -82,7 +82,7 @@ fn rows(schema: &SchemaRef, batches: &[RecordBatch]) -> ReplyBody {
             "```\n{}\n```\n({total} {noun})",
             fence_safe(&table.to_string())
         );
-        if text.encode_utf16().count() <= MAX_CONTENT_LEN {
+        if discord_len(&text) <= MAX_CONTENT_LEN {
             return body(&text, false, Vec::new());
         }
     }
@@ -127,7 +127,7 @@ fn csv_within(batches: &[RecordBatch], max: usize) -> (Vec<u8>, usize) {
 
 /// Text cut to Discord's 2,000 characters (UTF-16 units), ending in "…".
 pub fn fit(text: &str) -> String {
-    if text.encode_utf16().count() <= MAX_CONTENT_LEN {
+    if discord_len(text) <= MAX_CONTENT_LEN {
         return text.to_string();
     }
     let mut out = String::new();
@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn long_text_is_cut_to_two_thousand_units() {
         let t = fit(&"é".repeat(5000));
-        assert_eq!(t.encode_utf16().count(), MAX_CONTENT_LEN);
+        assert_eq!(discord_len(&t), MAX_CONTENT_LEN);
         assert!(t.ends_with('…'));
         assert_eq!(fit("short"), "short");
     }

@@ -154,14 +154,10 @@ async fn dispatch(engine: &Engine, inv: &Invocation) -> Result<Answer, String> {
             .await
         }
         "dbc_restore" => {
+            // restore() reads the ID and names a bad one.
             let (db, def) = table(engine, inv)?;
-            let raw = inv.need("snapshot_id")?;
-            let id: i64 = raw
-                .trim()
-                .parse()
-                .map_err(|_| format!("snapshot_id: {raw:?} is not a snapshot ID"))?;
-            let args = vec![name_arg(&db, &def.name), ScalarValue::Int64(Some(id))];
-            admin(engine, AdminOp::Restore, args).await
+            let id = ScalarValue::Utf8(Some(inv.need("snapshot_id")?.trim().to_string()));
+            admin(engine, AdminOp::Restore, vec![name_arg(&db, &def.name), id]).await
         }
         "dbc_sql" => sql(engine, inv.need("query")?).await,
         other => Err(format!("/{other} is not a dbcord command")),

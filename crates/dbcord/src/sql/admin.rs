@@ -363,13 +363,10 @@ impl Job {
     async fn object(&self) -> Result<Vec<ArrayRef>> {
         self.arity(2..=2)?;
         let def = self.table()?;
-        let id = match &self.args[1] {
-            ScalarValue::Int64(Some(n)) if *n > 0 => Snowflake(*n as u64),
-            ScalarValue::Utf8(Some(t)) if t.trim().parse::<u64>().is_ok() => {
-                Snowflake(t.trim().parse().unwrap_or_default())
-            }
-            other => return Err(usage(self.op, &format!("{other} is not a message ID"))),
-        };
+        let id: Snowflake = self
+            .text(1, "the message ID")?
+            .parse()
+            .map_err(|_| usage(self.op, "the ObjectID is not a message ID"))?;
         let rows = self
             .store
             .resolve_object(&def, id)

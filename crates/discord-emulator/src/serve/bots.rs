@@ -5,18 +5,16 @@
 //! PING with a bad signature must get a 401.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
 
-use discord_api::interactions::{SIGNATURE_HEADER, TIMESTAMP_HEADER, callback, kind};
+use discord_api::interactions::{
+    RESPONSE_DEADLINE, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback, kind,
+};
 use discord_api::{DiscordError, Snowflake};
 
 use super::gateway::Gateway;
-
-/// How long Discord waits for an endpoint's answer.
-const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The application's key pair and its delivery routes.
 pub struct Bots {
@@ -62,7 +60,8 @@ impl Bots {
             endpoint: Mutex::default(),
             gateway,
             client: reqwest::Client::builder()
-                .timeout(ENDPOINT_TIMEOUT)
+                // Discord waits no longer for an endpoint's answer.
+                .timeout(RESPONSE_DEADLINE)
                 .build()
                 .expect("a plain HTTP client builds"),
         }

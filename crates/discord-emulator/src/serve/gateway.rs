@@ -218,7 +218,16 @@ impl Gateway {
                 *session = Some(id);
                 Ok(())
             }
-            c if c == 3 || c == 4 || c == 8 => Ok(()),
+            // Accepted and not acted on: dbcord's guild has no presences or voice.
+            c if [
+                op::PRESENCE_UPDATE,
+                op::VOICE_STATE_UPDATE,
+                op::REQUEST_GUILD_MEMBERS,
+            ]
+            .contains(&(c as u8)) =>
+            {
+                Ok(())
+            }
             _ => Err((close::UNKNOWN_OPCODE, "Unknown opcode")),
         }
     }

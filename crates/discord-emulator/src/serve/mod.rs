@@ -167,22 +167,26 @@ pub async fn start(
 
 /// What the Gateway checks an IDENTIFY against.
 fn gateway_config(emulator: &Emulator, options: &ServeOptions) -> gateway::GatewayConfig {
-    let config = emulator.config();
-    let content = discord_api::limits::MESSAGE_CONTENT_INTENT_FLAGS;
+    let content = emulator.config().message_content_intent;
     gateway::GatewayConfig {
         token: options.token.clone(),
         bot: emulator.bot_user(),
         guild_id: emulator.guild_id(),
-        allowed_privileged: if config.message_content_intent {
-            1 << 15
+        allowed_privileged: if content {
+            discord_api::interactions::gateway::INTENT_MESSAGE_CONTENT
         } else {
             0
         },
-        app_flags: if config.message_content_intent {
-            content
-        } else {
-            0
-        },
+        app_flags: app_flags(emulator),
+    }
+}
+
+/// The application's flags: the Message Content intent's, when it is on.
+pub(crate) fn app_flags(emulator: &Emulator) -> u64 {
+    if emulator.config().message_content_intent {
+        discord_api::limits::MESSAGE_CONTENT_INTENT_FLAGS
+    } else {
+        0
     }
 }
 
@@ -190,15 +194,10 @@ impl AppState {
     /// The application object (`GET /applications/@me`), its public key included.
     pub(crate) fn application_json(&self) -> Value {
         let bot = self.emulator.bot_user();
-        let flags = if self.emulator.config().message_content_intent {
-            discord_api::limits::MESSAGE_CONTENT_INTENT_FLAGS
-        } else {
-            0
-        };
         serde_json::json!({
             "id": bot.id,
             "name": bot.username,
-            "flags": flags,
+            "flags": app_flags(&self.emulator),
             "bot": wire::user(&bot, false),
             "verify_key": self.bots.public_key(),
             "interactions_endpoint_url": self.bots.endpoint(),

@@ -18,8 +18,6 @@ use discord_api::{DiscordError, Snowflake};
 use crate::error::{Error, Result};
 use crate::store::codec::key::{Key, row_key};
 use crate::store::codec::op::Op;
-use crate::store::log::commit::parse;
-use crate::store::log::{directories, shards};
 use crate::store::read::rows::StoredRow;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::TableDef;
@@ -42,13 +40,7 @@ impl Store {
     async fn keys_written_by(&self, def: &Arc<TableDef>, id: Snowflake) -> Result<Vec<Key>> {
         match self.discord.get_message(def.channel_id, id).await {
             Ok(m) => {
-                let bot = self.discord.bot_user_id();
-                let Some(commit) = parse(def, bot, m) else {
-                    return Ok(Vec::new());
-                };
-                let mut commits = vec![commit];
-                shards::resolve(&self.discord, def, &mut commits).await?;
-                directories::resolve_commits(&self.discord, def, &mut commits).await?;
+                let commits = self.commits_in(def, [m]).await?;
                 let mut stats = ReadStats::default();
                 let mut keys = Vec::new();
                 for c in self.valid_statements(def, commits, &mut stats).await? {

@@ -127,10 +127,20 @@ impl Store {
 
     /// Every commit in the table's channel, oldest first, checkpoints included.
     pub(crate) async fn all_commits(&self, def: &TableDef) -> Result<Vec<Commit>> {
-        let bot = self.discord.bot_user_id();
         let messages = HistoryPager::new(Arc::clone(&self.discord), def.channel_id)
             .read_all()
             .await?;
+        self.commits_in(def, messages).await
+    }
+
+    /// The commits among `messages` of `def`'s channel, their shards and
+    /// directories resolved, so their changes can be read.
+    pub(crate) async fn commits_in(
+        &self,
+        def: &TableDef,
+        messages: impl IntoIterator<Item = Message>,
+    ) -> Result<Vec<Commit>> {
+        let bot = self.discord.bot_user_id();
         let mut commits: Vec<Commit> = messages
             .into_iter()
             .filter_map(|m| parse(def, bot, m))
@@ -252,13 +262,7 @@ impl Store {
     /// vacuum after a load of millions of rows holds one commit's versions
     /// at a time, not all of them). Returns the number of versions archived.
     pub(crate) async fn archive(&self, def: &TableDef, messages: &[Message]) -> Result<u64> {
-        let bot = self.discord.bot_user_id();
-        let mut commits: Vec<Commit> = messages
-            .iter()
-            .filter_map(|m| parse(def, bot, m.clone()))
-            .collect();
-        shards::resolve(&self.discord, def, &mut commits).await?;
-        directories::resolve_commits(&self.discord, def, &mut commits).await?;
+        let commits = self.commits_in(def, messages.iter().cloned()).await?;
         let mut stats = ReadStats::default();
         let mut out = Archive::default();
         for commit in self.valid_statements(def, commits, &mut stats).await? {
