@@ -120,6 +120,22 @@ pub trait Discord: Send + Sync + 'static {
         name: &str,
     ) -> DiscordResult<Channel>;
 
+    /// `GET /guilds/{guild}/members?limit=&after=`: members by user ID,
+    /// `limit` 1 to 1000. Needs the Server Members intent (403 without).
+    async fn list_members(&self, after: Snowflake, limit: u32) -> DiscordResult<Vec<Member>>;
+    /// `GET /guilds/{guild}/roles`.
+    async fn list_roles(&self) -> DiscordResult<Vec<Role>>;
+    /// `GET /guilds/{guild}/threads/active`: every unarchived thread of the guild.
+    async fn list_active_threads(&self) -> DiscordResult<Vec<Channel>>;
+    /// `GET /channels/{id}/threads/archived/public?before=&limit=`: a
+    /// channel's archived public threads, most recently archived first;
+    /// `before` is an ISO-8601 archive time.
+    async fn list_archived_threads(
+        &self,
+        channel: Snowflake,
+        before: Option<&str>,
+    ) -> DiscordResult<ThreadPage>;
+
     /// Fetch an attachment's bytes (or only `range` of them, with an HTTP
     /// range request) from its URL, on the CDN. The URL may have expired:
     /// [`attachments::download`] re-reads `message` in `channel` for a fresh one.
@@ -191,6 +207,22 @@ impl<D: Discord + ?Sized> Discord for Arc<D> {
     }
     async fn start_thread(&self, c: Snowflake, m: Snowflake, n: &str) -> DiscordResult<Channel> {
         (**self).start_thread(c, m, n).await
+    }
+    async fn list_members(&self, after: Snowflake, limit: u32) -> DiscordResult<Vec<Member>> {
+        (**self).list_members(after, limit).await
+    }
+    async fn list_roles(&self) -> DiscordResult<Vec<Role>> {
+        (**self).list_roles().await
+    }
+    async fn list_active_threads(&self) -> DiscordResult<Vec<Channel>> {
+        (**self).list_active_threads().await
+    }
+    async fn list_archived_threads(
+        &self,
+        c: Snowflake,
+        before: Option<&str>,
+    ) -> DiscordResult<ThreadPage> {
+        (**self).list_archived_threads(c, before).await
     }
     async fn download_attachment(
         &self,

@@ -48,6 +48,14 @@ pub const MAX_SEARCH_CHANNELS: usize = 500;
 /// Search: the largest `slop`, and the default.
 pub const MAX_SLOP: u32 = 100;
 pub const DEFAULT_SLOP: u32 = 2;
+/// Search: `author_id` and `mentions` values in one query.
+pub const MAX_SEARCH_USERS: usize = 100;
+/// Search: the values `author_type` accepts (each may be negated with `-`).
+pub const SEARCH_AUTHOR_TYPES: [&str; 3] = ["user", "bot", "webhook"];
+/// Members listed per request (`GET /guilds/{guild}/members?limit=`).
+pub const MEMBERS_PAGE: u32 = 1000;
+/// Archived threads listed per request.
+pub const THREADS_PAGE: u32 = 100;
 /// Search: the values `has` accepts (each may be negated with `-`).
 pub const SEARCH_HAS_VALUES: [&str; 9] = [
     "link", "embed", "poll", "file", "video", "image", "sound", "sticker", "snapshot",
@@ -68,8 +76,39 @@ pub const FLAG_SUPPRESS_EMBEDS: u64 = 1 << 2;
 /// Channel types by Discord's `type` number.
 pub mod channel_type {
     pub const TEXT: u8 = 0;
+    pub const VOICE: u8 = 2;
     pub const CATEGORY: u8 = 4;
+    pub const ANNOUNCEMENT: u8 = 5;
+    pub const ANNOUNCEMENT_THREAD: u8 = 10;
     pub const PUBLIC_THREAD: u8 = 11;
+    pub const PRIVATE_THREAD: u8 = 12;
+    pub const STAGE: u8 = 13;
+    pub const FORUM: u8 = 15;
+
+    /// Whether messages are posted in channels of this type (and read with history).
+    pub fn holds_messages(kind: u8) -> bool {
+        matches!(kind, TEXT | VOICE | ANNOUNCEMENT | STAGE) || is_thread(kind)
+    }
+
+    pub fn is_thread(kind: u8) -> bool {
+        matches!(kind, ANNOUNCEMENT_THREAD | PUBLIC_THREAD | PRIVATE_THREAD)
+    }
+
+    /// The name a person knows the type by.
+    pub fn name(kind: u8) -> &'static str {
+        match kind {
+            TEXT => "text",
+            VOICE => "voice",
+            CATEGORY => "category",
+            ANNOUNCEMENT => "announcement",
+            ANNOUNCEMENT_THREAD => "announcement_thread",
+            PUBLIC_THREAD => "public_thread",
+            PRIVATE_THREAD => "private_thread",
+            STAGE => "stage",
+            FORUM => "forum",
+            _ => "other",
+        }
+    }
 }
 
 /// Permission bits, by Discord's numbering.

@@ -18,6 +18,12 @@ pub enum Route {
     GuildRoles,
     /// `GET /guilds/{guild}/members/{user}`
     GuildMember,
+    /// `GET /guilds/{guild}/members`
+    ListMembers,
+    /// `GET /guilds/{guild}/threads/active`
+    ActiveThreads,
+    /// `GET /channels/{channel}/threads/archived/public`
+    ArchivedThreads,
     /// `GET /guilds/{guild}/channels`
     ListChannels,
     /// `POST /guilds/{guild}/channels`
@@ -56,11 +62,14 @@ pub enum Route {
 
 impl Route {
     /// Every route, for reports that list them all.
-    pub const ALL: [Route; 21] = [
+    pub const ALL: [Route; 24] = [
         Route::UserMe,
         Route::Application,
         Route::GuildRoles,
         Route::GuildMember,
+        Route::ListMembers,
+        Route::ActiveThreads,
+        Route::ArchivedThreads,
         Route::ListChannels,
         Route::CreateChannel,
         Route::GetChannel,
@@ -86,6 +95,9 @@ impl Route {
             Route::Application => "application",
             Route::GuildRoles => "guild_roles",
             Route::GuildMember => "guild_member",
+            Route::ListMembers => "list_members",
+            Route::ActiveThreads => "active_threads",
+            Route::ArchivedThreads => "archived_threads",
             Route::ListChannels => "list_channels",
             Route::CreateChannel => "create_channel",
             Route::GetChannel => "get_channel",
@@ -104,6 +116,25 @@ impl Route {
             Route::InteractionCallback => "interaction_callback",
             Route::InteractionWebhook => "interaction_webhook",
         }
+    }
+
+    /// Whether a request on the route changes the guild (or answers an
+    /// interaction): what a read-only reader must never send.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Route::CreateChannel
+                | Route::EditChannel
+                | Route::DeleteChannel
+                | Route::CreateMessage
+                | Route::EditMessage
+                | Route::DeleteMessage
+                | Route::BulkDelete
+                | Route::StartThread
+                | Route::Commands
+                | Route::InteractionCallback
+                | Route::InteractionWebhook
+        )
     }
 
     /// Whether the route goes to the CDN rather than the API.

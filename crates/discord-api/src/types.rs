@@ -66,6 +66,10 @@ pub struct ThreadMetadata {
     pub auto_archive_duration: u32,
     #[serde(default)]
     pub locked: bool,
+    /// When it was last archived or unarchived (ISO-8601): archived
+    /// threads are listed by it, newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_timestamp: Option<String>,
 }
 
 /// A message author.
@@ -148,8 +152,77 @@ pub struct Message {
     /// Message flags (SUPPRESS_EMBEDS is 1 << 2).
     #[serde(default)]
     pub flags: u64,
+    /// The users named as `<@id>` in the content (whether or not anyone
+    /// was pinged: `allowed_mentions` only decides notifications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<User>,
+    /// Link previews and rich embeds, as Discord's JSON has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<serde_json::Value>,
+    /// The message this one replies to (or forwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_reference: Option<MessageReference>,
+    /// Set on messages a webhook posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Snowflake>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hit: Option<bool>,
+}
+
+impl Message {
+    /// Whether the content holds a URL (what search's `has=link` finds).
+    pub fn has_link(&self) -> bool {
+        self.content.contains("http://") || self.content.contains("https://")
+    }
+}
+
+/// What a reply points at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Snowflake>,
+}
+
+/// A member of the guild (`GET /guilds/{guild}/members`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: User,
+    #[serde(default)]
+    pub nick: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<Snowflake>,
+    /// ISO-8601.
+    pub joined_at: String,
+}
+
+/// A role of the guild (`GET /guilds/{guild}/roles`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: Snowflake,
+    pub name: String,
+    /// The permission bits, as the decimal string Discord sends.
+    #[serde(default)]
+    pub permissions: String,
+    #[serde(default)]
+    pub position: i64,
+    #[serde(default)]
+    pub color: u32,
+    #[serde(default)]
+    pub hoist: bool,
+    #[serde(default)]
+    pub managed: bool,
+    #[serde(default)]
+    pub mentionable: bool,
+}
+
+/// A page of archived threads (`GET /channels/{id}/threads/archived/public`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    pub threads: Vec<Channel>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// A nonce as text, whether Discord sent a string or an integer.
@@ -271,8 +344,16 @@ pub enum SortOrder {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchQuery {
     pub content: Option<String>,
+    /// Any of these channels (threads are channels of their own).
     pub channel_ids: Vec<Snowflake>,
-    pub author_id: Option<Snowflake>,
+    /// Any of these authors (up to 100).
+    pub author_ids: Vec<Snowflake>,
+    /// `user`, `bot`, `webhook`, each may be negated with `-`.
+    pub author_types: Vec<String>,
+    /// Messages mentioning any of these users (up to 100).
+    pub mentions: Vec<Snowflake>,
+    pub pinned: Option<bool>,
+    /// Every one of these (`link`, `file`, ...; `-link`: none).
     pub has: Vec<String>,
     pub min_id: Option<Snowflake>,
     pub max_id: Option<Snowflake>,
@@ -296,7 +377,7 @@ impl SearchQuery {
             }
         };
         push("content", self.content.clone());
-        push("author_id", self.author_id.map(|v| v.to_string()));
+        push("pinned", self.pinned.map(|v| v.to_string()));
         push("min_id", self.min_id.map(|v| v.to_string()));
         push("max_id", self.max_id.map(|v| v.to_string()));
         push("limit", self.limit.map(|v| v.to_string()));
@@ -306,6 +387,15 @@ impl SearchQuery {
         push("sort_order", self.sort_order.map(|v| enum_word(&v)));
         for c in &self.channel_ids {
             pairs.push(("channel_id", c.to_string()));
+        }
+        for a in &self.author_ids {
+            pairs.push(("author_id", a.to_string()));
+        }
+        for t in &self.author_types {
+            pairs.push(("author_type", t.clone()));
+        }
+        for m in &self.mentions {
+            pairs.push(("mentions", m.to_string()));
         }
         for h in &self.has {
             pairs.push(("has", h.clone()));

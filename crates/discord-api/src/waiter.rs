@@ -13,8 +13,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
-    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
-    NewChannel, NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake,
+    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Member,
+    Message, NewChannel, NewMessage, Role, Route, SearchQuery, SearchResults, SharedClock,
+    Snowflake, ThreadPage,
 };
 
 /// When to stop waiting.
@@ -355,6 +356,41 @@ impl<D: Discord> Discord for Waiting<D> {
         self.pace(Route::Search, self.inner.guild_id()).await?;
         w.retry_transient(Route::Search, || self.inner.search(query))
             .await
+    }
+
+    async fn list_members(&self, after: Snowflake, limit: u32) -> DiscordResult<Vec<Member>> {
+        let w = &self.waiter;
+        self.pace(Route::ListMembers, self.inner.guild_id()).await?;
+        w.retry_transient(Route::ListMembers, || self.inner.list_members(after, limit))
+            .await
+    }
+
+    async fn list_roles(&self) -> DiscordResult<Vec<Role>> {
+        let w = &self.waiter;
+        self.pace(Route::GuildRoles, self.inner.guild_id()).await?;
+        w.retry_transient(Route::GuildRoles, || self.inner.list_roles())
+            .await
+    }
+
+    async fn list_active_threads(&self) -> DiscordResult<Vec<Channel>> {
+        let w = &self.waiter;
+        self.pace(Route::ActiveThreads, self.inner.guild_id())
+            .await?;
+        w.retry_transient(Route::ActiveThreads, || self.inner.list_active_threads())
+            .await
+    }
+
+    async fn list_archived_threads(
+        &self,
+        channel: Snowflake,
+        before: Option<&str>,
+    ) -> DiscordResult<ThreadPage> {
+        let w = &self.waiter;
+        self.pace(Route::ArchivedThreads, channel).await?;
+        w.retry_transient(Route::ArchivedThreads, || {
+            self.inner.list_archived_threads(channel, before)
+        })
+        .await
     }
 
     /// A thread repeated after a lost answer already exists: its ID is the message's.

@@ -167,6 +167,7 @@ impl Inner {
                 archived: false,
                 auto_archive_duration: auto_archive_minutes,
                 locked: false,
+                archive_timestamp: None,
             }),
         };
         self.commit_or_500(

@@ -44,6 +44,9 @@ pub struct EmulatorConfig {
     /// Whether the bot has the privileged Message Content intent; without it
     /// Discord sends empty content for messages the bot did not write.
     pub message_content_intent: bool,
+    /// Whether the bot has the privileged Server Members intent; without it
+    /// listing the guild's members answers 403.
+    pub server_members_intent: bool,
     /// The bot's permission bits in the guild (Discord's numbering).
     pub bot_permissions: u64,
     /// Characters stripped from message content, as Discord strips some.
@@ -68,6 +71,7 @@ impl Default for EmulatorConfig {
             attachment_url_ttl: Duration::from_secs(24 * 3600),
             attachment_url_base: "emulator://cdn".into(),
             message_content_intent: true,
+            server_members_intent: true,
             bot_permissions: permission::ADMINISTRATOR,
             strip: StripSet::default(),
             // Observed by others; Discord documents no number.
@@ -123,5 +127,9 @@ pub fn default_buckets() -> Vec<(Route, BucketRule)> {
         (Route::BulkDelete, rule(1, 1.0)),
         (Route::Search, rule(5, 5.0)),
         (Route::StartThread, shared(10, 240.0)),
+        (Route::ListMembers, rule(10, 10.0)),
+        (Route::GuildRoles, rule(10, 10.0)),
+        (Route::ActiveThreads, rule(10, 10.0)),
+        (Route::ArchivedThreads, rule(5, 1.0)),
     ]
 }

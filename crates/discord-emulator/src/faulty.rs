@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use discord_api::{
-    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
-    NewChannel, NewMessage, SearchQuery, SearchResults, SharedClock, Snowflake,
+    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Member,
+    Message, NewChannel, NewMessage, Role, SearchQuery, SearchResults, SharedClock, Snowflake,
+    ThreadPage,
 };
 use tokio::sync::Notify;
 
@@ -211,6 +212,27 @@ impl<D: Discord> Discord for Faulty<D> {
 
     async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
         self.call(self.inner.search(query)).await
+    }
+
+    async fn list_members(&self, after: Snowflake, limit: u32) -> DiscordResult<Vec<Member>> {
+        self.call(self.inner.list_members(after, limit)).await
+    }
+
+    async fn list_roles(&self) -> DiscordResult<Vec<Role>> {
+        self.call(self.inner.list_roles()).await
+    }
+
+    async fn list_active_threads(&self) -> DiscordResult<Vec<Channel>> {
+        self.call(self.inner.list_active_threads()).await
+    }
+
+    async fn list_archived_threads(
+        &self,
+        channel: Snowflake,
+        before: Option<&str>,
+    ) -> DiscordResult<ThreadPage> {
+        self.call(self.inner.list_archived_threads(channel, before))
+            .await
     }
 
     async fn start_thread(

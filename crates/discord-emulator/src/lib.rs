@@ -24,6 +24,7 @@ mod counters;
 mod draw;
 mod faults;
 mod faulty;
+mod guild;
 pub mod interactions;
 mod journal;
 mod messages;
@@ -40,8 +41,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use discord_api::{
-    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
-    NewChannel, NewMessage, Route, SearchQuery, SearchResults, SharedClock, Snowflake, User,
+    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Member,
+    Message, NewChannel, NewMessage, Role, Route, SearchQuery, SearchResults, SharedClock,
+    Snowflake, ThreadPage, User,
 };
 
 pub use config::{EmulatorConfig, default_buckets};
@@ -49,6 +51,7 @@ pub use content::StripSet;
 pub use counters::{Counters, RouteCount};
 pub use faults::{Fault, FaultPlan, FaultSpec};
 pub use faulty::Faulty;
+pub use guild::PersonPost;
 pub use journal::JournalError;
 pub use ratelimit::{BucketInfo, BucketRule};
 pub use search_config::{DeepIndex, LagModel, Matching, SearchConfig};
@@ -479,6 +482,39 @@ impl Discord for Emulator {
         let guild = self.guild_id();
         self.request(Route::Search, guild, |i, now| i.search(query, now))
             .await
+    }
+
+    async fn list_members(&self, after: Snowflake, limit: u32) -> DiscordResult<Vec<Member>> {
+        let guild = self.guild_id();
+        self.request(Route::ListMembers, guild, |i, _| {
+            i.list_members(after, limit)
+        })
+        .await
+    }
+
+    async fn list_roles(&self) -> DiscordResult<Vec<Role>> {
+        let guild = self.guild_id();
+        self.request(Route::GuildRoles, guild, |i, _| Ok(i.list_roles()))
+            .await
+    }
+
+    async fn list_active_threads(&self) -> DiscordResult<Vec<Channel>> {
+        let guild = self.guild_id();
+        self.request(Route::ActiveThreads, guild, |i, now| {
+            Ok(i.list_active_threads(now))
+        })
+        .await
+    }
+
+    async fn list_archived_threads(
+        &self,
+        channel: Snowflake,
+        before: Option<&str>,
+    ) -> DiscordResult<ThreadPage> {
+        self.request(Route::ArchivedThreads, channel, |i, now| {
+            i.list_archived_threads(channel, before, now)
+        })
+        .await
     }
 
     async fn start_thread(

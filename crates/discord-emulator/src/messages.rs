@@ -45,20 +45,9 @@ impl Inner {
                 content_type: None,
             });
         }
-        let message = Message {
-            id,
-            channel_id: channel,
-            author,
-            content: self.config.strip.apply(&msg.content).into_owned(),
-            timestamp: iso8601(id.unix_ms() * 1000),
-            edited_timestamp: None,
-            attachments,
-            kind: 0,
-            pinned: false,
-            nonce: msg.nonce.clone(),
-            flags: msg.flags,
-            hit: None,
-        };
+        let mut message = self.person_message(id, channel, author, &msg.content, msg.flags);
+        message.attachments = attachments;
+        message.nonce = msg.nonce.clone();
         self.commit_or_500(
             now,
             Event::MessageCreated {
@@ -252,7 +241,7 @@ impl Inner {
     }
 
     /// A channel that holds messages: text or thread, else 404 / 400.
-    fn message_channel(&self, id: Snowflake) -> DiscordResult<()> {
+    pub(crate) fn message_channel(&self, id: Snowflake) -> DiscordResult<()> {
         let c = self.channel(id)?;
         if c.kind == channel_type::TEXT || c.kind == channel_type::PUBLIC_THREAD {
             Ok(())

@@ -5,8 +5,8 @@
 //! [`SearchConfig`](crate::SearchConfig); every draw is seeded.
 
 use discord_api::limits::{
-    DEFAULT_SLOP, MAX_SEARCH_CHANNELS, MAX_SEARCH_CONTENT, MAX_SEARCH_OFFSET, MAX_SLOP,
-    SEARCH_HAS_VALUES, SEARCH_PAGE, code,
+    DEFAULT_SLOP, MAX_SEARCH_CHANNELS, MAX_SEARCH_CONTENT, MAX_SEARCH_OFFSET, MAX_SEARCH_USERS,
+    MAX_SLOP, SEARCH_AUTHOR_TYPES, SEARCH_HAS_VALUES, SEARCH_PAGE, code,
 };
 use discord_api::{
     DiscordError, DiscordResult, Message, SearchQuery, SearchResults, Snowflake, SortOrder,
@@ -114,18 +114,24 @@ impl Inner {
                     return false;
                 };
                 (q.channel_ids.is_empty() || q.channel_ids.contains(&m.channel))
-                    && q.author_id.is_none_or(|a| a == m.author)
+                    && (q.author_ids.is_empty() || q.author_ids.contains(&m.author))
                     && query.as_ref().is_none_or(|c| c.matches(words, slop))
-                    && (q.has.is_empty() || self.has_matches(q, m.channel, m.id))
+                    && (!needs_message(q) || self.message_matches(q, m.channel, m.id))
             })
             .map(|m| m.id)
             .collect()
     }
 
-    fn has_matches(&self, q: &SearchQuery, channel: Snowflake, id: Snowflake) -> bool {
-        self.state
-            .message(channel, id)
-            .is_some_and(|m| q.has.iter().all(|h| has_matches(h, m)))
+    /// The filters answered from the message itself: `has`, `pinned`,
+    /// `mentions`, `author_type`.
+    fn message_matches(&self, q: &SearchQuery, channel: Snowflake, id: Snowflake) -> bool {
+        let Some(m) = self.state.message(channel, id) else {
+            return false;
+        };
+        q.has.iter().all(|h| has_matches(h, m))
+            && q.pinned.is_none_or(|p| p == m.pinned)
+            && (q.mentions.is_empty() || m.mentions.iter().any(|u| q.mentions.contains(&u.id)))
+            && author_type_matches(&q.author_types, m)
     }
 
     /// The reported total and the IDs of the page asked for: sometimes
@@ -183,6 +189,21 @@ fn check_query(q: &SearchQuery) -> DiscordResult<()> {
     if q.channel_ids.len() > MAX_SEARCH_CHANNELS {
         return bad("channel_id: Must be 500 or fewer in length.");
     }
+    if q.author_ids.len() > MAX_SEARCH_USERS {
+        return bad("author_id: Must be 100 or fewer in length.");
+    }
+    if q.mentions.len() > MAX_SEARCH_USERS {
+        return bad("mentions: Must be 100 or fewer in length.");
+    }
+    if let Some(t) = q
+        .author_types
+        .iter()
+        .find(|t| !SEARCH_AUTHOR_TYPES.contains(&t.trim_start_matches('-')))
+    {
+        return bad(&format!(
+            "author_type: Value \"{t}\" is not a valid enum value."
+        ));
+    }
     if q.limit.is_some_and(|l| !(1..=SEARCH_PAGE).contains(&l)) {
         return bad(
             "limit: int value should be less than or equal to 25 and greater than or equal to 1.",
@@ -204,15 +225,46 @@ fn check_query(q: &SearchQuery) -> DiscordResult<()> {
     Ok(())
 }
 
+fn needs_message(q: &SearchQuery) -> bool {
+    !q.has.is_empty() || q.pinned.is_some() || !q.mentions.is_empty() || !q.author_types.is_empty()
+}
+
+/// `has=kind` (or `-kind`): stickers, polls and forwarded snapshots are
+/// not modelled, so no message has them.
 fn has_matches(has: &str, m: &Message) -> bool {
     let (negate, kind) = match has.strip_prefix('-') {
         Some(k) => (true, k),
         None => (false, has),
     };
+    let file_like = |exts: &[&str]| {
+        m.attachments.iter().any(|a| {
+            let name = a.filename.to_ascii_lowercase();
+            exts.iter().any(|e| name.ends_with(e))
+        })
+    };
     let present = match kind {
         "file" => !m.attachments.is_empty(),
-        "link" => m.content.contains("http://") || m.content.contains("https://"),
+        "link" => m.has_link(),
+        "embed" => !m.embeds.is_empty(),
+        "image" => file_like(&[".png", ".jpg", ".jpeg", ".gif", ".webp"]),
+        "video" => file_like(&[".mp4", ".webm", ".mov"]),
+        "sound" => file_like(&[".mp3", ".ogg", ".wav", ".flac"]),
         _ => false,
     };
     present != negate
+}
+
+/// `author_type`: any of the types asked for, none of the negated ones.
+fn author_type_matches(types: &[String], m: &Message) -> bool {
+    let kind = if m.webhook_id.is_some() {
+        "webhook"
+    } else if m.author.bot {
+        "bot"
+    } else {
+        "user"
+    };
+    let (negated, wanted): (Vec<&String>, Vec<&String>) =
+        types.iter().partition(|t| t.starts_with('-'));
+    (wanted.is_empty() || wanted.iter().any(|t| t.as_str() == kind))
+        && !negated.iter().any(|t| &t[1..] == kind)
 }

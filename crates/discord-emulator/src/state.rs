@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use discord_api::{Channel, Message, Snowflake, User, channel_type};
+use discord_api::{Channel, Member, Message, Role, Snowflake, ThreadMetadata, User, channel_type};
 use serde::{Deserialize, Serialize};
 
 use crate::draw;
@@ -52,6 +52,17 @@ pub enum Event {
         channel_id: Snowflake,
         ids: Vec<Snowflake>,
     },
+    MemberJoined {
+        member: Member,
+    },
+    RoleCreated {
+        role: Role,
+    },
+    MessagePinned {
+        channel_id: Snowflake,
+        id: Snowflake,
+        pinned: bool,
+    },
 }
 
 /// The whole guild.
@@ -72,6 +83,10 @@ pub struct GuildState {
     pub last_id: u64,
     /// When each thread was last active (created or posted in), µs.
     pub thread_activity: HashMap<Snowflake, u64>,
+    /// The guild's members (the bot aside) by user ID.
+    pub members: BTreeMap<Snowflake, Member>,
+    /// The guild's roles (`@everyone` aside) by ID.
+    pub roles: BTreeMap<Snowflake, Role>,
 }
 
 impl GuildState {
@@ -101,6 +116,27 @@ impl GuildState {
             Event::MessagesDeleted { channel_id, ids } => {
                 for id in ids {
                     self.remove_message(*channel_id, *id, at, search);
+                }
+            }
+            Event::MemberJoined { member } => {
+                self.note_id(member.user.id);
+                self.members.insert(member.user.id, member.clone());
+            }
+            Event::RoleCreated { role } => {
+                self.note_id(role.id);
+                self.roles.insert(role.id, role.clone());
+            }
+            Event::MessagePinned {
+                channel_id,
+                id,
+                pinned,
+            } => {
+                if let Some(m) = self
+                    .messages
+                    .get_mut(channel_id)
+                    .and_then(|m| m.get_mut(id))
+                {
+                    Arc::make_mut(m).pinned = *pinned;
                 }
             }
         }
@@ -208,7 +244,7 @@ impl GuildState {
         let threads: Vec<Snowflake> = self
             .channels
             .values()
-            .filter(|c| c.kind == channel_type::PUBLIC_THREAD && c.parent_id == Some(id))
+            .filter(|c| channel_type::is_thread(c.kind) && c.parent_id == Some(id))
             .map(|c| c.id)
             .collect();
         for t in threads {
@@ -224,7 +260,7 @@ impl GuildState {
     pub fn guild_channels(&self) -> impl Iterator<Item = &Channel> {
         self.channels
             .values()
-            .filter(|c| c.kind != channel_type::PUBLIC_THREAD)
+            .filter(|c| !channel_type::is_thread(c.kind))
     }
 
     /// A channel as it is at `now_us`: a thread idle for longer than its
@@ -235,6 +271,12 @@ impl GuildState {
             meta.archived = self.thread_archived(c.id, meta.auto_archive_duration, now_us);
         }
         c
+    }
+
+    /// When a thread archives (or archived) if nobody posts in it again, µs.
+    pub fn thread_archived_at(&self, id: Snowflake, meta: &ThreadMetadata) -> u64 {
+        let active = self.thread_activity.get(&id).copied().unwrap_or(0);
+        active + u64::from(meta.auto_archive_duration) * 60_000_000
     }
 
     fn thread_archived(&self, id: Snowflake, minutes: u32, now_us: u64) -> bool {

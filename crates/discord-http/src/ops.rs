@@ -7,8 +7,9 @@ use serde_json::json;
 use serenity::http::{LightMethod, Route};
 
 use discord_api::{
-    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Message,
-    NewChannel, NewMessage, Route as ApiRoute, SearchQuery, SearchResults, Snowflake,
+    Attachment, ByteRange, Channel, Discord, DiscordError, DiscordResult, HistoryQuery, Member,
+    Message, NewChannel, NewMessage, Role, Route as ApiRoute, SearchQuery, SearchResults,
+    Snowflake, ThreadPage,
 };
 
 use crate::send::{error_of, parse};
@@ -235,20 +236,50 @@ impl Discord for HttpDiscord {
     /// Not in serenity: our own request, its values percent-encoded.
     async fn search(&self, query: &SearchQuery) -> DiscordResult<SearchResults> {
         let key = self.key(ApiRoute::Search, self.config.guild_id);
-        let url = format!(
-            "{}/api/v10/guilds/{}/messages/search",
-            self.config.api_base, self.config.guild_id
-        );
+        let path = format!("guilds/{}/messages/search", self.config.guild_id);
         let pairs = query.to_pairs();
         parse(
             &self
-                .call(key, || {
-                    Ok(self
-                        .client
-                        .get(&url)
-                        .header("authorization", self.auth())
-                        .query(&pairs))
-                })
+                .call(key, || Ok(self.api_get(&path).query(&pairs)))
+                .await?,
+        )
+    }
+
+    async fn list_members(&self, after: Snowflake, limit: u32) -> DiscordResult<Vec<Member>> {
+        let key = self.key(ApiRoute::ListMembers, self.config.guild_id);
+        let path = format!("guilds/{}/members", self.config.guild_id);
+        let pairs = [("limit", limit.to_string()), ("after", after.to_string())];
+        parse(
+            &self
+                .call(key, || Ok(self.api_get(&path).query(&pairs)))
+                .await?,
+        )
+    }
+
+    async fn list_roles(&self) -> DiscordResult<Vec<Role>> {
+        let key = self.key(ApiRoute::GuildRoles, self.config.guild_id);
+        let path = format!("guilds/{}/roles", self.config.guild_id);
+        parse(&self.call(key, || Ok(self.api_get(&path))).await?)
+    }
+
+    async fn list_active_threads(&self) -> DiscordResult<Vec<Channel>> {
+        let key = self.key(ApiRoute::ActiveThreads, self.config.guild_id);
+        let path = format!("guilds/{}/threads/active", self.config.guild_id);
+        let page: ThreadPage = parse(&self.call(key, || Ok(self.api_get(&path))).await?)?;
+        Ok(page.threads)
+    }
+
+    async fn list_archived_threads(
+        &self,
+        channel: Snowflake,
+        before: Option<&str>,
+    ) -> DiscordResult<ThreadPage> {
+        let key = self.key(ApiRoute::ArchivedThreads, channel);
+        let path = format!("channels/{channel}/threads/archived/public");
+        let pairs: Vec<(&str, &str)> = before.map(|b| ("before", b)).into_iter().collect();
+        parse(
+            &self
+                .call(key, || Ok(self.api_get(&path).query(&pairs)))
                 .await?,
         )
     }
@@ -311,6 +342,12 @@ impl Discord for HttpDiscord {
 }
 
 impl HttpDiscord {
+    /// A GET of `path` under the API base that serenity has no route for.
+    fn api_get(&self, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}/api/v10/{path}", self.config.api_base);
+        self.client.get(url).header("authorization", self.auth())
+    }
+
     pub(crate) fn auth(&self) -> String {
         format!("Bot {}", self.config.token.expose())
     }

@@ -67,6 +67,17 @@ impl Alter {
         })
     }
 
+    /// The table altered, as a reference (its database may be unnamed).
+    pub fn table(&self) -> datafusion::common::TableReference {
+        let parts: Vec<String> = self.name.0.iter().map(|p| p.to_string()).collect();
+        match parts.as_slice() {
+            [db, t] => datafusion::common::TableReference::partial(db.clone(), t.clone()),
+            _ => {
+                datafusion::common::TableReference::bare(parts.last().cloned().unwrap_or_default())
+            }
+        }
+    }
+
     /// Apply every operation to the definition, check the rules it adds
     /// against the rows, then commit it as one catalog message.
     pub async fn run(

@@ -1,4 +1,5 @@
-//! The guild as a DataFusion catalog: one schema per dbcord database.
+//! The guild as a DataFusion catalog: one schema per dbcord database, and
+//! the read-only `discord` schema of the guild's own channels and messages.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +9,7 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::datasource::TableProvider;
 use datafusion::error::Result;
 
+use super::guild::{self, GuildSchema};
 use super::provider::DiscordTable;
 use crate::store::Store;
 
@@ -32,10 +34,15 @@ impl GuildCatalog {
 
 impl CatalogProvider for GuildCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.store.database_names()
+        let mut names = self.store.database_names();
+        names.push(guild::SCHEMA.to_string());
+        names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if name == guild::SCHEMA {
+            return Some(Arc::new(GuildSchema::new(Arc::clone(&self.store))));
+        }
         self.store.has_database(name).then(|| {
             Arc::new(DatabaseSchema {
                 store: Arc::clone(&self.store),

@@ -16,7 +16,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
 use super::options::DbcordOptions;
 use super::types::names_hidden;
-use super::{alter, ddl, dml, rules};
+use super::{alter, ddl, dml, guild, rules};
 use crate::store::{DEFAULT_DATABASE, Store, WriteOptions};
 
 /// What one statement produced.
@@ -60,6 +60,7 @@ impl Engine {
         datafusion_functions_json::register_all(&mut ctx)
             .expect("the JSON functions register on a fresh session");
         super::json_patch::register(&ctx);
+        super::guild::words::register(&ctx);
         let hidden = HiddenColumns::default();
         let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
         ctx.register_catalog(CATALOG_NAME, Arc::new(catalog));
@@ -225,11 +226,18 @@ impl Engine {
         let default_db = state.config_options().catalog.default_schema.clone();
         let options = DbcordOptions::of(state.config_options()).write_options();
         if let Some(table) = vacuum_target(&stmt) {
+            if guild::is_guild_table(&table, &default_db) {
+                return Err(guild::read_only("VACUUM", table.table()));
+            }
             return ddl::vacuum(&self.store, &table, &default_db, &options)
                 .await
                 .map(Outcome::Status);
         }
         if let Some(alter) = alter::Alter::from_statement(&stmt) {
+            let table = alter.table();
+            if guild::is_guild_table(&table, &default_db) {
+                return Err(guild::read_only("ALTER TABLE", table.table()));
+            }
             return alter
                 .run(&self.store, self, &default_db)
                 .await
@@ -246,6 +254,7 @@ impl Engine {
         self.hidden
             .store(hidden, std::sync::atomic::Ordering::SeqCst);
         let plan = state.statement_to_plan(stmt).await?;
+        guild::refuse_writes(&plan, &default_db)?;
         match plan {
             LogicalPlan::Ddl(ddl) => self
                 .run_ddl(ddl, &default_db, rules, &options)

@@ -9,7 +9,8 @@
 //! (which filters narrow a scan, and the access path), `rules` (DEFAULT and
 //! CHECK), `json` (the JSON operators' precedence), `json_patch`
 //! (`json_merge_patch` and `json_set`: partial updates of documents),
-//! `explain` (plans a person can read).
+//! `explain` (plans a person can read), `guild` (the read-only `discord`
+//! schema: the guild's own messages, by search or history).
 
 pub mod admin;
 mod alter;
@@ -20,6 +21,7 @@ mod dml;
 pub mod engine;
 pub mod errors;
 pub mod explain;
+pub mod guild;
 pub mod json;
 pub mod json_patch;
 pub mod options;

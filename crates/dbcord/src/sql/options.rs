@@ -7,6 +7,7 @@ use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions}
 use datafusion::config::ConfigOptions;
 use datafusion::error::DataFusionError;
 
+use super::guild::plan::GuildScan;
 use crate::store::WriteOptions;
 
 /// dbcord's settings.
@@ -17,6 +18,8 @@ pub struct DbcordOptions {
     pub pushdown: bool,
     /// How writes behave and how what they write is laid out.
     pub write: WriteOptions,
+    /// Whether `discord.messages` asks search or reads history.
+    pub guild_scan: GuildScan,
 }
 
 impl Default for DbcordOptions {
@@ -24,12 +27,13 @@ impl Default for DbcordOptions {
         DbcordOptions {
             pushdown: true,
             write: WriteOptions::default(),
+            guild_scan: GuildScan::Search,
         }
     }
 }
 
 /// dbcord's settings, each with what `SET` takes and what it is for.
-const SETTINGS: [(&str, &str, &str); 6] = [
+const SETTINGS: [(&str, &str, &str); 7] = [
     (
         "pushdown",
         "true or false",
@@ -59,6 +63,11 @@ const SETTINGS: [(&str, &str, &str); 6] = [
         "level0_runs",
         "a number of runs from 1 to 64",
         "Runs folded from commits a manifest keeps before merging them into its bottom run",
+    ),
+    (
+        "guild_scan",
+        "search or history",
+        "How discord.messages reads the guild: search where filters narrow it, or every channel's history",
     ),
 ];
 
@@ -113,6 +122,13 @@ impl ExtensionOptions for DbcordOptions {
             "segment_bytes" => w.segment_bytes = number(1024, 23 << 20)?,
             "part_bytes" => w.part_bytes = number(1024, 10 << 20)?,
             "batch_rows" => w.batch_rows = number(1, 1_000_000)?,
+            "guild_scan" => {
+                self.guild_scan = match value.trim().to_ascii_lowercase().as_str() {
+                    "search" => GuildScan::Search,
+                    "history" => GuildScan::History,
+                    _ => return Err(bad()),
+                }
+            }
             _ => w.level0_runs = number(1, 64)?,
         }
         Ok(())
@@ -127,6 +143,10 @@ impl ExtensionOptions for DbcordOptions {
             w.part_bytes.to_string(),
             w.batch_rows.to_string(),
             w.level0_runs.to_string(),
+            match self.guild_scan {
+                GuildScan::Search => "search".to_string(),
+                GuildScan::History => "history".to_string(),
+            },
         ];
         SETTINGS
             .iter()

@@ -11,6 +11,7 @@ mod common;
 mod concurrency;
 mod crash;
 mod documents;
+mod guild;
 mod http;
 mod journal;
 mod limits;

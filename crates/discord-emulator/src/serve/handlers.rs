@@ -34,7 +34,13 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/applications/@me", get(application))
         .route("/guilds/{guild}", get(guild))
         .route("/guilds/{guild}/roles", get(roles))
+        .route("/guilds/{guild}/members", get(list_members))
         .route("/guilds/{guild}/members/{user}", get(member))
+        .route("/guilds/{guild}/threads/active", get(active_threads))
+        .route(
+            "/channels/{channel}/threads/archived/public",
+            get(archived_threads),
+        )
         .route(
             "/guilds/{guild}/channels",
             get(list_channels).post(create_channel),
@@ -173,8 +179,85 @@ async fn guild(State(s): State<AppState>, Path(g): Path<String>) -> Response {
 async fn roles(State(s): State<AppState>, Path(g): Path<String>) -> Response {
     s.answer(async {
         check_guild(&s, &g)?;
-        let perms = s.emulator.config().bot_permissions;
-        ok(StatusCode::OK, json!([{"id": s.emulator.guild_id(), "name": "@everyone", "permissions": perms.to_string(), "position": 0}]))
+        let roles: Vec<Value> = s
+            .emulator
+            .list_roles()
+            .await?
+            .iter()
+            .map(wire::role)
+            .collect();
+        ok(StatusCode::OK, json!(roles))
+    })
+    .await
+}
+
+async fn list_members(
+    State(s): State<AppState>,
+    Path(g): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    s.answer(async {
+        check_guild(&s, &g)?;
+        let (mut after, mut limit) = (Snowflake(0), 1);
+        for (k, v) in pairs(&q) {
+            match k.as_str() {
+                "after" => after = id(&v)?,
+                "limit" => limit = number(&k, &v)?,
+                _ => {}
+            }
+        }
+        let list: Vec<Value> = s
+            .emulator
+            .list_members(after, limit)
+            .await?
+            .iter()
+            .map(wire::member)
+            .collect();
+        ok(StatusCode::OK, json!(list))
+    })
+    .await
+}
+
+async fn active_threads(State(s): State<AppState>, Path(g): Path<String>) -> Response {
+    s.answer(async {
+        check_guild(&s, &g)?;
+        let bot = s.emulator.bot_user();
+        let threads: Vec<Value> = s
+            .emulator
+            .list_active_threads()
+            .await?
+            .iter()
+            .map(|c| wire::channel(c, &bot))
+            .collect();
+        ok(StatusCode::OK, json!({"threads": threads, "members": []}))
+    })
+    .await
+}
+
+async fn archived_threads(
+    State(s): State<AppState>,
+    Path(c): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    s.answer(async {
+        let before = pairs(&q)
+            .into_iter()
+            .find(|(k, _)| k == "before")
+            .map(|(_, v)| v);
+        let page = s
+            .emulator
+            .list_archived_threads(id(&c)?, before.as_deref())
+            .await?;
+        let bot = s.emulator.bot_user();
+        let threads: Vec<Value> = page
+            .threads
+            .iter()
+            .map(|c| wire::channel(c, &bot))
+            .collect();
+        ok(
+            StatusCode::OK,
+            json!({"threads": threads, "members": [], "has_more": page.has_more}),
+        )
     })
     .await
 }
@@ -505,7 +588,10 @@ fn search_query(pairs: &[(String, String)]) -> Result<SearchQuery, DiscordError>
         match k.as_str() {
             "content" => q.content = Some(v.clone()),
             "channel_id" => q.channel_ids.push(id(v)?),
-            "author_id" => q.author_id = Some(id(v)?),
+            "author_id" => q.author_ids.push(id(v)?),
+            "mentions" => q.mentions.push(id(v)?),
+            "author_type" => q.author_types.push(v.clone()),
+            "pinned" => q.pinned = Some(boolean(k, v)?),
             "has" => q.has.push(v.clone()),
             "min_id" => q.min_id = Some(id(v)?),
             "max_id" => q.max_id = Some(id(v)?),
@@ -518,6 +604,16 @@ fn search_query(pairs: &[(String, String)]) -> Result<SearchQuery, DiscordError>
         }
     }
     Ok(q)
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, DiscordError> {
+    match v {
+        "true" | "True" | "1" => Ok(true),
+        "false" | "False" | "0" => Ok(false),
+        _ => Err(DiscordError::invalid_body(format!(
+            "{key}: Value \"{v}\" is not a valid boolean."
+        ))),
+    }
 }
 
 fn enum_value<T: for<'de> Deserialize<'de>>(key: &str, v: &str) -> Result<T, DiscordError> {

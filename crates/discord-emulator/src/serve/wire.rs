@@ -8,7 +8,9 @@
 use serde_json::{Value, json};
 
 use discord_api::limits::code;
-use discord_api::{Channel, DiscordError, Message, RateLimitScope, User, channel_type};
+use discord_api::{
+    Channel, DiscordError, Member, Message, RateLimitScope, Role, User, channel_type,
+};
 
 use crate::EmulatorConfig;
 
@@ -36,8 +38,9 @@ pub fn message(m: &Message, config: &EmulatorConfig, bot: &User) -> Value {
         .collect();
     let mut v = json!({
         "type": m.kind, "content": if hidden { "" } else { m.content.as_str() },
-        "mentions": [], "mention_roles": [], "mention_everyone": false,
-        "attachments": attachments, "embeds": [], "components": [],
+        "mentions": m.mentions.iter().map(|u| user(u, false)).collect::<Vec<_>>(),
+        "mention_roles": [], "mention_everyone": false,
+        "attachments": attachments, "embeds": m.embeds, "components": [],
         "timestamp": m.timestamp, "edited_timestamp": m.edited_timestamp,
         "flags": m.flags, "id": m.id, "channel_id": m.channel_id,
         "author": user(&m.author, false), "pinned": m.pinned, "tts": false,
@@ -50,10 +53,36 @@ pub fn message(m: &Message, config: &EmulatorConfig, bot: &User) -> Value {
             _ => json!(n),
         };
     }
+    if let Some(r) = &m.message_reference {
+        v["message_reference"] =
+            json!({"type": 0, "message_id": r.message_id, "channel_id": r.channel_id});
+    }
+    if let Some(w) = m.webhook_id {
+        v["webhook_id"] = json!(w);
+    }
     if let Some(hit) = m.hit {
         v["hit"] = json!(hit);
     }
     v
+}
+
+/// A member (`GuildMemberResponse`).
+pub fn member(m: &Member) -> Value {
+    json!({
+        "user": user(&m.user, false), "nick": m.nick, "avatar": null, "banner": null,
+        "roles": m.roles, "joined_at": m.joined_at, "premium_since": null, "deaf": false,
+        "mute": false, "pending": false, "flags": 0, "communication_disabled_until": null,
+    })
+}
+
+/// A role (`GuildRoleResponse`).
+pub fn role(r: &Role) -> Value {
+    json!({
+        "id": r.id, "name": r.name, "permissions": r.permissions, "position": r.position,
+        "color": r.color, "colors": {"primary_color": r.color, "secondary_color": null, "tertiary_color": null},
+        "hoist": r.hoist, "managed": r.managed, "mentionable": r.mentionable, "icon": null,
+        "unicode_emoji": null, "flags": 0,
+    })
 }
 
 /// A channel (`GuildChannelResponse`) or thread (`ThreadResponse`).
@@ -66,7 +95,7 @@ pub fn channel(c: &Channel, bot: &User) -> Value {
     if c.kind == channel_type::TEXT {
         v["topic"] = json!(c.topic);
     }
-    if c.kind == channel_type::PUBLIC_THREAD {
+    if channel_type::is_thread(c.kind) {
         let map = v.as_object_mut().expect("an object");
         map.remove("permission_overwrites");
         map.remove("nsfw");
@@ -76,7 +105,7 @@ pub fn channel(c: &Channel, bot: &User) -> Value {
         v["thread_metadata"] = json!({
             "archived": meta.is_some_and(|m| m.archived),
             "auto_archive_duration": meta.map_or(10080, |m| m.auto_archive_duration),
-            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "archive_timestamp": meta.and_then(|m| m.archive_timestamp.clone()).unwrap_or_else(|| "2026-01-01T00:00:00.000000+00:00".into()),
             "locked": meta.is_some_and(|m| m.locked),
         });
         v["message_count"] = json!(0);
