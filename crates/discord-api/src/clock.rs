@@ -176,6 +176,15 @@ impl ScaledClock {
         }
     }
 
+    /// A clock that stands at `start_unix_ms` now and runs `scale` times
+    /// faster than real time from there (a guild given a past to fill).
+    pub fn starting_at(start_unix_ms: u64, scale: f64) -> Self {
+        ScaledClock {
+            start_us: start_unix_ms * 1000,
+            ..Self::new(scale)
+        }
+    }
+
     pub fn scale(&self) -> f64 {
         self.scale
     }

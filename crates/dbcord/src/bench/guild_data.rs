@@ -7,11 +7,8 @@
 //! `days` in the past: each message is posted at its own time (its ID says
 //! when), and the clock ends at the present.
 
-use std::time::Duration;
-
 use discord_api::{
-    Channel, Discord, DiscordResult, ManualClock, NewChannel, SeededRng, Snowflake, User,
-    channel_type,
+    Channel, Clock, Discord, DiscordResult, NewChannel, SeededRng, Snowflake, User, channel_type,
 };
 use discord_emulator::{Emulator, PersonPost};
 
@@ -74,7 +71,7 @@ impl Generated {
 pub async fn generate(
     emulator: &Emulator,
     discord: &dyn Discord,
-    clock: &ManualClock,
+    clock: &dyn Clock,
     shape: &GuildShape,
 ) -> DiscordResult<Generated> {
     let mut rng = SeededRng::new(shape.seed);
@@ -126,7 +123,7 @@ pub async fn generate(
 /// Every message, in time order.
 async fn post_all(
     emulator: &Emulator,
-    clock: &ManualClock,
+    clock: &dyn Clock,
     shape: &GuildShape,
     rng: &mut SeededRng,
     made: &mut Generated,
@@ -138,7 +135,7 @@ async fn post_all(
     let words = zipf_table(made.words.len(), 1.0);
     let mut recent: Vec<(Snowflake, Snowflake)> = Vec::new(); // (channel, message)
     for n in 0..shape.messages {
-        clock.advance(Duration::from_micros(1 + rng.below(step_us * 2)));
+        clock.advance_to(clock.now_us() + 1 + rng.below(step_us * 2));
         let in_thread = !made.threads.is_empty() && rng.chance(0.08);
         let channel = if in_thread {
             made.threads[rng.below(made.threads.len() as u64) as usize].id

@@ -10,12 +10,14 @@
 //! | --- | --- |
 //! | `data` | the rows: users of realistic entropy, made again from their ids |
 //! | `guild_data` | a guild's own life: channels, members, months of messages |
+//! | `guild` | `--guild`: search pushdown against the history scan on such a guild |
 //! | `measure` | a guild on virtual time, and what statements cost on it |
 //! | `memory` | a scenario's peak resident memory |
 //! | `scenarios` | the loads, reads and writes measured |
 //! | `report` | the figures as Markdown or JSON |
 
 mod data;
+pub mod guild;
 pub mod guild_data;
 mod measure;
 mod memory;

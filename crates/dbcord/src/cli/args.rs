@@ -160,12 +160,19 @@ pub enum Command {
     /// emulator: Discord requests by kind, CDN bytes, simulated time, local
     /// time, each beside its lower bound and a MemTable's engine time.
     #[command(
-        after_help = "Examples:\n  dbcord bench\n  dbcord bench --rows 20000 --rows 100000 --format json"
+        after_help = "Examples:\n  dbcord bench\n  dbcord bench --rows 20000 --rows 100000 --format json\n  dbcord bench --guild --messages 100000"
     )]
     Bench {
         /// Rows in the users table (repeatable: one run per size).
         #[arg(long, default_values_t = [20_000])]
         rows: Vec<usize>,
+        /// Instead: search pushdown against the full history scan, on a
+        /// generated guild (the `discord` schema's benchmark).
+        #[arg(long)]
+        guild: bool,
+        /// With --guild: messages in the generated guild (repeatable).
+        #[arg(long, default_values_t = [100_000, 1_000_000], requires = "guild")]
+        messages: Vec<usize>,
         /// Markdown table for people, or JSON (stable field names) for scripts.
         #[arg(long = "format", value_enum, default_value_t = BenchFormat::Markdown)]
         format: BenchFormat,

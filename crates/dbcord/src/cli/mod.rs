@@ -33,7 +33,23 @@ use shell::{Flow, Shell};
 /// Run dbcord as the arguments say; the exit code is non-zero if any statement failed.
 pub async fn run(args: Args) -> Result<ExitCode> {
     match &args.command {
-        Some(args::Command::Bench { rows, format }) => {
+        Some(args::Command::Bench {
+            guild: true,
+            messages,
+            format,
+            ..
+        }) => {
+            let mut all = Vec::new();
+            for n in messages {
+                all.extend(crate::bench::guild::run(*n).await?);
+            }
+            match format {
+                args::BenchFormat::Markdown => print!("{}", crate::bench::guild::markdown(&all)),
+                args::BenchFormat::Json => println!("{}", crate::bench::guild::json(&all)),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(args::Command::Bench { rows, format, .. }) => {
             let mut all = Vec::new();
             for n in rows {
                 all.extend(crate::bench::run(*n).await?);

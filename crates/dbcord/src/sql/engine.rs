@@ -55,6 +55,9 @@ impl Engine {
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_DATABASE)
+            // A scan's batches are Discord requests: a round-robin
+            // repartition would read ahead of a LIMIT that has its rows.
+            .with_round_robin_repartition(false)
             .with_option_extension(DbcordOptions::default());
         let mut ctx = SessionContext::new_with_config(config);
         datafusion_functions_json::register_all(&mut ctx)

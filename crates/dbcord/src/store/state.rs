@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use discord_api::{Discord, SharedClock, Snowflake};
+use discord_api::{Channel, Discord, SharedClock, Snowflake};
 use tokio::sync::Mutex;
 
 use super::catalog::model::Catalog;
@@ -35,6 +35,10 @@ pub struct Store {
     pub(super) ddl: Mutex<()>,
     /// Each channel's newest message, as the latest refresh listed it.
     pub(super) heads: std::sync::Mutex<HashMap<Snowflake, Option<Snowflake>>>,
+    /// The guild's channels as the latest refresh listed them, and when
+    /// (our clock, ms): a statement's own refresh, reused by the `discord`
+    /// schema instead of listing them again.
+    pub(super) listed: std::sync::Mutex<Option<(u64, Arc<Vec<Channel>>)>>,
     /// When the catalog was last read (our clock, ms): a commit is not
     /// posted from a catalog older than `timing::CATALOG_FRESH`.
     pub(super) refreshed_ms: std::sync::atomic::AtomicU64,
@@ -77,6 +81,7 @@ impl Store {
             catalog: RwLock::new(Catalog::default()),
             ddl: Mutex::new(()),
             heads: Default::default(),
+            listed: Default::default(),
             refreshed_ms: Default::default(),
             logs: Default::default(),
             batches: BatchCache::default(),
@@ -97,6 +102,14 @@ impl Store {
 
     pub fn discord(&self) -> &Arc<dyn Discord> {
         &self.discord
+    }
+
+    /// The guild's channels as listed by a refresh at most `within` ago.
+    pub fn channels_listed_within(&self, within: std::time::Duration) -> Option<Arc<Vec<Channel>>> {
+        let listed = self.listed.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, channels) = listed.as_ref()?;
+        let age = self.clock.now_ms().saturating_sub(*at);
+        (age <= within.as_millis() as u64).then(|| Arc::clone(channels))
     }
 
     pub fn clock(&self) -> &SharedClock {

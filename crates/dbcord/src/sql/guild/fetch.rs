@@ -65,6 +65,8 @@ pub struct SearchSource {
 /// One channel's (or thread's) history, page after page.
 pub struct HistorySource {
     channel: u64,
+    /// The channel's newest message when the scan began.
+    last_id: u64,
     /// The next page's `before` (exclusive).
     before: Option<u64>,
     /// Stop at this ID (exclusive).
@@ -150,7 +152,9 @@ impl SearchSource {
         if let Some(m) = self.next_max.or(self.query.max_id.map(|m| m.0)) {
             scope.max_id = Some(m);
         }
-        Ok(Step::Replace(history_sources(ctx, &scope).await?))
+        Ok(Step::Replace(
+            history_sources(ctx, &scope, Threads::All).await?,
+        ))
     }
 }
 
@@ -191,10 +195,24 @@ impl HistorySource {
     }
 }
 
+/// Whether a history read covers archived threads too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// Every thread (archived ones listed, a request or more a channel).
+    All,
+    /// Active threads only: enough for the fresh window, since posting in
+    /// an archived thread unarchives it.
+    Active,
+}
+
 /// History sources for every channel and thread in `scope` that may hold
 /// a message in its range (a channel whose newest message is older than
 /// the range costs nothing).
-pub async fn history_sources(ctx: &Ctx, scope: &Scope) -> DiscordResult<Vec<Source>> {
+pub async fn history_sources(
+    ctx: &Ctx,
+    scope: &Scope,
+    which: Threads,
+) -> DiscordResult<Vec<Source>> {
     let map = &ctx.map;
     let mut channels: BTreeSet<u64> = BTreeSet::new();
     let parents: BTreeSet<u64> = match &scope.channels {
@@ -203,7 +221,14 @@ pub async fn history_sources(ctx: &Ctx, scope: &Scope) -> DiscordResult<Vec<Sour
         Some(c) => c.clone(),
     };
     channels.extend(parents.iter().filter(|c| map.channels.contains_key(c)));
-    let threads = map.threads_of(ctx.discord.as_ref(), &parents).await?;
+    let threads = match which {
+        Threads::All => map.threads_of(ctx.discord.as_ref(), &parents).await?,
+        Threads::Active => map
+            .known_threads()
+            .into_iter()
+            .filter(|t| t.parent_id.is_some_and(|p| parents.contains(&p.0)))
+            .collect(),
+    };
     let mut last_ids: Vec<(u64, Option<u64>)> = channels
         .iter()
         .map(|c| (*c, map.channels[c].last_message_id.map(|m| m.0)))
@@ -223,9 +248,10 @@ pub async fn history_sources(ctx: &Ctx, scope: &Scope) -> DiscordResult<Vec<Sour
         // No `last_message_id`: nothing was ever posted (threads always
         // have one once posted in; a thread's starter is in its parent).
         .filter(|(_, last)| last.is_some_and(|l| l > min))
-        .map(|(channel, _)| {
+        .map(|(channel, last)| {
             Source::History(HistorySource {
                 channel,
+                last_id: last.unwrap_or(u64::MAX),
                 before: scope.max_id,
                 min: scope.min_id,
                 done: false,
@@ -300,18 +326,61 @@ pub async fn search_source(
 }
 
 /// Every source's pages merged newest first, each message once.
+///
+/// Lazily: a source is asked for a page only when the newest message it
+/// could still hold (its bound: a channel's `last_message_id`, or just
+/// below its last page) is newer than every message buffered. So the
+/// newest rows cost about the pages they are on, not a page of every
+/// channel, and a LIMIT that has its rows stops the requests.
 pub struct Merge {
-    sources: Vec<(Source, VecDeque<Message>, bool)>,
+    sources: Vec<Entry>,
     last: Option<Snowflake>,
+}
+
+struct Entry {
+    source: Source,
+    buffered: VecDeque<Message>,
+    done: bool,
+    /// No message newer than this can come from the source.
+    bound: u64,
+}
+
+impl Entry {
+    fn new(source: Source) -> Entry {
+        let bound = source.bound();
+        Entry {
+            source,
+            buffered: VecDeque::new(),
+            done: false,
+            bound,
+        }
+    }
+
+    /// The newest message this entry may hand on next, if any.
+    fn key(&self) -> Option<u64> {
+        match self.buffered.front() {
+            Some(m) => Some(m.id.0),
+            None => (!self.done).then_some(self.bound),
+        }
+    }
+}
+
+impl Source {
+    /// The newest message the source could hold.
+    fn bound(&self) -> u64 {
+        match self {
+            Source::Search(s) => s.query.max_id.map_or(u64::MAX, |m| m.0.saturating_sub(1)),
+            Source::History(h) => h
+                .last_id
+                .min(h.before.map_or(u64::MAX, |b| b.saturating_sub(1))),
+        }
+    }
 }
 
 impl Merge {
     pub fn new(sources: Vec<Source>) -> Merge {
         Merge {
-            sources: sources
-                .into_iter()
-                .map(|s| (s, VecDeque::new(), false))
-                .collect(),
+            sources: sources.into_iter().map(Entry::new).collect(),
             last: None,
         }
     }
@@ -322,17 +391,16 @@ impl Merge {
     pub async fn next(&mut self, ctx: &Ctx) -> DiscordResult<Vec<Message>> {
         let mut out = Vec::new();
         loop {
-            if let Some(i) = self.starved() {
+            let Some(i) = self.newest() else {
+                return Ok(out);
+            };
+            let Some(m) = self.sources[i].buffered.pop_front() else {
                 if !out.is_empty() {
                     return Ok(out);
                 }
                 self.refill(i, ctx).await?;
                 continue;
-            }
-            let Some(i) = self.newest() else {
-                return Ok(out);
             };
-            let m = self.sources[i].1.pop_front().expect("a head");
             if self.last != Some(m.id) {
                 self.last = Some(m.id);
                 out.push(m);
@@ -343,31 +411,29 @@ impl Merge {
         }
     }
 
-    /// A source with nothing buffered that may still have messages.
-    fn starved(&self) -> Option<usize> {
-        self.sources
-            .iter()
-            .position(|(_, buf, done)| buf.is_empty() && !done)
-    }
-
-    /// The source whose next message is the newest.
+    /// The entry whose next message may be the newest.
     fn newest(&self) -> Option<usize> {
         self.sources
             .iter()
             .enumerate()
-            .filter_map(|(i, (_, buf, _))| buf.front().map(|m| (m.id, i)))
+            .filter_map(|(i, e)| e.key().map(|k| (k, i)))
             .max()
             .map(|(_, i)| i)
     }
 
     async fn refill(&mut self, i: usize, ctx: &Ctx) -> DiscordResult<()> {
-        match self.sources[i].0.step(ctx).await? {
-            Step::Rows(rows) => self.sources[i].1.extend(rows),
-            Step::Done => self.sources[i].2 = true,
+        let entry = &mut self.sources[i];
+        match entry.source.step(ctx).await? {
+            Step::Rows(rows) => {
+                if let Some(oldest) = rows.last() {
+                    entry.bound = entry.bound.min(oldest.id.0.saturating_sub(1));
+                }
+                entry.buffered.extend(rows);
+            }
+            Step::Done => entry.done = true,
             Step::Replace(new) => {
-                self.sources[i].2 = true;
-                self.sources
-                    .extend(new.into_iter().map(|s| (s, VecDeque::new(), false)));
+                entry.done = true;
+                self.sources.extend(new.into_iter().map(Entry::new));
             }
         }
         Ok(())

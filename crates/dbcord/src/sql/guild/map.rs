@@ -23,8 +23,16 @@ pub struct GuildMap {
 }
 
 impl GuildMap {
-    pub async fn load(discord: &dyn Discord) -> DiscordResult<GuildMap> {
-        let channels = discord.list_channels().await?;
+    /// The map of the guild now: `listed` is the channel list if this
+    /// statement has just read it (the catalog's refresh), else it is read.
+    pub async fn load(
+        discord: &dyn Discord,
+        listed: Option<std::sync::Arc<Vec<Channel>>>,
+    ) -> DiscordResult<GuildMap> {
+        let channels = match listed {
+            Some(c) => c.as_ref().clone(),
+            None => discord.list_channels().await?,
+        };
         let threads = discord.list_active_threads().await?;
         Ok(GuildMap {
             channels: channels.into_iter().map(|c| (c.id.0, c)).collect(),

@@ -14,7 +14,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::TableProviderFilterPushDown;
 use datafusion::logical_expr::dml::InsertOp;
-use datafusion::physical_expr::{EquivalenceProperties, LexOrdering, PhysicalSortExpr};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalSortExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::expressions::Column;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
@@ -26,7 +26,7 @@ use datafusion::prelude::Expr;
 use discord_api::{Discord, Snowflake};
 use futures::stream;
 
-use super::fetch::{Ctx, Merge, history_sources, search_source};
+use super::fetch::{Ctx, Merge, Threads, history_sources, search_source};
 use super::filters::{self, Branch};
 use super::map::GuildMap;
 use super::metrics::GuildMetrics;
@@ -37,6 +37,9 @@ use crate::store::Store;
 
 /// How long 202s are waited out before a branch reads history.
 pub const SEARCH_WAIT_CAP: Duration = Duration::from_secs(30);
+/// How old a channel list this statement's refresh read may be to serve
+/// as the guild's map (a message posted since is concurrent with the statement).
+const CHANNELS_REUSE: Duration = Duration::from_secs(2);
 /// The fresh window where the backend knows no bound on search's lag.
 pub const DEFAULT_FRESH_WINDOW: Duration = Duration::from_secs(300);
 
@@ -61,20 +64,15 @@ impl TableProvider for MessagesTable {
         TableType::View
     }
 
-    /// Each filter search can narrow is `Inexact` (search is asked, and
-    /// the filter is still checked on every row); the rest `Unsupported`.
-    /// See `filters` for the decision on each kind of filter.
+    /// Every filter is `Inexact`: DataFusion re-checks each on every row,
+    /// and the scan sees them all, so that those search can narrow become
+    /// its parameters (see `filters` for the decision on each kind) and
+    /// EXPLAIN lists the rest as post-filters.
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| match filters::cover(f) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
     async fn scan(
@@ -147,22 +145,19 @@ impl MessagesExec {
         // Rows come newest first: by `id` and `created_at` descending, so
         // `ORDER BY created_at DESC LIMIT n` needs no sort and stops the
         // requests once it has its rows.
-        let sorts: Vec<PhysicalSortExpr> = ["id", "created_at"]
-            .iter()
-            .filter_map(|name| schema.index_of(name).ok().map(|i| (name, i)))
-            .map(|(name, i)| {
-                PhysicalSortExpr::new(
-                    Arc::new(Column::new(name, i)),
-                    datafusion::arrow::compute::SortOptions {
-                        descending: true,
-                        nulls_first: false,
-                    },
-                )
-            })
-            .collect();
         let mut eq = EquivalenceProperties::new(Arc::clone(&schema));
-        if let Some(order) = LexOrdering::new(sorts) {
-            eq.add_ordering(order);
+        for name in ["id", "created_at"] {
+            let Ok(i) = schema.index_of(name) else {
+                continue;
+            };
+            let newest_first = PhysicalSortExpr::new(
+                Arc::new(Column::new(name, i)),
+                datafusion::arrow::compute::SortOptions {
+                    descending: true,
+                    nulls_first: false,
+                },
+            );
+            eq.add_ordering([newest_first]);
         }
         let props = PlanProperties::new(
             eq,
@@ -254,12 +249,15 @@ impl Reading {
     /// The guild's map, then the sources of the plan.
     async fn start(&mut self) -> Result<()> {
         let discord: Arc<dyn Discord> = Arc::clone(self.store.discord());
-        self.metrics.map_requests.add(2);
-        let map = Arc::new(
-            GuildMap::load(discord.as_ref())
-                .await
-                .map_err(discord_error)?,
-        );
+        // The statement's catalog refresh listed the channels a moment ago.
+        let listed = self.store.channels_listed_within(CHANNELS_REUSE);
+        self.metrics
+            .map_requests
+            .add(if listed.is_some() { 1 } else { 2 });
+        let map = GuildMap::load(discord.as_ref(), listed)
+            .await
+            .map_err(discord_error)?;
+        let map = Arc::new(map);
         let ctx = Ctx {
             discord: Arc::clone(&discord),
             clock: self.store.clock().clone(),
@@ -269,7 +267,9 @@ impl Reading {
         };
         let sources = match &self.plan.access {
             Access::Nothing => Vec::new(),
-            Access::History(scope) => history_sources(&ctx, scope).await.map_err(discord_error)?,
+            Access::History(scope) => history_sources(&ctx, scope, Threads::All)
+                .await
+                .map_err(discord_error)?,
             Access::Search(branches) => {
                 let now_ms = discord.server_time_ms().unwrap_or_else(local_ms);
                 let fresh_ms = now_ms.saturating_sub(self.plan.fresh_window.as_millis() as u64);
@@ -282,7 +282,11 @@ impl Reading {
                 let mut fresh = Scope::of(branches);
                 fresh.min_id = Some(fresh.min_id.unwrap_or(0).max(boundary));
                 if fresh.max_id.is_none_or(|m| m > boundary.saturating_add(1)) {
-                    sources.extend(history_sources(&ctx, &fresh).await.map_err(discord_error)?);
+                    sources.extend(
+                        history_sources(&ctx, &fresh, Threads::Active)
+                            .await
+                            .map_err(discord_error)?,
+                    );
                 }
                 sources
             }

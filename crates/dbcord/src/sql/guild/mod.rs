@@ -137,6 +137,7 @@ pub fn refuse_writes(plan: &datafusion::logical_expr::LogicalPlan, default_db: &
         LogicalPlan::Ddl(D::DropTable(c)) => table(&c.name, "DROP TABLE"),
         LogicalPlan::Ddl(D::CreateIndex(c)) => table(&c.table, "CREATE INDEX"),
         LogicalPlan::Ddl(D::CreateCatalogSchema(c)) => reserved(&c.schema_name, "CREATE DATABASE"),
+        LogicalPlan::Ddl(D::CreateCatalog(c)) => reserved(&c.catalog_name, "CREATE DATABASE"),
         LogicalPlan::Ddl(D::DropCatalogSchema(c)) => {
             reserved(c.name.schema_name(), "DROP DATABASE")
         }

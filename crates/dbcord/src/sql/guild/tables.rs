@@ -201,7 +201,7 @@ async fn channels(discord: &dyn Discord) -> Result<Vec<ArrayRef>> {
 
 /// Active threads, and every text channel's archived ones.
 async fn threads(discord: &dyn Discord) -> Result<Vec<ArrayRef>> {
-    let map = GuildMap::load(discord).await.map_err(discord_error)?;
+    let map = GuildMap::load(discord, None).await.map_err(discord_error)?;
     let parents = map.message_channels().into_iter().collect();
     map.threads_of(discord, &parents)
         .await

@@ -30,6 +30,8 @@ impl Store {
             heads.clear();
             heads.extend(channels.iter().map(|c| (c.id, c.last_message_id)));
         }
+        *self.listed.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((started, std::sync::Arc::new(channels.clone())));
         let known = self.read().clone();
         let catalog = Catalog::load(&self.discord, &channels, &known).await?;
         if catalog != known {
