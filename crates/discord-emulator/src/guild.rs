@@ -135,6 +135,14 @@ impl Emulator {
         made
     }
 
+    /// Search starts indexing the guild again now (as Discord does for a
+    /// guild it has not indexed): it answers 202 for the configured
+    /// `warmup`, then as before.
+    pub fn restart_search_index(&self) {
+        let now = self.clock().now_us();
+        self.lock().started_us = now;
+    }
+
     /// A person pins (or unpins) a message.
     pub fn import_pin(&self, channel: Snowflake, id: Snowflake, pinned: bool) -> DiscordResult<()> {
         let now = self.clock().now_us();

@@ -490,3 +490,124 @@ async fn over_http_search_and_history_agree_with_the_memtable() {
         "reading wrote to the guild"
     );
 }
+
+/// The rows a query finds, and the MemTable's.
+async fn both(g: &Guild, sql: &str) -> (Vec<i64>, Vec<i64>) {
+    let memtable = oracle(&g.emulator);
+    let expected = ids(&memtable
+        .sql(&sql.replace("discord.messages", "messages"))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap());
+    (dbcord_ids(&g.session, sql).await, expected)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_that_stays_unready_sends_the_query_to_history_and_says_so() {
+    // Search answers 202 for ten minutes: longer than the 30 s dbcord waits.
+    let search = SearchConfig {
+        warmup: Duration::from_secs(600),
+        ..SearchConfig::strict_with_lag(Duration::ZERO)
+    };
+    let g = guild(search, 800).await;
+    g.emulator.restart_search_index();
+    let sql = format!(
+        "SELECT id FROM discord.messages WHERE author_id = {}",
+        g.made.authors[2].id
+    );
+    let (found, expected) = both(&g, &sql).await;
+    assert!(!expected.is_empty());
+    assert_eq!(found, expected);
+    let analyzed = text(&g.session, &format!("EXPLAIN ANALYZE {sql}")).await;
+    assert!(analyzed.contains("fallbacks=1"), "{analyzed}");
+    assert!(!analyzed.contains("search_202s=0"), "{analyzed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_and_short_pages_and_a_rebuilding_index_lose_no_row() {
+    // Half the pages come back empty or short although hits remain.
+    let search = SearchConfig {
+        empty_pages: 0.3,
+        short_pages: 0.5,
+        ..SearchConfig::strict_with_lag(Duration::ZERO)
+    };
+    let g = guild(search, 2_000).await;
+    for author in [0, 1, 7] {
+        let sql = format!(
+            "SELECT id FROM discord.messages WHERE author_id = {}",
+            g.made.authors[author].id
+        );
+        let (found, expected) = both(&g, &sql).await;
+        assert_eq!(found, expected, "{sql}");
+    }
+    // A deep historical index hides old messages: such answers are not used.
+    let search = SearchConfig {
+        deep_index: Some(discord_emulator::DeepIndex {
+            every: Duration::from_secs(1),
+            lasting: Duration::from_secs(1),
+            hides_older_than: Duration::from_secs(86_400),
+        }),
+        ..SearchConfig::strict_with_lag(Duration::ZERO)
+    };
+    let g = guild(search, 600).await;
+    let sql = format!(
+        "SELECT id FROM discord.messages WHERE author_id = {}",
+        g.made.authors[0].id
+    );
+    let (found, expected) = both(&g, &sql).await;
+    assert_eq!(found, expected);
+    let analyzed = text(&g.session, &format!("EXPLAIN ANALYZE {sql}")).await;
+    assert!(analyzed.contains("deep_index=1"), "{analyzed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_without_the_intent_is_a_clear_error() {
+    let config = EmulatorConfig {
+        server_members_intent: false,
+        ..EmulatorConfig::in_memory()
+    };
+    let clock = Arc::new(ManualClock::new(wall_ms()));
+    let session = Session::embedded(config, clock, Default::default())
+        .await
+        .unwrap();
+    let out = text(&session, "SELECT * FROM discord.members").await;
+    assert!(out.contains("Server Members intent"), "{out}");
+    let names = text(&session, "SHOW TABLES").await;
+    assert!(
+        names.contains("discord") && names.contains("messages"),
+        "{names}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guild_bench_agrees_both_ways_and_search_asks_less() {
+    let runs = dbcord::bench::guild::run(3_000).await.unwrap();
+    assert_eq!(runs.len(), 14);
+    assert!(
+        runs.iter().all(|r| r.agree),
+        "{}",
+        dbcord::bench::guild::markdown(&runs)
+    );
+    for (i, pair) in runs.chunks(2).enumerate() {
+        let (search, history) = (&pair[0], &pair[1]);
+        // A channel's week is a few history pages at this size: search
+        // may cost a request or two more there, and nowhere else.
+        let slack = if i == 2 { 2 } else { 0 };
+        assert!(
+            search.api_requests <= history.api_requests + slack,
+            "{}: {} by search, {} by history",
+            search.question,
+            search.api_requests,
+            history.api_requests
+        );
+    }
+    let word = &runs[6];
+    assert!(word.question.contains("rare word"));
+    assert!(
+        runs[7].api_requests >= 5 * word.api_requests,
+        "{}",
+        dbcord::bench::guild::markdown(&runs)
+    );
+}
