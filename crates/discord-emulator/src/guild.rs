@@ -8,8 +8,8 @@
 
 use discord_api::limits::{MEMBERS_PAGE, THREADS_PAGE, code};
 use discord_api::{
-    Attachment, Channel, DiscordError, DiscordResult, Member, Message, MessageReference, NewFile,
-    Role, Snowflake, ThreadPage, User, channel_type,
+    Channel, DiscordError, DiscordResult, Member, Message, MessageReference, NewFile, Role,
+    Snowflake, ThreadPage, User, channel_type,
 };
 use serde_json::json;
 
@@ -88,19 +88,7 @@ impl Emulator {
             None => inner.bot(),
         };
         let id = inner.mint(now);
-        let mut attachments = Vec::with_capacity(post.files.len());
-        for f in &post.files {
-            let aid = inner.mint(now);
-            inner.store_file(aid, &f.bytes)?;
-            attachments.push(Attachment {
-                id: aid,
-                filename: f.filename.clone(),
-                size: f.bytes.len() as u64,
-                url: String::new(),
-                proxy_url: String::new(),
-                content_type: None,
-            });
-        }
+        let attachments = inner.store_files(&post.files, now)?;
         let mut message = inner.person_message(id, post.channel, author, &post.content, post.flags);
         message.attachments = attachments;
         message.webhook_id = post.webhook_id;

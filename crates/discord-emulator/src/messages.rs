@@ -7,8 +7,8 @@ use discord_api::limits::{
     MAX_FILE_BYTES, MAX_FILES, MAX_NONCE_LEN, MAX_REQUEST_BYTES, NONCE_WINDOW, code,
 };
 use discord_api::{
-    Attachment, DiscordError, DiscordResult, HistoryAnchor, HistoryQuery, Message, NewMessage,
-    Snowflake, User, channel_type, discord_len,
+    Attachment, DiscordError, DiscordResult, HistoryAnchor, HistoryQuery, Message, NewFile,
+    NewMessage, Snowflake, User, channel_type, discord_len,
 };
 
 use crate::state::Event;
@@ -32,19 +32,7 @@ impl Inner {
             self.check_thread_cap(now)?;
         }
         let id = self.mint(now);
-        let mut attachments = Vec::with_capacity(msg.files.len());
-        for f in &msg.files {
-            let aid = self.mint(now);
-            self.store_file(aid, &f.bytes)?;
-            attachments.push(Attachment {
-                id: aid,
-                filename: f.filename.clone(),
-                size: f.bytes.len() as u64,
-                url: String::new(),
-                proxy_url: String::new(),
-                content_type: None,
-            });
-        }
+        let attachments = self.store_files(&msg.files, now)?;
         let mut message = self.person_message(id, channel, author, &msg.content, msg.flags);
         message.attachments = attachments;
         message.nonce = msg.nonce.clone();
@@ -79,6 +67,28 @@ impl Inner {
             Some(m) => Ok(Some((**m).clone())),
             None => Err(DiscordError::unknown_message()),
         }
+    }
+
+    /// Each file stored under a new attachment ID, as its message lists it.
+    pub(crate) fn store_files(
+        &mut self,
+        files: &[NewFile],
+        now: u64,
+    ) -> DiscordResult<Vec<Attachment>> {
+        let mut attachments = Vec::with_capacity(files.len());
+        for f in files {
+            let id = self.mint(now);
+            self.store_file(id, &f.bytes)?;
+            attachments.push(Attachment {
+                id,
+                filename: f.filename.clone(),
+                size: f.bytes.len() as u64,
+                url: String::new(),
+                proxy_url: String::new(),
+                content_type: None,
+            });
+        }
+        Ok(attachments)
     }
 
     pub(crate) fn get_message(

@@ -32,7 +32,7 @@ impl GuildShape {
             members: (messages / 100).clamp(50, 5_000),
             messages,
             days: 365,
-            seed: 0x0609_1d,
+            seed: 0x0006_091d,
         }
     }
 }

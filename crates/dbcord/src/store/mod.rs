@@ -49,6 +49,7 @@ pub use codec::op::Op;
 pub use codec::value::Value;
 pub use compact::vacuum::VacuumReport;
 pub use names::check as check_name;
+pub use names::is_dbcord_topic;
 pub use names::{AUDIT_CHANNEL, audit_topic};
 pub use progress::{Progress, Silent};
 pub use read::access::{Access, RowSource};

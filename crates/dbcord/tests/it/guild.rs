@@ -173,7 +173,7 @@ fn random_filter(rng: &mut SeededRng, g: &Generated, now_ms: u64) -> String {
             ),
             10 => format!("created_at >= {}", ts(rng)),
             11 => format!("created_at < {}", ts(rng)),
-            _ => format!("has_word(content, 'deploy')"),
+            _ => "has_word(content, 'deploy')".to_string(),
         }
     };
     let conj = |rng: &mut SeededRng| {
@@ -416,6 +416,20 @@ async fn every_write_to_the_discord_schema_is_refused_and_sends_nothing() {
         let out = text(&g.session, &format!("SELECT count(*) FROM discord.{t}")).await;
         assert!(!out.starts_with("error"), "{t}: {out}");
     }
+    let people = text(
+        &g.session,
+        "SELECT count(*) AS n FROM discord.channels WHERE NOT dbcord",
+    )
+    .await;
+    assert!(
+        people.contains("| 10 |"),
+        "2 categories of 4 channels: {people}"
+    );
+    let ours = text(&g.session, "SELECT name FROM discord.channels WHERE dbcord").await;
+    assert!(
+        ours.contains("dbcord-main") && ours.contains("dbc-catalog"),
+        "{ours}"
+    );
     let members = text(&g.session, "SELECT count(*) AS n FROM discord.members").await;
     assert!(
         members.contains("43"),

@@ -253,3 +253,122 @@ async fn a_message_can_stay_unindexed_until_it_is_edited() {
         1
     );
 }
+
+/// People's posts for the parameters that read the message itself.
+#[tokio::test]
+async fn authors_mentions_pins_author_types_and_has_each_narrow_as_documented() {
+    use discord_emulator::PersonPost;
+    let (_, d) = emulator(unlimited());
+    let ch = text_channel(&d, "t", None).await.unwrap();
+    let ann = d.import_member("ann", false, vec![]).user;
+    let bob = d.import_member("bob", false, vec![]).user;
+    let robot = d.import_member("robot", true, vec![]).user;
+    let post = |author: &discord_api::User, content: &str, webhook: bool| {
+        d.import_message(PersonPost {
+            channel: ch,
+            author: Some(author.clone()),
+            content: content.into(),
+            webhook_id: webhook.then_some(Snowflake(42)),
+            files: if content.contains("file") {
+                vec![discord_api::NewFile {
+                    filename: "a.png".into(),
+                    bytes: vec![1, 2, 3],
+                }]
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        })
+        .unwrap()
+        .id
+    };
+    let a1 = post(&ann, &format!("hello <@{}>", bob.id), false);
+    let a2 = post(&ann, "see https://example.com now", false);
+    let b1 = post(&bob, "a file here", false);
+    let r1 = post(&robot, "beep", false);
+    let w1 = post(&robot, "hook", true);
+    d.import_pin(ch, a2, true).unwrap();
+    let dr = &d;
+    let ask = move |q: SearchQuery| async move { ids(&dr.search(&q).await.unwrap()) };
+    let q = SearchQuery::default;
+    let both = ask(SearchQuery {
+        author_ids: vec![ann.id, bob.id],
+        ..q()
+    });
+    assert_eq!(
+        both.await,
+        vec![b1, a2, a1],
+        "any of the authors, newest first"
+    );
+    let mentioning = ask(SearchQuery {
+        mentions: vec![bob.id],
+        ..q()
+    });
+    assert_eq!(mentioning.await, vec![a1]);
+    assert_eq!(
+        ask(SearchQuery {
+            pinned: Some(true),
+            ..q()
+        })
+        .await,
+        vec![a2]
+    );
+    let types = |t: &[&str]| SearchQuery {
+        author_types: t.iter().map(|s| s.to_string()).collect(),
+        ..q()
+    };
+    assert_eq!(ask(types(&["bot"])).await, vec![r1]);
+    assert_eq!(ask(types(&["webhook"])).await, vec![w1]);
+    assert_eq!(ask(types(&["bot", "webhook"])).await, vec![w1, r1]);
+    assert_eq!(ask(types(&["-user"])).await, vec![w1, r1]);
+    let has = |h: &str| SearchQuery {
+        has: vec![h.to_string()],
+        ..q()
+    };
+    assert_eq!(ask(has("link")).await, vec![a2]);
+    assert_eq!(ask(has("embed")).await, vec![a2], "the link unfurled");
+    assert_eq!(ask(has("image")).await, vec![b1]);
+    assert_eq!(ask(has("sticker")).await, Vec::<Snowflake>::new());
+    assert_eq!(ask(has("-file")).await.len(), 4);
+    // Discord's caps and enums.
+    let too_many = SearchQuery {
+        author_ids: (0..101).map(Snowflake).collect(),
+        ..q()
+    };
+    assert!(d.search(&too_many).await.is_err());
+    assert!(d.search(&types(&["robot"])).await.is_err());
+}
+
+#[tokio::test]
+async fn members_roles_and_threads_are_listed_as_discord_lists_them() {
+    let (clock, d) = emulator(unlimited());
+    let ch = text_channel(&d, "t", None).await.unwrap();
+    let role = d.import_role("regular", 7);
+    for i in 0..3 {
+        d.import_member(&format!("m{i}"), false, vec![role.id]);
+    }
+    let first = d.list_members(Snowflake(0), 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let rest = d.list_members(first[1].user.id, 1000).await.unwrap();
+    assert_eq!(rest.len(), 2, "three members and the bot");
+    assert!(d.list_members(Snowflake(0), 1001).await.is_err());
+    let roles = d.list_roles().await.unwrap();
+    assert_eq!(roles[0].name, "@everyone");
+    assert_eq!(roles[1].id, role.id);
+    let m = post(&d, ch, "start").await;
+    let thread = d.import_thread(ch, m, "talk", 60).unwrap();
+    assert_eq!(d.list_active_threads().await.unwrap().len(), 1);
+    clock.advance(Duration::from_secs(2 * 3600));
+    assert!(d.list_active_threads().await.unwrap().is_empty());
+    let archived = d.list_archived_threads(ch, None).await.unwrap();
+    assert_eq!(archived.threads.len(), 1);
+    assert_eq!(archived.threads[0].id, thread.id);
+    assert!(!archived.has_more);
+    let stamp = archived.threads[0]
+        .thread_metadata
+        .as_ref()
+        .and_then(|m| m.archive_timestamp.clone())
+        .unwrap();
+    let before = d.list_archived_threads(ch, Some(&stamp)).await.unwrap();
+    assert!(before.threads.is_empty(), "nothing archived before it");
+}

@@ -41,7 +41,7 @@ pub struct Ctx {
 
 /// One stream of messages, newest first.
 pub enum Source {
-    Search(SearchSource),
+    Search(Box<SearchSource>),
     History(HistorySource),
 }
 
@@ -95,21 +95,21 @@ impl SearchSource {
                     ctx.metrics.search_202s.add(1);
                     let wait = Duration::from_secs_f64(retry_after.clamp(0.5, 3600.0));
                     if self.waited + wait > ctx.wait_cap {
-                        return self.to_history(ctx, "search index not ready").await;
+                        return self.fall_back(ctx, "search index not ready").await;
                     }
                     self.waited += wait;
                     ctx.clock.sleep(wait).await;
                     continue;
                 }
                 Err(DiscordError::Forbidden { .. }) => {
-                    return self.to_history(ctx, "search refused (403)").await;
+                    return self.fall_back(ctx, "search refused (403)").await;
                 }
                 Err(e) => return Err(e),
             };
             if results.doing_deep_historical_index {
                 ctx.metrics.deep_index.add(1);
                 return self
-                    .to_history(
+                    .fall_back(
                         ctx,
                         "search is rebuilding its index (older messages missing)",
                     )
@@ -132,7 +132,7 @@ impl SearchSource {
                 self.empty_in_a_row += 1;
                 if self.empty_in_a_row > MAX_EMPTY_PAGES {
                     return self
-                        .to_history(ctx, "empty pages although total_results says hits remain")
+                        .fall_back(ctx, "empty pages although total_results says hits remain")
                         .await;
                 }
                 continue;
@@ -145,7 +145,7 @@ impl SearchSource {
     }
 
     /// The rest of this branch (below the last hit handed on) from history.
-    async fn to_history(&mut self, ctx: &Ctx, why: &str) -> DiscordResult<Step> {
+    async fn fall_back(&mut self, ctx: &Ctx, why: &str) -> DiscordResult<Step> {
         ctx.metrics.fallbacks.add(1);
         tracing::warn!("discord.messages: {why}; reading this part from history instead");
         let mut scope = Scope::of(std::slice::from_ref(&self.branch));
@@ -271,12 +271,12 @@ pub async fn search_source(
         return Ok(None); // the branch lies wholly in the fresh window
     }
     let mut channel_ids: BTreeSet<u64> = branch.threads.clone().unwrap_or_default();
-    if let Some(c) = &branch.channels {
-        if branch.threads.is_none() {
-            channel_ids.extend(c);
-            let threads = ctx.map.threads_of(ctx.discord.as_ref(), c).await?;
-            channel_ids.extend(threads.iter().map(|t| t.id.0));
-        }
+    if let Some(c) = &branch.channels
+        && branch.threads.is_none()
+    {
+        channel_ids.extend(c);
+        let threads = ctx.map.threads_of(ctx.discord.as_ref(), c).await?;
+        channel_ids.extend(threads.iter().map(|t| t.id.0));
     }
     if channel_ids.len() > discord_api::limits::MAX_SEARCH_CHANNELS {
         channel_ids.clear(); // the whole guild, re-checked
@@ -316,13 +316,13 @@ pub async fn search_source(
         sort_order: Some(SortOrder::Desc),
         slop: None,
     };
-    Ok(Some(Source::Search(SearchSource {
+    Ok(Some(Source::Search(Box::new(SearchSource {
         query,
         branch: branch.clone(),
         next_max: None,
         empty_in_a_row: 0,
         waited: Duration::ZERO,
-    })))
+    }))))
 }
 
 /// Every source's pages merged newest first, each message once.

@@ -10,7 +10,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::TableProviderFilterPushDown;
 use datafusion::logical_expr::dml::InsertOp;
@@ -26,13 +26,14 @@ use datafusion::prelude::Expr;
 use discord_api::{Discord, Snowflake};
 use futures::stream;
 
+use super::errors::{discord_error, read_only};
 use super::fetch::{Ctx, Merge, Threads, history_sources, search_source};
 use super::filters::{self, Branch};
 use super::map::GuildMap;
 use super::metrics::GuildMetrics;
 use super::plan::{Access, GuildPlan, GuildScan, Scope};
 use super::rows::{Placed, messages_batch, messages_schema};
-use super::{read_only, scan_mode};
+use crate::sql::options::DbcordOptions;
 use crate::store::Store;
 
 /// How long 202s are waited out before a branch reads history.
@@ -97,7 +98,7 @@ impl TableProvider for MessagesTable {
         }
         let discord = self.store.discord();
         let plan = GuildPlan {
-            access: GuildPlan::new(cover, mode),
+            access: GuildPlan::access(cover, mode),
             pushed: if mode == GuildScan::Search {
                 pushed
             } else {
@@ -297,8 +298,14 @@ impl Reading {
     }
 }
 
-pub fn discord_error(e: discord_api::DiscordError) -> DataFusionError {
-    DataFusionError::External(Box::new(crate::Error::Discord(e)))
+/// The engine `discord.messages` reads with in this session.
+fn scan_mode(config: &datafusion::config::ConfigOptions) -> GuildScan {
+    let options = DbcordOptions::of(config);
+    if options.pushdown {
+        options.guild_scan
+    } else {
+        GuildScan::History
+    }
 }
 
 fn local_ms() -> u64 {

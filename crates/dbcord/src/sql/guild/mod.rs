@@ -6,10 +6,11 @@
 //! into search parameters (`filters`), plans a search or a history read
 //! (`plan`), reads pages and merges them newest first (`fetch`), places
 //! each message in its channel or thread (`map`), and hands out Arrow rows
-//! (`rows`); the small lists are in `tables`, the two predicates search
+//! (`rows`); the small lists are in `tables`, the errors in `errors`, the two predicates search
 //! answers in `words`, the counters in `metrics`. Nothing is written to
 //! the guild or kept on disk.
 
+mod errors;
 mod fetch;
 pub mod filters;
 mod map;
@@ -24,38 +25,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::SchemaProvider;
-use datafusion::config::ConfigOptions;
 use datafusion::datasource::TableProvider;
 use datafusion::error::{DataFusionError, Result};
 
 use self::messages::MessagesTable;
-use self::plan::GuildScan;
 use self::tables::{ListKind, ListTable};
-use super::options::DbcordOptions;
 use crate::store::Store;
 
+pub use self::errors::read_only;
 pub use self::messages::{DEFAULT_FRESH_WINDOW, SEARCH_WAIT_CAP};
 pub use self::rows::{Placed, messages_batch, messages_schema};
 
 /// The schema's name; no dbcord database may take it.
 pub const SCHEMA: &str = "discord";
-
-/// The error for any write to the `discord` schema.
-pub fn read_only(what: &str, table: &str) -> DataFusionError {
-    DataFusionError::Plan(format!(
-        "{what} on discord.{table} is refused: the discord schema is read-only (the guild's own channels and messages; dbcord never writes them)"
-    ))
-}
-
-/// The engine `discord.messages` reads with in this session.
-pub fn scan_mode(config: &ConfigOptions) -> GuildScan {
-    let options = DbcordOptions::of(config);
-    if options.pushdown {
-        options.guild_scan
-    } else {
-        GuildScan::History
-    }
-}
 
 #[derive(Debug)]
 pub struct GuildSchema {

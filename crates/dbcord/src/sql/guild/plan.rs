@@ -85,7 +85,7 @@ pub struct GuildPlan {
 
 impl GuildPlan {
     /// The plan for filters whose cover is `cover`, in `mode`.
-    pub fn new(cover: Option<Vec<Branch>>, mode: GuildScan) -> Access {
+    pub fn access(cover: Option<Vec<Branch>>, mode: GuildScan) -> Access {
         match cover {
             Some(b) if b.is_empty() => Access::Nothing,
             Some(b) if mode == GuildScan::Search && b.iter().all(Branch::is_selective) => {

@@ -20,9 +20,8 @@ use discord_api::limits::MEMBERS_PAGE;
 use discord_api::{Channel, Discord, Snowflake, channel_type};
 use serde_json::json;
 
+use super::errors::{discord_error, read_only};
 use super::map::GuildMap;
-use super::messages::discord_error;
-use super::read_only;
 use super::rows::{iso_ms, timestamp};
 use crate::store::Store;
 
@@ -175,9 +174,11 @@ fn times(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-/// dbcord's own channels carry a topic starting "dbcord".
+/// dbcord's own channels carry a topic of dbcord's; its databases are
+/// categories named `dbcord-<db>`.
 fn is_dbcords(c: &Channel) -> bool {
-    c.topic.as_deref().is_some_and(|t| t.starts_with("dbcord"))
+    crate::store::is_dbcord_topic(c.topic.as_deref())
+        || (c.kind == channel_type::CATEGORY && c.name.starts_with("dbcord-"))
 }
 
 async fn channels(discord: &dyn Discord) -> Result<Vec<ArrayRef>> {
