@@ -156,12 +156,7 @@ async fn ask(
         messages,
         question: question.into(),
         scan: scan.into(),
-        requests: spent
-            .by_route
-            .iter()
-            .filter(|(r, c)| !r.is_cdn() && c.requests > 0)
-            .map(|(r, c)| (r.name().to_string(), c.requests))
-            .collect(),
+        requests: super::measure::api_requests_by_route(&spent),
         api_requests: spent.total_requests(),
         simulated_s: Duration::from_micros(clock.now_us() - t0).as_secs_f64(),
         local_ms: local.as_secs_f64() * 1e3,

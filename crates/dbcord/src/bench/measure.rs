@@ -36,6 +36,16 @@ pub struct Cost {
     pub peak_mib: Option<f64>,
 }
 
+/// The API requests (not the CDN's) of `spent`, by route name.
+pub fn api_requests_by_route(spent: &discord_emulator::Counters) -> BTreeMap<String, u64> {
+    spent
+        .by_route
+        .iter()
+        .filter(|(r, c)| !r.is_cdn() && c.requests > 0)
+        .map(|(r, c)| (r.name().to_string(), c.requests))
+        .collect()
+}
+
 /// One row of the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Measured {
@@ -123,12 +133,7 @@ impl Bench {
         let local = start.elapsed();
         let spent = self.emulator.counters().since(&before);
         let cost = Cost {
-            requests: spent
-                .by_route
-                .iter()
-                .filter(|(r, c)| !r.is_cdn() && c.requests > 0)
-                .map(|(r, c)| (r.name().to_string(), c.requests))
-                .collect(),
+            requests: api_requests_by_route(&spent),
             api_requests: spent.total_requests(),
             rate_limited: spent.total_rate_limited(),
             cdn_requests: spent.cdn_requests(),

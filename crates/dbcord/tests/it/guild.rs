@@ -104,6 +104,12 @@ fn ids(batches: &[RecordBatch]) -> Vec<i64> {
     out
 }
 
+/// The IDs the MemTable finds for `sql` (written against `discord.messages`).
+async fn memtable_ids(memtable: &SessionContext, sql: &str) -> Vec<i64> {
+    let sql = sql.replace("discord.messages", "messages");
+    ids(&memtable.sql(&sql).await.unwrap().collect().await.unwrap())
+}
+
 async fn dbcord_ids(s: &Session, sql: &str) -> Vec<i64> {
     match s.engine.execute(sql).await.unwrap().pop() {
         Some(Outcome::Rows { batches, .. }) => ids(&batches),
@@ -213,22 +219,11 @@ async fn search_history_and_a_memtable_agree_on_200_random_queries() {
             .await
             .unwrap();
         let by_history = dbcord_ids(&g.session, &sql).await;
-        let oracle_sql = sql.replace("discord.messages", "messages");
-        let expected = ids(&memtable
-            .sql(&oracle_sql)
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap());
+        let expected = memtable_ids(&memtable, &sql).await;
         assert_eq!(by_search, expected, "query {i}, by search: {sql}");
         assert_eq!(by_history, expected, "query {i}, by history: {sql}");
         nonempty += usize::from(!expected.is_empty());
     }
-    eprintln!(
-        "searched {searched}, nonempty {nonempty}, counters {:?}",
-        g.emulator.counters().by_route
-    );
     assert!(
         searched >= 100,
         "search was asked in {searched} of 200 queries"
@@ -282,14 +277,7 @@ async fn messages_posted_seconds_ago_are_found_although_search_lags() {
             fresh.iter().all(|id| found.contains(id)),
             "{sql}: the fresh messages {fresh:?} missing from {found:?}"
         );
-        let oracle_sql = sql.replace("discord.messages", "messages");
-        let expected = ids(&memtable
-            .sql(&oracle_sql)
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap());
+        let expected = memtable_ids(&memtable, &sql).await;
         assert_eq!(found, expected, "{sql}");
     }
     let analyzed = text(
@@ -480,13 +468,7 @@ async fn over_http_search_and_history_agree_with_the_memtable() {
     for _ in 0..12 {
         let filter = random_filter(&mut rng, &made, wall_ms());
         let sql = format!("SELECT id FROM discord.messages WHERE {filter}");
-        let expected = ids(&memtable
-            .sql(&sql.replace("discord.messages", "messages"))
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap());
+        let expected = memtable_ids(&memtable, &sql).await;
         for mode in ["search", "history"] {
             let set = format!("SET dbcord.guild_scan = '{mode}'");
             session.engine.execute(&set).await.unwrap();
@@ -508,13 +490,7 @@ async fn over_http_search_and_history_agree_with_the_memtable() {
 /// The rows a query finds, and the MemTable's.
 async fn both(g: &Guild, sql: &str) -> (Vec<i64>, Vec<i64>) {
     let memtable = oracle(&g.emulator);
-    let expected = ids(&memtable
-        .sql(&sql.replace("discord.messages", "messages"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap());
+    let expected = memtable_ids(&memtable, sql).await;
     (dbcord_ids(&g.session, sql).await, expected)
 }
 

@@ -12,6 +12,24 @@ use std::sync::Mutex;
 
 use discord_api::{Channel, Discord, DiscordError, DiscordResult, Snowflake, channel_type};
 
+use crate::store::Store;
+
+/// How old a channel list this statement's refresh read may be to serve
+/// the `discord` schema (a message posted since is concurrent with the statement).
+const CHANNELS_REUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The guild's channels: as the statement's catalog refresh listed them a
+/// moment ago, or listed now. The second value says whether a request was made.
+pub async fn channels(store: &Store) -> DiscordResult<(std::sync::Arc<Vec<Channel>>, bool)> {
+    match store.channels_listed_within(CHANNELS_REUSE) {
+        Some(listed) => Ok((listed, false)),
+        None => Ok((
+            std::sync::Arc::new(store.discord().list_channels().await?),
+            true,
+        )),
+    }
+}
+
 #[derive(Debug)]
 pub struct GuildMap {
     /// Guild channels and categories (not threads), by ID.
@@ -23,19 +41,12 @@ pub struct GuildMap {
 }
 
 impl GuildMap {
-    /// The map of the guild now: `listed` is the channel list if this
-    /// statement has just read it (the catalog's refresh), else it is read.
-    pub async fn load(
-        discord: &dyn Discord,
-        listed: Option<std::sync::Arc<Vec<Channel>>>,
-    ) -> DiscordResult<GuildMap> {
-        let channels = match listed {
-            Some(c) => c.as_ref().clone(),
-            None => discord.list_channels().await?,
-        };
+    /// The map of the guild now, of its channel list `channels` (see
+    /// [`channels`]) and its active threads (one request).
+    pub async fn load(discord: &dyn Discord, channels: &[Channel]) -> DiscordResult<GuildMap> {
         let threads = discord.list_active_threads().await?;
         Ok(GuildMap {
-            channels: channels.into_iter().map(|c| (c.id.0, c)).collect(),
+            channels: channels.iter().map(|c| (c.id.0, c.clone())).collect(),
             threads: Mutex::new(threads.into_iter().map(|t| (t.id.0, t)).collect()),
             archived_read: Mutex::new(BTreeSet::new()),
         })

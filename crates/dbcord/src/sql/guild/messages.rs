@@ -38,9 +38,6 @@ use crate::store::Store;
 
 /// How long 202s are waited out before a branch reads history.
 pub const SEARCH_WAIT_CAP: Duration = Duration::from_secs(30);
-/// How old a channel list this statement's refresh read may be to serve
-/// as the guild's map (a message posted since is concurrent with the statement).
-const CHANNELS_REUSE: Duration = Duration::from_secs(2);
 /// The fresh window where the backend knows no bound on search's lag.
 pub const DEFAULT_FRESH_WINDOW: Duration = Duration::from_secs(300);
 
@@ -250,12 +247,13 @@ impl Reading {
     /// The guild's map, then the sources of the plan.
     async fn start(&mut self) -> Result<()> {
         let discord: Arc<dyn Discord> = Arc::clone(self.store.discord());
-        // The statement's catalog refresh listed the channels a moment ago.
-        let listed = self.store.channels_listed_within(CHANNELS_REUSE);
+        let (channels, listed_now) = super::map::channels(&self.store)
+            .await
+            .map_err(discord_error)?;
         self.metrics
             .map_requests
-            .add(if listed.is_some() { 1 } else { 2 });
-        let map = GuildMap::load(discord.as_ref(), listed)
+            .add(if listed_now { 2 } else { 1 });
+        let map = GuildMap::load(discord.as_ref(), &channels)
             .await
             .map_err(discord_error)?;
         let map = Arc::new(map);

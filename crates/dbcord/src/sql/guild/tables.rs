@@ -21,7 +21,7 @@ use discord_api::{Channel, Discord, Snowflake, channel_type};
 use serde_json::json;
 
 use super::errors::{discord_error, read_only};
-use super::map::GuildMap;
+use super::map::{self, GuildMap};
 use super::rows::{iso_ms, timestamp};
 use crate::store::Store;
 
@@ -129,8 +129,8 @@ impl TableProvider for ListTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let discord = self.store.discord().as_ref();
         let columns = match self.kind {
-            ListKind::Channels => channels(discord).await?,
-            ListKind::Threads => threads(discord).await?,
+            ListKind::Channels => channels(&self.store).await?,
+            ListKind::Threads => threads(&self.store).await?,
             ListKind::Members => members(discord).await?,
             ListKind::Roles => roles(discord).await?,
         };
@@ -181,8 +181,8 @@ fn is_dbcords(c: &Channel) -> bool {
         || (c.kind == channel_type::CATEGORY && c.name.starts_with("dbcord-"))
 }
 
-async fn channels(discord: &dyn Discord) -> Result<Vec<ArrayRef>> {
-    let list = discord.list_channels().await.map_err(discord_error)?;
+async fn channels(store: &Store) -> Result<Vec<ArrayRef>> {
+    let (list, _) = map::channels(store).await.map_err(discord_error)?;
     let name_of = |id: Option<Snowflake>| {
         id.and_then(|p| list.iter().find(|c| c.id == p))
             .map(|c| c.name.clone())
@@ -201,8 +201,12 @@ async fn channels(discord: &dyn Discord) -> Result<Vec<ArrayRef>> {
 }
 
 /// Active threads, and every text channel's archived ones.
-async fn threads(discord: &dyn Discord) -> Result<Vec<ArrayRef>> {
-    let map = GuildMap::load(discord, None).await.map_err(discord_error)?;
+async fn threads(store: &Store) -> Result<Vec<ArrayRef>> {
+    let discord = store.discord().as_ref();
+    let (channels, _) = map::channels(store).await.map_err(discord_error)?;
+    let map = GuildMap::load(discord, &channels)
+        .await
+        .map_err(discord_error)?;
     let parents = map.message_channels().into_iter().collect();
     map.threads_of(discord, &parents)
         .await

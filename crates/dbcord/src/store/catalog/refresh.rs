@@ -30,10 +30,10 @@ impl Store {
             heads.clear();
             heads.extend(channels.iter().map(|c| (c.id, c.last_message_id)));
         }
-        *self.listed.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((started, std::sync::Arc::new(channels.clone())));
         let known = self.read().clone();
         let catalog = Catalog::load(&self.discord, &channels, &known).await?;
+        *self.listed.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((started, std::sync::Arc::new(channels)));
         if catalog != known {
             self.forget_altered(&known, &catalog);
             *self.write() = catalog;
