@@ -53,10 +53,6 @@ impl Scope {
         scope.max_id = all(|b| b.max_id).and_then(|v| v.into_iter().max());
         scope
     }
-
-    pub fn is_everything(&self) -> bool {
-        self.channels.is_none() && self.threads.is_empty()
-    }
 }
 
 /// The access path.
