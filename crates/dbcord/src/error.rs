@@ -247,6 +247,26 @@ pub enum Error {
          nothing was written (what it had staged is left for vacuum)"
     )]
     StageTooSlow { table: String, minutes: u64 },
+
+    // Transactions.
+    #[error(
+        "could not serialize: {table} was compacted since this transaction began, so it can no \
+         longer be read as of then; the transaction was rolled back and nothing was written \
+         (run it again)"
+    )]
+    SnapshotGone { table: String },
+    #[error(
+        "the transaction's commit took longer than {seconds} s, so it stopped before its commit \
+         point: nothing was written (run it again)"
+    )]
+    TxnTooSlow { seconds: u64 },
+    /// A transaction-control statement out of place (a PostgreSQL
+    /// SQLSTATE of class 25 or 3B).
+    #[error("{message}")]
+    TxnState {
+        sqlstate: &'static str,
+        message: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -259,5 +279,35 @@ impl Error {
     /// that is known not to count.
     pub fn is_indeterminate(&self) -> bool {
         matches!(self, Error::Discord(_) | Error::Unconfirmed { .. })
+    }
+
+    /// The PostgreSQL SQLSTATE of this error, for clients that act on it
+    /// (a driver raises `UniqueViolation` for 23505, retries on 40001).
+    pub fn sqlstate(&self) -> &'static str {
+        use Error::*;
+        match self {
+            Duplicate { .. } | NotUnique { .. } => "23505",
+            NullValue { .. } => "23502",
+            CheckViolated { .. } => "23514",
+            Conflict { .. } | SnapshotGone { .. } | TxnTooSlow { .. } => "40001",
+            NoSuchTable(_) => "42P01",
+            NoSuchDatabase(_) => "3F000",
+            NoSuchColumn { .. } => "42703",
+            NoSuchIndex(_) => "42704",
+            TableExists(_) | IndexExists(_) => "42P07",
+            DatabaseExists(_) => "42P06",
+            DatabaseNotEmpty(_) => "2BP01",
+            InvalidName { .. } | ReservedColumnName(_) => "42602",
+            DuplicateColumn { .. } => "42701",
+            NoColumns(_) | NoPrimaryKey(_) | ColumnAlreadyIndexed { .. } => "42P16",
+            WrongArity { .. } => "42601",
+            TypeMismatch { .. } | BadJson { .. } | BadFile { .. } => "22P02",
+            RowTooLarge { .. } | RowOverLimit { .. } | StatementTooLarge { .. } => "54000",
+            SegmentHeaderTooLarge(_) | DefinitionTooLarge(_) => "54000",
+            CategoryFull { .. } | GuildFull { .. } => "53400",
+            TxnState { sqlstate, .. } => sqlstate,
+            Discord(_) | Unconfirmed { .. } | StageTooSlow { .. } => "58000",
+            _ => "XX000",
+        }
     }
 }

@@ -22,6 +22,7 @@
 //! | module | its one job |
 //! | --- | --- |
 //! | [`cli`] | the REPL, `-c` / `-f` scripts, output formats: no storage work |
+//! | [`pg`] | `dbcord serve --pg`: the PostgreSQL wire protocol, one engine per client |
 //! | [`session`] | wiring a backend, the store and the engine together |
 //! | [`sim`] | `dbcord sim`: seeded clients under faults and kills, invariants checked |
 //! | [`sql`] | DataFusion: catalog, schema and table providers, scans, inserts, DDL |
@@ -65,6 +66,7 @@ pub mod bench;
 pub mod bot;
 pub mod cli;
 pub mod error;
+pub mod pg;
 pub mod session;
 pub mod sim;
 pub mod sql;

@@ -196,6 +196,41 @@ pub enum Command {
   dbcord bot                                       over the Gateway (no public URL needed)
   dbcord bot --endpoint 127.0.0.1:8443 --public-url https://bot.example.org/interactions")]
     Bot(BotArgs),
+    /// Serve the guild to PostgreSQL clients (psql, drivers, tools) over
+    /// the Postgres wire protocol, until Ctrl-C or SIGTERM. Each connection
+    /// is a session of its own, with its own transactions.
+    #[command(after_help = "Examples:
+  dbcord serve --pg 127.0.0.1:5433                 then: psql -h 127.0.0.1 -p 5433 -d main
+  DBCORD_PG_PASSWORD=s3cret dbcord serve --pg 0.0.0.0:5433 --tls-cert c.pem --tls-key k.pem")]
+    Serve(PgServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PgServeArgs {
+    /// The address to listen on. Without a password only a loopback
+    /// address is accepted.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5433")]
+    pub pg: std::net::SocketAddr,
+    /// The password clients must give (SCRAM-SHA-256), from the environment.
+    #[arg(
+        long,
+        env = "DBCORD_PG_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub password: Option<String>,
+    /// A PEM certificate chain: TLS is offered (with --tls-key).
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Connections served at once; more are refused.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_connections: usize,
+    /// The largest statement (or COPY data) accepted, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_statement: usize,
 }
 
 #[derive(Debug, clap::Args)]

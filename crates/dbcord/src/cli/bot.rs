@@ -14,7 +14,7 @@ use crate::bot::{Bot, endpoint, server};
 use crate::session::{Backend, Session};
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
+pub(super) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -4,7 +4,7 @@
 //! scripts), `script` (cutting scripts into statements), `repl` (the
 //! interactive shell), `dot` (dot-commands), `describe` (`.schema`),
 //! `timing` (`.timing`), `output` (result formats), `pager`, `progress` (bars), `rc` (the rc file),
-//! `serve` (`dbcord emulator serve`).
+//! `serve` (`dbcord emulator serve`), `pg` (`dbcord serve --pg`).
 
 pub mod args;
 pub mod backend;
@@ -13,6 +13,7 @@ pub mod describe;
 pub mod dot;
 pub mod output;
 pub mod pager;
+mod pg;
 pub mod progress;
 pub mod rc;
 pub mod repl;
@@ -71,6 +72,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             command: args::EmulatorCommand::Interact(i),
         }) => return bot::interact(i).await,
         Some(args::Command::Bot(b)) => return bot::run(b).await,
+        Some(args::Command::Serve(s)) => return pg::run(&args, s).await,
         None => {}
     }
     let session = backend::open(&args).await?;

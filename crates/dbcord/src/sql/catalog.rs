@@ -36,12 +36,18 @@ impl CatalogProvider for GuildCatalog {
     fn schema_names(&self) -> Vec<String> {
         let mut names = self.store.database_names();
         names.push(guild::SCHEMA.to_string());
+        names.push(super::pg_catalog::SCHEMA.to_string());
         names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         if name == guild::SCHEMA {
             return Some(Arc::new(GuildSchema::new(Arc::clone(&self.store))));
+        }
+        if name == super::pg_catalog::SCHEMA {
+            return Some(Arc::new(super::pg_catalog::PgCatalog::new(Arc::clone(
+                &self.store,
+            ))));
         }
         self.store.has_database(name).then(|| {
             Arc::new(DatabaseSchema {

@@ -39,8 +39,13 @@ pub async fn run(
     let table = store
         .table(&db, &name)
         .ok_or_else(|| external(crate::Error::NoSuchTable(format!("{db}.{name}"))))?;
-    let options = DbcordOptions::of(ctx.state().config_options()).write_options();
-    let base = store.pin(&table).await.map_err(external)?;
+    let state = ctx.state();
+    let options = DbcordOptions::of(state.config_options()).write_options();
+    let txn = super::txn::view_of(state.config()).txn;
+    let base = match &txn {
+        Some(_) => None,
+        None => Some(store.pin(&table).await.map_err(external)?),
+    };
     let (tag, changes) = match dml.op {
         WriteOp::Update => ("UPDATE", updates(ctx, &table, &dml.input).await?),
         WriteOp::Delete => ("DELETE", deletes(ctx, &table, &dml.input).await?),
@@ -56,10 +61,11 @@ pub async fn run(
         .iter()
         .filter(|c| c.op != Op::Delete || tag == "DELETE")
         .count();
-    store
-        .commit_from(&table, changes, &options, Some(base))
-        .await
-        .map_err(external)?;
+    match &txn {
+        Some(txn) => store.write_in(txn, &table, changes).await,
+        None => store.commit_from(&table, changes, &options, base).await,
+    }
+    .map_err(external)?;
     Ok(format!("{tag} {rows}"))
 }
 

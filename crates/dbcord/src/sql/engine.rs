@@ -15,6 +15,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 
 use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
 use super::options::DbcordOptions;
+use super::txn::{self, Control, TxnStatus};
 use super::types::names_hidden;
 use super::{alter, ddl, dml, guild, rules};
 use crate::store::{DEFAULT_DATABASE, Store, WriteOptions};
@@ -42,11 +43,21 @@ impl alter::RowQuery for Engine {
     }
 }
 
+/// What a statement takes and returns (see [`Engine::describe`]).
+#[derive(Debug, Default)]
+pub struct Described {
+    /// Each placeholder (`$1`, ...) and its type, if the planner knows it.
+    pub params: std::collections::HashMap<String, Option<datafusion::arrow::datatypes::DataType>>,
+    pub schema: Option<SchemaRef>,
+}
+
 /// A SQL session over one guild.
 pub struct Engine {
     ctx: SessionContext,
     store: Arc<Store>,
     hidden: HiddenColumns,
+    /// The session's transaction block.
+    block: txn::Session,
 }
 
 impl Engine {
@@ -64,11 +75,17 @@ impl Engine {
             .expect("the JSON functions register on a fresh session");
         super::json_patch::register(&ctx);
         super::guild::words::register(&ctx);
+        super::pg_catalog::register(&ctx, &store);
         let hidden = HiddenColumns::default();
         let catalog = GuildCatalog::new(Arc::clone(&store), Arc::clone(&hidden));
         ctx.register_catalog(CATALOG_NAME, Arc::new(catalog));
         super::admin::register(&ctx, &store);
-        Engine { ctx, store, hidden }
+        Engine {
+            ctx,
+            store,
+            hidden,
+            block: txn::Session::default(),
+        }
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -95,7 +112,7 @@ impl Engine {
         filter: datafusion::prelude::Expr,
         limit: Option<usize>,
     ) -> Result<datafusion::prelude::DataFrame> {
-        self.store.refresh().await.map_err(external)?;
+        self.refresh().await?;
         let reference = TableReference::full(CATALOG_NAME, db, table);
         let df = self.ctx.table(reference).await?.filter(filter)?;
         match limit {
@@ -147,7 +164,7 @@ impl Engine {
         table: &str,
         filter: datafusion::prelude::Expr,
     ) -> Result<(TableReference, datafusion::prelude::DataFrame)> {
-        self.store.refresh().await.map_err(external)?;
+        self.refresh().await?;
         let reference = TableReference::full(CATALOG_NAME, db, table);
         let df = self.ctx.table(reference.clone()).await?.filter(filter)?;
         Ok((reference, df))
@@ -173,7 +190,7 @@ impl Engine {
         op: super::admin::AdminOp,
         args: Vec<datafusion::common::ScalarValue>,
     ) -> Result<Outcome> {
-        self.store.refresh().await.map_err(external)?;
+        self.refresh().await?;
         let state = self.ctx.state();
         let options = DbcordOptions::of(state.config_options()).write_options();
         let provider = super::admin::call(&self.store, op, args, &self.database(), options)?;
@@ -218,12 +235,86 @@ impl Engine {
         Ok(out)
     }
 
-    /// Run one statement.
-    pub async fn run(&self, mut stmt: Statement) -> Result<Outcome> {
+    /// Run one statement. Inside a transaction block, a statement that
+    /// fails fails the block (see `txn`).
+    pub async fn run(&self, stmt: Statement) -> Result<Outcome> {
+        let outcome = self.run_in_block(stmt).await;
+        if outcome.is_err() {
+            self.block.fail();
+        }
+        outcome
+    }
+
+    /// The session's transaction status (for the Postgres server).
+    pub fn txn_status(&self) -> TxnStatus {
+        self.block.status()
+    }
+
+    /// Refuse work in a failed transaction block (the Postgres server's
+    /// COPY, which does not run through [`Engine::run`]).
+    pub fn txn_check(&self) -> Result<()> {
+        self.block.check_not_failed()
+    }
+
+    /// What a statement takes (its `$n` placeholders' types, where the
+    /// planner can tell them) and returns (its rows' schema; `None` for a
+    /// statement that returns none), without running it. A statement that
+    /// cannot be planned yet (it names a table another session is making)
+    /// is described as taking untyped parameters and returning nothing.
+    pub async fn describe(&self, stmt: &Statement) -> Described {
+        let mut stmt = stmt.clone();
         super::json::fix_statement(&mut stmt);
+        if Control::of(&stmt).is_some()
+            || vacuum_target(&stmt).is_some()
+            || alter::Alter::from_statement(&stmt).is_some()
+            || ddl::DropIndex::from_statement(&stmt).is_some()
+        {
+            return Described::default();
+        }
+        let _ = create_table_rules(&mut stmt);
+        let state = self.ctx.state();
+        let plan = match state.statement_to_plan(stmt).await {
+            Ok(plan) => plan,
+            Err(_) => return Described::default(),
+        };
+        let params = plan.get_parameter_types().unwrap_or_default();
+        let schema = match plan {
+            LogicalPlan::Ddl(_) | LogicalPlan::Dml(_) | LogicalPlan::Statement(_) => None,
+            plan => Some(Arc::new(plan.schema().as_arrow().clone())),
+        };
+        Described { params, schema }
+    }
+
+    /// See what other processes committed (one request), and read as the
+    /// session's transaction block says.
+    async fn refresh(&self) -> Result<()> {
+        self.store.refresh().await.map_err(external)?;
+        let view = Arc::new(self.block.view(&self.store));
+        self.ctx
+            .state_ref()
+            .write()
+            .config_mut()
+            .set_extension(view);
+        Ok(())
+    }
+
+    async fn run_in_block(&self, mut stmt: Statement) -> Result<Outcome> {
+        super::json::fix_statement(&mut stmt);
+        let control = Control::of(&stmt);
+        if control.is_none() {
+            self.block.check_not_failed()?;
+        }
         if touches_the_guild(&stmt) {
-            // One request: see what other processes committed, DDL included.
-            self.store.refresh().await.map_err(external)?;
+            self.refresh().await?;
+        }
+        if let Some(control) = control {
+            let state = self.ctx.state();
+            let options = DbcordOptions::of(state.config_options()).write_options();
+            return self
+                .block
+                .control(control, &self.store, &options)
+                .await
+                .map(Outcome::Status);
         }
         let state = self.ctx.state();
         let default_db = state.config_options().catalog.default_schema.clone();

@@ -10,7 +10,9 @@
 //! CHECK), `json` (the JSON operators' precedence), `json_patch`
 //! (`json_merge_patch` and `json_set`: partial updates of documents),
 //! `explain` (plans a person can read), `guild` (the read-only `discord`
-//! schema: the guild's own messages, by search or history).
+//! schema: the guild's own messages, by search or history), `txn` (BEGIN,
+//! COMMIT, ROLLBACK and savepoints: a session's transaction block),
+//! `pg_catalog` (PostgreSQL's system catalog, generated from dbcord's).
 
 pub mod admin;
 mod alter;
@@ -25,11 +27,13 @@ pub mod guild;
 pub mod json;
 pub mod json_patch;
 pub mod options;
+pub mod pg_catalog;
 pub mod provider;
 pub mod pushdown;
 pub mod rules;
 pub mod scan;
 pub mod sink;
+pub mod txn;
 pub mod types;
 
 pub use engine::{Engine, Outcome};

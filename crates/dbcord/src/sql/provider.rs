@@ -139,7 +139,7 @@ impl TableProvider for DiscordTable {
         // statistics, without a data batch: see `statistics_from_inputs`.
         let exact_rows = if options.pushdown && filters.is_empty() && projection.is_empty() {
             self.store
-                .exact_rows(&self.def)
+                .exact_rows(&self.def, &super::txn::view_of(state.config()))
                 .await
                 .map_err(|e| DataFusionError::External(Box::new(e)))?
         } else {
@@ -190,7 +190,8 @@ impl TableProvider for DiscordTable {
             Arc::clone(&self.def),
             self.schema(),
             options,
-        );
+        )
+        .in_txn(super::txn::view_of(state.config()).txn);
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
 }

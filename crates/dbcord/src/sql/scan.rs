@@ -331,13 +331,14 @@ impl ExecutionPlan for DiscordScanExec {
     fn execute(
         &self,
         partition: usize,
-        _ctx: Arc<TaskContext>,
+        ctx: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let source = RowSource::new(
             Arc::clone(&self.store),
             Arc::clone(&self.spec.table),
             self.spec.plan.access.clone(),
-        );
+        )
+        .with_view(super::txn::view_of(ctx.session_config()));
         let state = ScanState {
             source,
             store: Arc::clone(&self.store),

@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 
 use super::convert::batch_to_rows;
 use super::rules::enforce_checks;
-use crate::store::{Store, TableDef, WriteOptions};
+use crate::store::{Change, Op, Store, TableDef, Txn, WriteOptions};
 
 /// Writes every row of the input as one commit.
 ///
@@ -25,6 +25,8 @@ pub struct DiscordSink {
     table: Arc<TableDef>,
     schema: SchemaRef,
     options: WriteOptions,
+    /// The transaction the INSERT runs in: its rows are kept there.
+    txn: Option<Arc<Txn>>,
 }
 
 impl DiscordSink {
@@ -39,7 +41,14 @@ impl DiscordSink {
             table,
             schema,
             options,
+            txn: None,
         }
+    }
+
+    /// Keep the rows in `txn` instead of committing them.
+    pub fn in_txn(mut self, txn: Option<Arc<Txn>>) -> Self {
+        self.txn = txn;
+        self
     }
 }
 
@@ -66,9 +75,19 @@ impl DataSink for DiscordSink {
             rows.extend(batch_to_rows(&self.table, b)?);
         }
         enforce_checks(&self.table, rows.iter().map(Vec::as_slice))?;
-        self.store
-            .insert(&self.table, rows, &self.options)
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))
+        let written = match &self.txn {
+            Some(txn) => {
+                let changes = rows
+                    .into_iter()
+                    .map(|values| Change {
+                        op: Op::Insert,
+                        values,
+                    })
+                    .collect();
+                self.store.write_in(txn, &self.table, changes).await
+            }
+            None => self.store.insert(&self.table, rows, &self.options).await,
+        };
+        written.map_err(|e| DataFusionError::External(Box::new(e)))
     }
 }

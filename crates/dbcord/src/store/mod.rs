@@ -15,6 +15,7 @@
 //! | `read` | snapshots, access paths, scans, lookups, segment batches, cost |
 //! | `write` | a statement as one commit: checks, message, confirmation |
 //! | `compact` | checkpoints and vacuum |
+//! | `txn` | transactions over statements and tables: snapshot, writes, commit points |
 //! | `admin` | verify, backup and restore, import and export, inspect, row versions |
 //! | `schema` | table and index definitions |
 //! | `names` | naming rules, channel names and ownership markers |
@@ -36,6 +37,7 @@ mod read;
 mod schema;
 mod state;
 mod timing;
+mod txn;
 mod write;
 
 pub use admin::backup::{Restored, SnapshotInfo};
@@ -62,6 +64,9 @@ pub use read::stats::ReadStats;
 pub use schema::{CheckDef, Column, ColumnType, IndexDef, LargeRows, NewIndex, NewTable, TableDef};
 pub use state::{DEFAULT_DATABASE, Store};
 pub use timing::{STAGE_GRACE, VACUUM_GRACE};
+pub use txn::points::Upto;
+pub use txn::transaction::Txn;
+pub use txn::view::ReadView;
 pub use write::options::WriteOptions;
 
 #[cfg(test)]

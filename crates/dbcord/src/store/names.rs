@@ -71,6 +71,15 @@ pub fn audit_topic() -> String {
         .into()
 }
 
+/// The guild's `#dbc-transactions` channel: the commit points of
+/// transactions over several tables (see `store::txn`).
+pub const TXN_CHANNEL: &str = "dbc-transactions";
+
+pub fn txn_topic() -> String {
+    "dbcord commit points of transactions over several tables. Managed by dbcord: do not post here."
+        .into()
+}
+
 pub fn snapshots_topic(db: &str) -> String {
     format!("dbcord snapshots of database {db}. Managed by dbcord: do not post here.")
 }

@@ -48,6 +48,8 @@ pub struct Store {
     pub(super) batches: BatchCache,
     /// Staged segments' messages (for their attachments).
     pub(super) parts: PartCache,
+    /// The commit points of transactions read so far.
+    pub(super) points: std::sync::Mutex<super::txn::points::PointLog>,
     /// Tables whose compaction failed, by channel: not tried again until.
     pub(super) backoff: std::sync::Mutex<HashMap<Snowflake, Backoff>>,
     /// What the latest scans did, for the shell's `.timing`.
@@ -86,6 +88,7 @@ impl Store {
             logs: Default::default(),
             batches: BatchCache::default(),
             parts: PartCache::default(),
+            points: Default::default(),
             backoff: Default::default(),
             scans: Default::default(),
             progress: RwLock::new(Arc::new(progress::Silent)),

@@ -30,3 +30,21 @@ pub const UNIQUE_INDEX_WAIT: Duration = Duration::from_secs(60);
 /// stage began longer ago than this, and a stage that has run for half of
 /// it gives up before posting what would name them.
 pub const STAGE_GRACE: Duration = Duration::from_secs(3600);
+
+/// How long after a transaction's first part its commit point may be
+/// posted and still count (see `store::txn`). A point posted later counts
+/// for nothing, so once this has passed with no point, every reader and
+/// compaction knows for good that the transaction did not commit. The
+/// committer gives up without posting if less than [`TXN_MARGIN`] is left.
+pub const TXN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What a committer keeps in hand before the deadline, for the point's own
+/// send.
+pub const TXN_MARGIN: Duration = Duration::from_secs(15);
+
+/// How long after its commit point a transaction's parts are left out of
+/// compactions: a statement that began before the point judges the parts
+/// as not committed, and reads their tables soon after it began; folding
+/// a part into a checkpoint any sooner could show that statement one
+/// table's part and not another's.
+pub const TXN_FOLD_GRACE: Duration = Duration::from_secs(60);

@@ -26,5 +26,6 @@ mod sim;
 mod slt;
 mod sql;
 mod strict;
+mod txn;
 mod verify;
 mod where_json;

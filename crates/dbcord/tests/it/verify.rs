@@ -82,6 +82,7 @@ async fn post_segment(
     let mut seg = segment::encode(def, indexes, rows, layout()).unwrap();
     shape(&mut seg.header, &mut seg.files);
     let meta = CommitMeta {
+        part: false,
         base: head(s, def),
         txn: Some("injected".into()),
     };

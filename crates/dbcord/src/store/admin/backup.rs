@@ -161,6 +161,7 @@ impl Store {
             let meta = CommitMeta {
                 base: None,
                 txn: Some(discord_api::nonce::new_nonce()),
+                ..Default::default()
             };
             let arcs: Vec<Arc<IndexDef>> = indexes.iter().cloned().map(Arc::new).collect();
             let options = WriteOptions::default();

@@ -44,6 +44,7 @@ use crate::store::log::{directories, shards};
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
+use crate::store::txn::points::Upto;
 
 /// The marker of an archive message in a history thread.
 pub const ARCHIVE_MARKER: &str = "dbchist";
@@ -167,8 +168,9 @@ impl Store {
                 .collect(),
             ..TableLog::default()
         };
+        let fates = self.fates(&log, Upto::Latest).await?;
         let valid: HashSet<Snowflake> = self
-            .runs(def, &log, stats)
+            .runs(def, &log, &fates, stats)
             .await?
             .into_iter()
             .map(|r| r.id)

@@ -30,6 +30,7 @@ impl Store {
             heads.clear();
             heads.extend(channels.iter().map(|c| (c.id, c.last_message_id)));
         }
+        self.note_txn_channel(&channels);
         let known = self.read().clone();
         let catalog = Catalog::load(&self.discord, &channels, &known).await?;
         *self.listed.lock().unwrap_or_else(|p| p.into_inner()) =

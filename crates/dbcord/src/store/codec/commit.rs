@@ -264,6 +264,7 @@ mod tests {
         let meta = CommitMeta {
             base: Some(Snowflake(77)),
             txn: Some("abc".into()),
+            ..Default::default()
         };
         let content = encode_rows(&d, &changes, &meta).unwrap().unwrap();
         let head = content.lines().next().unwrap();

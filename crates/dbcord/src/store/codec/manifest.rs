@@ -260,6 +260,7 @@ mod tests {
         let meta = CommitMeta {
             base: Some(Snowflake(5)),
             txn: Some("t".into()),
+            ..Default::default()
         };
         let small = DirHeader::of(
             Directory {

@@ -1,5 +1,6 @@
 //! A commit's metadata on its marker line: the snapshot its writer read
-//! (`base`), the statement's ID (`txn`) and the CRC-32 of its text (`sum`).
+//! (`base`), the statement's ID (`txn`), whether it is one table's part of
+//! a transaction over several (`part`), and the CRC-32 of its text (`sum`).
 
 use discord_api::Snowflake;
 
@@ -9,8 +10,12 @@ pub struct CommitMeta {
     /// The newest message of the channel the writer had read; `None` for
     /// rows of the first format, which knew no concurrency.
     pub base: Option<Snowflake>,
-    /// The statement's ID, to recognise its commit after a cancellation.
+    /// The statement's ID, to recognise its commit after a cancellation;
+    /// a transaction's ID for a part.
     pub txn: Option<String>,
+    /// One table's part of a transaction over several tables: it counts
+    /// only once the transaction's commit point says so (see `txn`).
+    pub part: bool,
 }
 
 impl CommitMeta {
@@ -23,6 +28,9 @@ impl CommitMeta {
         }
         if let Some(t) = &self.txn {
             out.push_str(&format!(" txn {t}"));
+        }
+        if self.part {
+            out.push_str(" part");
         }
         out.push_str(&format!(" sum {:08x}", crc32fast::hash(body.as_bytes())));
         out
@@ -40,6 +48,7 @@ impl CommitMeta {
             match w {
                 "base" => meta.base = words.next().and_then(|b| b.parse().ok()),
                 "txn" => meta.txn = words.next().map(str::to_string),
+                "part" => meta.part = true,
                 "sum" => {
                     let want = words.next().and_then(|s| u32::from_str_radix(s, 16).ok());
                     if want != Some(crc32fast::hash(body.as_bytes())) {

@@ -19,6 +19,7 @@
 //! | `parts` | a file larger than one attachment, cut into parts |
 //! | `shard` | Storcord's shards: a large row as several readable messages |
 //! | `catalog_entry` | one DDL statement as a catalog message |
+//! | `point` | a transaction's commit point |
 
 pub mod ascii_json;
 pub mod batch;
@@ -31,6 +32,7 @@ pub mod manifest;
 pub mod meta;
 pub mod op;
 pub mod parts;
+pub mod point;
 pub mod row;
 pub mod segment;
 pub mod shard;

@@ -84,6 +84,15 @@ impl Store {
         let Some(synced) = snap.synced else {
             return Ok(None);
         };
+        // A transaction's part whose fate is not settled for good cannot
+        // be folded either way: the compaction waits (see `store::txn`).
+        if self.parts_unsettled(&self.log_of(table.channel_id)).await? {
+            tracing::info!(
+                "{}: a transaction is being decided; compaction put off",
+                table.qualified_name()
+            );
+            return Ok(None);
+        }
         let checkpoint = self
             .log_of(table.channel_id)
             .checkpoint
@@ -486,6 +495,7 @@ impl Compaction<'_> {
         let meta = CommitMeta {
             base: Some(synced),
             txn: Some(self.stage.txn.clone()),
+            ..Default::default()
         };
         let (content, file) = directory_message(&header, &meta);
         let message = NewMessage::idempotent(content).with_files(file.into_iter().collect());

@@ -12,6 +12,12 @@
 //! checkpoint itself and the rows of the first format (no base) always count.
 //! A commit whose shards cannot be read counts for nobody (see
 //! [`super::shards`]).
+//!
+//! A transaction's part (see `store::txn`) takes part in this rule like
+//! any commit, whatever becomes of its transaction: so whether it is valid
+//! by its channel's rule never changes once it is posted. Its rows count
+//! only if, besides, its transaction's commit point counts for the reader
+//! ([`Fates`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -75,6 +81,29 @@ pub fn runs_of(c: &Commit) -> Vec<Run> {
     }
 }
 
+/// Which transactions' parts count for a reader.
+#[derive(Clone, Debug)]
+pub enum Fates {
+    /// Every valid part counts: the channel's own rule alone (what a
+    /// committer checks of its parts before it posts the commit point).
+    Unjudged,
+    /// The parts of these transactions count; no other part does.
+    Committed(Arc<HashSet<String>>),
+}
+
+impl Fates {
+    /// Whether `c`'s rows count (a commit that is not a part always does).
+    pub fn counts(&self, c: &Commit) -> bool {
+        if !c.meta.part {
+            return true;
+        }
+        match self {
+            Fates::Unjudged => true,
+            Fates::Committed(txns) => c.meta.txn.as_ref().is_some_and(|t| txns.contains(t)),
+        }
+    }
+}
+
 /// What a commit writes: its keys, and (index, value) of UNIQUE indexes.
 #[derive(Debug, Default)]
 struct Touched {
@@ -105,11 +134,13 @@ impl Touched {
 }
 
 impl Store {
-    /// The runs of `log`: its checkpoint, then every commit that is not void.
+    /// The runs of `log`: its checkpoint, then every commit that is not
+    /// void and, if a part, whose transaction `fates` counts.
     pub async fn runs(
         &self,
         def: &TableDef,
         log: &TableLog,
+        fates: &Fates,
         stats: &mut ReadStats,
     ) -> Result<Vec<Run>> {
         let unique: Vec<Arc<IndexDef>> = self
@@ -127,7 +158,12 @@ impl Store {
             }
         }
         let mut runs: Vec<Run> = log.checkpoint.iter().flat_map(runs_of).collect();
-        runs.extend(valid.iter().flat_map(|(c, _)| runs_of(c)));
+        runs.extend(
+            valid
+                .iter()
+                .filter(|(c, _)| fates.counts(c))
+                .flat_map(|(c, _)| runs_of(c)),
+        );
         Ok(runs)
     }
 

@@ -16,6 +16,7 @@ use crate::store::codec::key::Key;
 use crate::store::codec::value::Value;
 use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
+use crate::store::txn::view::ReadView;
 
 /// Where a scan's rows come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +45,8 @@ pub struct RowSource {
     store: Arc<Store>,
     table: Arc<TableDef>,
     access: Access,
+    /// How the statement reads (its transaction, the points that count).
+    view: ReadView,
     state: State,
     pub stats: ReadStats,
 }
@@ -54,9 +57,16 @@ impl RowSource {
             store,
             table,
             access,
+            view: ReadView::latest(),
             state: State::Start,
             stats: ReadStats::default(),
         }
+    }
+
+    /// Read as a statement with `view` does.
+    pub fn with_view(mut self, view: ReadView) -> Self {
+        self.view = view;
+        self
     }
 
     /// The next page of rows, or `None` at the end.
@@ -79,7 +89,9 @@ impl RowSource {
 
     async fn start(&mut self) -> Result<Option<RowPage>> {
         let store = Arc::clone(&self.store);
-        let snap = store.snapshot(&self.table, &mut self.stats).await?;
+        let snap = store
+            .snapshot_in(&self.table, &self.view, &mut self.stats)
+            .await?;
         let rows = match &self.access {
             Access::Scan(prune) => {
                 let depth = store.read_ahead();

@@ -9,9 +9,12 @@ use discord_api::Snowflake;
 use super::stats::ReadStats;
 use crate::error::Result;
 use crate::store::log::sync;
+use crate::store::log::table_log::TableLog;
 use crate::store::log::validity::{Run, RunBody};
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
+use crate::store::txn::points::Upto;
+use crate::store::txn::view::ReadView;
 
 /// A table as one statement reads it.
 #[derive(Clone, Debug)]
@@ -23,32 +26,52 @@ pub struct Snapshot {
 }
 
 impl Store {
-    /// The table as a statement reads it now.
+    /// The table as it is now, every commit point posted so far counted:
+    /// what a commit's checks, a compaction and the admin functions read.
     pub async fn snapshot(&self, def: &Arc<TableDef>, stats: &mut ReadStats) -> Result<Snapshot> {
-        let known = self.log_of(def.channel_id);
-        let head = self.head(def.channel_id);
-        let current = matches!(head, Some(h) if known.synced >= h);
-        let log = if current {
-            known
-        } else {
-            let mut fresh = sync::sync(&self.discord, def, &known).await?;
-            stats.history_requests += fresh.requests;
-            stats.cdn_requests += fresh.cdn.0;
-            stats.cdn_bytes += fresh.cdn.1;
-            // Staged segments met on the way hold the attachments a read
-            // of them needs: keep their messages.
-            let staged = std::mem::take(&mut fresh.staged);
-            self.parts.keep(staged, self.clock.now_ms());
-            let fresh = Arc::new(fresh);
-            self.cache_log(def.channel_id, Arc::clone(&fresh));
-            fresh
-        };
-        let runs = self.runs(def, &log, stats).await?;
+        self.snapshot_upto(def, Upto::Latest, stats).await
+    }
+
+    /// The table as it is now, counting the commit points `upto` admits.
+    pub(crate) async fn snapshot_upto(
+        &self,
+        def: &Arc<TableDef>,
+        upto: Upto,
+        stats: &mut ReadStats,
+    ) -> Result<Snapshot> {
+        let log = self.current_log(def, stats).await?;
+        let fates = self.fates(&log, upto).await?;
+        let runs = self.runs(def, &log, &fates, stats).await?;
         Ok(Snapshot {
             def: Arc::clone(def),
             runs,
             synced: log.synced,
         })
+    }
+
+    /// The table's log brought up to date: no request if the channel has
+    /// not changed since this process last read it.
+    pub(crate) async fn current_log(
+        &self,
+        def: &Arc<TableDef>,
+        stats: &mut ReadStats,
+    ) -> Result<Arc<TableLog>> {
+        let known = self.log_of(def.channel_id);
+        let head = self.head(def.channel_id);
+        if matches!(head, Some(h) if known.synced >= h) {
+            return Ok(known);
+        }
+        let mut fresh = sync::sync(&self.discord, def, &known).await?;
+        stats.history_requests += fresh.requests;
+        stats.cdn_requests += fresh.cdn.0;
+        stats.cdn_bytes += fresh.cdn.1;
+        // Staged segments met on the way hold the attachments a read
+        // of them needs: keep their messages.
+        let staged = std::mem::take(&mut fresh.staged);
+        self.parts.keep(staged, self.clock.now_ms());
+        let fresh = Arc::new(fresh);
+        self.cache_log(def.channel_id, Arc::clone(&fresh));
+        Ok(fresh)
     }
 }
 
@@ -76,11 +99,11 @@ impl Snapshot {
 }
 
 impl Store {
-    /// `def`'s live rows as a statement would read them now, when segment
-    /// statistics answer exactly (see [`Snapshot::exact_rows`]): a
+    /// `def`'s live rows as a statement with `view` reads them, when
+    /// segment statistics answer exactly (see [`Snapshot::exact_rows`]): a
     /// `count(*)` then reads no data batch. Brings the log up to date.
-    pub async fn exact_rows(&self, def: &Arc<TableDef>) -> Result<Option<u64>> {
+    pub async fn exact_rows(&self, def: &Arc<TableDef>, view: &ReadView) -> Result<Option<u64>> {
         let mut stats = ReadStats::default();
-        Ok(self.snapshot(def, &mut stats).await?.exact_rows())
+        Ok(self.snapshot_in(def, view, &mut stats).await?.exact_rows())
     }
 }

@@ -18,6 +18,19 @@ use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
 
 impl Store {
+    /// A statement's changes against `snap`: no key or UNIQUE value twice
+    /// among them, none that another live row holds.
+    pub(crate) async fn check_statement(
+        &self,
+        snap: &Snapshot,
+        indexes: &[Arc<IndexDef>],
+        changes: &[Change],
+        stats: &mut ReadStats,
+    ) -> Result<()> {
+        check_within(&snap.def, indexes, changes)?;
+        self.check_against(snap, indexes, changes, stats).await
+    }
+
     /// Refuse a change whose key or UNIQUE value another live row holds.
     pub(super) async fn check_against(
         &self,
@@ -100,7 +113,7 @@ impl Store {
 /// The changes as they will be stored: every row whole (arity, types, NOT
 /// NULL, a key), its values as they will read back, none over
 /// [`MAX_ROW_BYTES`].
-pub(super) fn checked_rows(def: &TableDef, changes: Vec<Change>) -> Result<Vec<Change>> {
+pub(crate) fn checked_rows(def: &TableDef, changes: Vec<Change>) -> Result<Vec<Change>> {
     let changes = normalise(def, changes)?;
     check_row_sizes(def, &changes)?;
     Ok(changes)

@@ -29,6 +29,7 @@ use crate::store::codec::shard::ShardRef;
 use crate::store::codec::value::Value;
 use crate::store::log::sync::sync_until;
 use crate::store::log::table_log::TableLog;
+use crate::store::log::validity::Fates;
 use crate::store::read::snapshot::Snapshot;
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::{IndexDef, LargeRows, TableDef};
@@ -137,13 +138,37 @@ impl Store {
         options: &WriteOptions,
         read_from: Option<Snowflake>,
     ) -> Result<u64> {
+        let posted = self.post(table, changes, options, read_from, None).await?;
+        let mut stats = ReadStats::default();
+        self.confirm(
+            &posted.snap,
+            &posted.known,
+            changes,
+            &posted.sent,
+            &mut stats,
+        )
+        .await?;
+        Ok(changes.len() as u64)
+    }
+
+    /// Check `changes` against the table as it is now and post them as one
+    /// commit (a transaction's part if `part` names the transaction),
+    /// not yet confirmed.
+    pub(crate) async fn post(
+        &self,
+        table: &Arc<TableDef>,
+        changes: &[Change],
+        options: &WriteOptions,
+        read_from: Option<Snowflake>,
+        part: Option<&str>,
+    ) -> Result<Posted> {
         let mut stats = ReadStats::default();
         let snap = self.snapshot(table, &mut stats).await?;
         // The log as it stood before the commit: a confirmation may have
         // to judge the commit from it (see `confirm_folded`).
         let known = self.log_of(table.channel_id);
         let indexes = self.check_constraints(&snap, changes, &mut stats).await?;
-        let meta = commit_meta(&snap, read_from);
+        let meta = commit_meta(&snap, read_from, part);
         let sharded = self.stage_large_rows(table, changes, &meta).await?;
         let indexes = self
             .recheck_if_catalog_stale(&snap, changes, indexes, &mut stats)
@@ -156,9 +181,7 @@ impl Store {
             }
         };
         let sent = self.send(table, message).await?;
-        self.confirm(&snap, &known, changes, &sent, &mut stats)
-            .await?;
-        Ok(changes.len() as u64)
+        Ok(Posted { snap, known, sent })
     }
 
     /// The table's indexes as the catalog names them now, and the changes
@@ -286,7 +309,9 @@ impl Store {
                 table: def.qualified_name(),
             });
         }
-        let runs = self.runs(def, &at_post, stats).await?;
+        // The commit is not a part (a part is never folded before its
+        // transaction is settled), so fates do not matter here.
+        let runs = self.runs(def, &at_post, &Fates::Unjudged, stats).await?;
         if runs.iter().any(|r| r.id == sent.id) {
             return Ok(());
         }
@@ -354,10 +379,20 @@ impl Store {
 /// The commit's metadata: its base is the snapshot's newest message, or
 /// the older one the statement's reads began from (`read_from`), so that
 /// a concurrent change to what it read voids it.
-fn commit_meta(snap: &Snapshot, read_from: Option<Snowflake>) -> CommitMeta {
+/// A transaction's part names the transaction instead of a statement ID.
+fn commit_meta(snap: &Snapshot, read_from: Option<Snowflake>, part: Option<&str>) -> CommitMeta {
     let synced = snap.synced.unwrap_or_default();
     CommitMeta {
         base: Some(read_from.map_or(synced, |r| r.min(synced))),
-        txn: Some(discord_api::nonce::new_nonce()),
+        txn: Some(part.map_or_else(discord_api::nonce::new_nonce, str::to_string)),
+        part: part.is_some(),
     }
+}
+
+/// A commit posted and not yet confirmed: the snapshot its checks read,
+/// the log as it stood before it, and its message.
+pub(crate) struct Posted {
+    pub snap: Snapshot,
+    pub known: Arc<TableLog>,
+    pub sent: Message,
 }

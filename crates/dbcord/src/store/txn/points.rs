@@ -1,0 +1,236 @@
+//! The commit points this process has read from `#dbc-transactions`, and
+//! what they decide for a reader: which transactions' parts count.
+//!
+//! A point counts for a part when it was posted within [`TXN_DEADLINE`] of
+//! the part, and, for a statement, when it is no newer than the channel's
+//! newest message as the statement's refresh listed it ([`Upto`]): every
+//! part of such a point was posted before that refresh, so every table the
+//! statement reads afterwards holds it. The channel is read only when a
+//! log holds a part whose transaction is not yet known, from that part on
+//! (a point always comes after its parts).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use discord_api::limits::HISTORY_PAGE;
+use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
+
+use crate::error::Result;
+use crate::store::codec::point::Point;
+use crate::store::log::commit::Commit;
+use crate::store::log::table_log::TableLog;
+use crate::store::log::validity::Fates;
+use crate::store::names::{TXN_CHANNEL, txn_topic};
+use crate::store::state::Store;
+use crate::store::timing::{TXN_DEADLINE, TXN_FOLD_GRACE};
+
+/// Which commit points count for a reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upto {
+    /// Every point posted so far (compaction, a commit's checks).
+    Latest,
+    /// Points no newer than this message (`None`: none at all): the
+    /// channel's newest message when a statement or transaction began.
+    At(Option<Snowflake>),
+}
+
+impl Upto {
+    fn admits(self, point: Snowflake) -> bool {
+        match self {
+            Upto::Latest => true,
+            Upto::At(bound) => bound.is_some_and(|b| point <= b),
+        }
+    }
+}
+
+/// The points read so far.
+#[derive(Debug, Default)]
+pub struct PointLog {
+    /// `#dbc-transactions`, once a refresh has found it.
+    pub channel: Option<Snowflake>,
+    /// Every point after `from` up to `synced` has been read.
+    from: Option<Snowflake>,
+    synced: Option<Snowflake>,
+    /// Each transaction's point.
+    points: HashMap<String, Snowflake>,
+}
+
+/// Whether a part's point counts for it: posted within the deadline.
+fn in_time(part: Snowflake, point: Snowflake) -> bool {
+    point.unix_ms() <= part.unix_ms() + TXN_DEADLINE.as_millis() as u64
+}
+
+/// The transaction of a part, if `c` is one.
+fn part_txn(c: &Commit) -> Option<&str> {
+    c.meta.part.then_some(c.meta.txn.as_deref()).flatten()
+}
+
+impl Store {
+    /// Note `#dbc-transactions` among the channels a refresh listed.
+    pub(crate) fn note_txn_channel(&self, channels: &[Channel]) {
+        let topic = txn_topic();
+        let found = channels.iter().find(|c| {
+            c.name == TXN_CHANNEL && c.parent_id.is_none() && c.topic.as_deref() == Some(&topic)
+        });
+        if let Some(c) = found {
+            self.points_log().channel = Some(c.id);
+        }
+    }
+
+    /// The newest message of `#dbc-transactions` as the latest refresh
+    /// listed it: the points a statement beginning now may count.
+    pub fn points_now(&self) -> Upto {
+        let channel = self.points_log().channel;
+        Upto::At(channel.and_then(|c| self.head(c).flatten()))
+    }
+
+    /// `#dbc-transactions`, made if no refresh found it.
+    pub(crate) async fn txn_channel(&self) -> Result<Snowflake> {
+        if let Some(c) = self.points_log().channel {
+            return Ok(c);
+        }
+        let channels = self.discord.list_channels().await?;
+        self.note_txn_channel(&channels);
+        if let Some(c) = self.points_log().channel {
+            return Ok(c);
+        }
+        let new = NewChannel {
+            name: TXN_CHANNEL.into(),
+            kind: channel_type::TEXT,
+            topic: Some(txn_topic()),
+            parent_id: None,
+        };
+        let made = self.discord.create_channel(&new).await?;
+        self.points_log().channel = Some(made.id);
+        Ok(made.id)
+    }
+
+    /// Remember a point this process posted.
+    pub(crate) fn note_point(&self, txn: &str, point: Snowflake) {
+        self.points_log().points.insert(txn.to_string(), point);
+    }
+
+    /// Which transactions' parts in `log` count for a reader bound by `upto`.
+    pub(crate) async fn fates(&self, log: &TableLog, upto: Upto) -> Result<Fates> {
+        let parts: Vec<&Commit> = log.commits.iter().filter(|c| c.meta.part).collect();
+        if parts.is_empty() {
+            return Ok(Fates::Committed(Arc::default()));
+        }
+        let oldest = parts.iter().map(|c| c.id).min().expect("a part");
+        self.read_points(oldest, upto).await?;
+        let points = self.points_log();
+        let committed: HashSet<String> = parts
+            .iter()
+            .filter_map(|c| {
+                let txn = part_txn(c)?;
+                let point = *points.points.get(txn)?;
+                (in_time(c.id, point) && upto.admits(point)).then(|| txn.to_string())
+            })
+            .collect();
+        Ok(Fates::Committed(Arc::new(committed)))
+    }
+
+    /// Whether `log` holds a part whose fate is not settled for good, or
+    /// whose point is too recent to fold (see [`TXN_FOLD_GRACE`]): a
+    /// compaction must leave such a part where it is.
+    pub(crate) async fn parts_unsettled(&self, log: &TableLog) -> Result<bool> {
+        let Some(oldest) = log
+            .commits
+            .iter()
+            .filter(|c| c.meta.part)
+            .map(|c| c.id)
+            .min()
+        else {
+            return Ok(false);
+        };
+        self.read_points(oldest, Upto::Latest).await?;
+        let now = self.discord_now_ms();
+        let points = self.points_log();
+        Ok(log.commits.iter().any(|c| {
+            let Some(txn) = part_txn(c) else {
+                return false;
+            };
+            match points.points.get(txn) {
+                Some(p) if in_time(c.id, *p) => {
+                    now < p.unix_ms() + TXN_FOLD_GRACE.as_millis() as u64
+                }
+                // No point in time: settled once the deadline has passed.
+                _ => now <= c.id.unix_ms() + TXN_DEADLINE.as_millis() as u64,
+            }
+        }))
+    }
+
+    /// Read the points after `since` up to what `upto` needs, unless they
+    /// have been read already.
+    async fn read_points(&self, since: Snowflake, upto: Upto) -> Result<()> {
+        if upto == Upto::At(None) {
+            return Ok(()); // no point counts: nothing to read
+        }
+        let (channel, start) = {
+            let log = self.points_log();
+            let Some(channel) = log.channel else {
+                return Ok(()); // no channel: no point anywhere
+            };
+            let covered_from = log.from.is_some_and(|f| f <= since);
+            let covered_to = match upto {
+                Upto::Latest => false,
+                Upto::At(bound) => bound <= log.synced,
+            };
+            if covered_from && covered_to {
+                return Ok(());
+            }
+            let start = if covered_from {
+                log.synced.unwrap_or(since)
+            } else {
+                since
+            };
+            (channel, start)
+        };
+        let (found, newest) = self.points_after(channel, start).await?;
+        let mut log = self.points_log();
+        log.points.extend(found);
+        let joins = log.from.is_some_and(|f| f <= start) && log.synced >= Some(start);
+        if !joins {
+            log.from = Some(start);
+        } else {
+            log.from = log.from.min(Some(start));
+        }
+        log.synced = log.synced.max(newest).max(Some(start));
+        Ok(())
+    }
+
+    /// Every point posted after `after`, and the newest message read.
+    async fn points_after(
+        &self,
+        channel: Snowflake,
+        mut after: Snowflake,
+    ) -> Result<(Vec<(String, Snowflake)>, Option<Snowflake>)> {
+        let bot = self.discord.bot_user_id();
+        let mut found = Vec::new();
+        let mut newest = None;
+        loop {
+            let query = HistoryQuery {
+                anchor: HistoryAnchor::After(after),
+                limit: HISTORY_PAGE,
+            };
+            let page = self.discord.list_messages(channel, &query).await?;
+            let full = page.len() == HISTORY_PAGE as usize;
+            for m in &page {
+                newest = newest.max(Some(m.id));
+                if m.author.id == bot
+                    && let Some(p) = Point::decode(&m.content)
+                {
+                    found.push((p.txn, m.id));
+                }
+            }
+            match page.iter().map(|m| m.id).max() {
+                Some(last) if full => after = last,
+                _ => return Ok((found, newest)),
+            }
+        }
+    }
+
+    fn points_log(&self) -> std::sync::MutexGuard<'_, PointLog> {
+        self.points.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

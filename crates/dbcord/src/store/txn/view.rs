@@ -1,0 +1,56 @@
+//! How one statement reads the guild: which commit points count for it,
+//! and the transaction it runs in, if any.
+
+use std::sync::Arc;
+
+use super::points::Upto;
+use super::transaction::Txn;
+use crate::error::Result;
+use crate::store::read::snapshot::Snapshot;
+use crate::store::read::stats::ReadStats;
+use crate::store::schema::TableDef;
+use crate::store::state::Store;
+
+/// A statement's view of the guild.
+#[derive(Clone, Debug)]
+pub struct ReadView {
+    /// The commit points that count for it (see `points`).
+    pub upto: Upto,
+    /// The transaction it runs in: its snapshot, and its own writes.
+    pub txn: Option<Arc<Txn>>,
+}
+
+impl ReadView {
+    /// Everything committed so far.
+    pub fn latest() -> ReadView {
+        ReadView {
+            upto: Upto::Latest,
+            txn: None,
+        }
+    }
+}
+
+impl Store {
+    /// The view of a statement beginning now, outside a transaction (just
+    /// after its refresh).
+    pub fn view_now(&self) -> ReadView {
+        ReadView {
+            upto: self.points_now(),
+            txn: None,
+        }
+    }
+
+    /// The table as a statement with `view` reads it: inside a
+    /// transaction, its snapshot with its own writes over it.
+    pub async fn snapshot_in(
+        &self,
+        def: &Arc<TableDef>,
+        view: &ReadView,
+        stats: &mut ReadStats,
+    ) -> Result<Snapshot> {
+        match &view.txn {
+            Some(txn) => self.txn_snapshot(txn, def, stats).await,
+            None => self.snapshot_upto(def, view.upto, stats).await,
+        }
+    }
+}
