@@ -32,6 +32,9 @@ pub fn parse(_engine: &Engine, sql: &str) -> Result<Vec<Statement>> {
     for stmt in &mut statements {
         if let Statement::Statement(s) = stmt {
             let _ = s.visit(&mut Rewrite);
+            if let ast::Statement::Query(q) = s.as_mut() {
+                empty_query(q);
+            }
         }
     }
     Ok(statements)
@@ -64,7 +67,7 @@ impl VisitorMut for Rewrite {
         // `pg_type` unqualified (psycopg) is the catalog's.
         if name.0.len() == 1
             && let Some(n) = part(&name.0[0])
-            && crate::sql::pg_catalog::TABLES.contains(&n.as_str())
+            && crate::sql::pg_catalog::is_table(&n)
         {
             name.0
                 .insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
@@ -79,6 +82,7 @@ fn part(p: &ObjectNamePart) -> Option<String> {
 
 fn rewrite(e: &mut Expr) {
     match e {
+        Expr::Subquery(q) if always_empty(&q.body) => *e = null(),
         Expr::Collate { expr, .. } => *e = std::mem::replace(expr.as_mut(), null()),
         Expr::BinaryOp { op, .. } => {
             if let BinaryOperator::PGCustomBinaryOperator(parts) = op
@@ -178,6 +182,192 @@ fn one_row_subquery(e: &mut Expr) {
     }
     let taken = std::mem::replace(inner, null());
     *inner = call("max", vec![taken]);
+    let outer = take_outer_conjuncts(select);
+    if let Some(condition) = outer {
+        let subquery = std::mem::replace(e, null());
+        *e = Expr::Case {
+            case_token: ast::helpers::attached_token::AttachedToken::empty(),
+            end_token: ast::helpers::attached_token::AttachedToken::empty(),
+            operand: None,
+            conditions: vec![ast::CaseWhen {
+                condition,
+                result: subquery,
+            }],
+            else_result: None,
+        };
+    }
+}
+
+/// The names a select's FROM gives its relations (aliases, else names).
+fn from_names(select: &ast::Select) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut add = |t: &ast::TableFactor| {
+        if let ast::TableFactor::Table { name, alias, .. } = t {
+            match alias {
+                Some(a) => names.push(a.name.value.to_ascii_lowercase()),
+                None => names.extend(name.0.last().and_then(part)),
+            }
+        }
+    };
+    for f in &select.from {
+        add(&f.relation);
+        f.joins.iter().for_each(|j| add(&j.relation));
+    }
+    names
+}
+
+/// Whether `e` reads only columns of an enclosing query (every column
+/// qualified by a name the subquery's FROM does not give).
+fn only_outer(e: &Expr, inner: &[String]) -> bool {
+    let mut outer = true;
+    let mut seen = false;
+    let _ = ast::visit_expressions(e, |x| {
+        match x {
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                seen = true;
+                if inner.contains(&parts[parts.len() - 2].value.to_ascii_lowercase()) {
+                    outer = false;
+                }
+            }
+            Expr::Identifier(_) | Expr::Subquery(_) | Expr::Exists { .. } => outer = false,
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    outer && seen
+}
+
+/// Take the conjuncts of a subquery's WHERE that read only the enclosing
+/// query's columns (DataFusion cannot decorrelate those): they hold or not
+/// for the whole subquery, so they become a CASE around it.
+fn take_outer_conjuncts(select: &mut ast::Select) -> Option<Expr> {
+    let inner = from_names(select);
+    let mut conjuncts = Vec::new();
+    split_and(select.selection.take()?, &mut conjuncts);
+    let (outer, kept): (Vec<Expr>, Vec<Expr>) =
+        conjuncts.into_iter().partition(|c| only_outer(c, &inner));
+    select.selection = join_and(kept);
+    join_and(outer)
+}
+
+fn split_and(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            split_and(*left, out);
+            split_and(*right, out);
+        }
+        Expr::Nested(inner) if matches!(inner.as_ref(), Expr::BinaryOp { op: BinaryOperator::And, .. }) => {
+            split_and(*inner, out)
+        }
+        e => out.push(e),
+    }
+}
+
+fn join_and(v: Vec<Expr>) -> Option<Expr> {
+    v.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    })
+}
+
+/// The `pg_catalog` relations dbcord never has a row in.
+fn is_empty_relation(t: &ast::TableFactor) -> bool {
+    let ast::TableFactor::Table { name, .. } = t else {
+        return false;
+    };
+    let n = name.0.last().and_then(part).unwrap_or_default();
+    let in_catalog = name.0.len() == 1 || name.0.first().and_then(part).as_deref() == Some("pg_catalog");
+    in_catalog && crate::sql::pg_catalog::EMPTY.contains(&n.as_str())
+}
+
+/// Whether a select reads an always-empty relation through an inner join
+/// (a comma, JOIN or INNER JOIN): then it has no rows, whatever else.
+fn select_is_empty(select: &ast::Select) -> bool {
+    select.from.iter().any(|f| {
+        is_empty_relation(&f.relation)
+            || f.joins.iter().any(|j| {
+                matches!(j.join_operator, ast::JoinOperator::Join(_) | ast::JoinOperator::Inner(_) | ast::JoinOperator::CrossJoin(_))
+                    && is_empty_relation(&j.relation)
+            })
+    })
+}
+
+/// Whether every branch of a query body is an empty select.
+fn always_empty(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Select(s) => select_is_empty(s),
+        SetExpr::SetOperation { left, right, op, .. } => match op {
+            ast::SetOperator::Intersect => always_empty(left) || always_empty(right),
+            ast::SetOperator::Except | ast::SetOperator::Minus => always_empty(left),
+            _ => always_empty(left) && always_empty(right),
+        },
+        SetExpr::Query(q) => always_empty(&q.body),
+        _ => false,
+    }
+}
+
+/// A query that can have no rows, as one that plainly has none, with its
+/// columns named as its first branch names them (PostgreSQL-only syntax
+/// in its other clauses never reaches the planner).
+fn empty_query(q: &mut ast::Query) {
+    if !always_empty(&q.body) {
+        return;
+    }
+    let Some(first) = first_select(&q.body) else {
+        return;
+    };
+    let mut names: Vec<String> = Vec::new();
+    for (i, item) in first.projection.iter().enumerate() {
+        let name = item_name(item, i);
+        let taken = names.iter().filter(|n| **n == name).count();
+        names.push(if taken == 0 { name } else { format!("{name}_{taken}") });
+    }
+    let projection = names
+        .into_iter()
+        .map(|name| SelectItem::ExprWithAlias {
+            expr: null(),
+            alias: Ident::new(name),
+        })
+        .collect();
+    let mut empty = first.clone();
+    empty.projection = projection;
+    empty.from = Vec::new();
+    empty.selection = Some(Expr::Value(ValueWithSpan {
+        value: Value::Boolean(false),
+        span: datafusion::sql::sqlparser::tokenizer::Span::empty(),
+    }));
+    empty.group_by = ast::GroupByExpr::Expressions(Vec::new(), Vec::new());
+    empty.having = None;
+    *q.body = SetExpr::Select(Box::new(empty));
+    // No rows: an order (perhaps by a column no longer there) is moot.
+    q.order_by = None;
+}
+
+fn first_select(body: &SetExpr) -> Option<&ast::Select> {
+    match body {
+        SetExpr::Select(s) => Some(s),
+        SetExpr::SetOperation { left, .. } => first_select(left),
+        SetExpr::Query(q) => first_select(&q.body),
+        _ => None,
+    }
+}
+
+/// The name PostgreSQL gives a select item.
+fn item_name(item: &SelectItem, i: usize) -> String {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+        SelectItem::UnnamedExpr(Expr::Identifier(id)) => id.value.clone(),
+        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+            parts.last().map(|p| p.value.clone()).unwrap_or_default()
+        }
+        SelectItem::UnnamedExpr(Expr::Function(f)) => f.name.0.last().and_then(part).unwrap_or_default(),
+        _ => format!("column{}", i + 1),
+    }
 }
 
 fn is_aggregate(f: &Function) -> bool {

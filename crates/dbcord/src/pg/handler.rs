@@ -59,6 +59,8 @@ pub struct Connection {
     copy_in: tokio::sync::Mutex<Option<CopyIn>>,
     /// The largest statement text accepted, in bytes.
     max_statement: usize,
+    /// Whether the database the client named at start-up has been taken.
+    adopted: std::sync::atomic::AtomicBool,
 }
 
 impl Connection {
@@ -71,6 +73,21 @@ impl Connection {
             engine,
             copy_in: Default::default(),
             max_statement,
+            adopted: Default::default(),
+        }
+    }
+
+    /// The database the client connected to is where its unqualified
+    /// names are, if dbcord has one of that name (else `main`).
+    fn adopt_database<C: ClientInfo>(&self, client: &C) {
+        use std::sync::atomic::Ordering;
+        if self.adopted.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(db) = client.metadata().get(pgwire::api::METADATA_DATABASE)
+            && self.engine.store().has_database(db)
+        {
+            let _ = self.engine.use_database(db);
         }
     }
 
@@ -172,6 +189,7 @@ impl SimpleQueryHandler for Connection {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
+        self.adopt_database(client);
         let cancel = match client.session_extensions().get::<Arc<ConnectionHandle>>() {
             Some(handle) => Some(handle.start_query().await),
             None => None,
@@ -255,7 +273,7 @@ impl ExtendedQueryHandler for Connection {
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Prepared>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -265,6 +283,7 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        self.adopt_database(client);
         let prepared = &portal.statement.statement;
         let mut stmt = match &prepared.stmt {
             Body::Copy(c) => return self.start_copy(c.clone()).await,

@@ -251,6 +251,14 @@ pub fn register(ctx: &SessionContext, store: &Arc<Store>) {
             Box::new(|args, _| Ok(Arc::new(BooleanArray::from(vec![true; args[0].len()])))),
         );
     }
+    // DataFusion's array functions are not built in (trimmed features);
+    // the catalog's ACL columns are NULL text, which this passes through.
+    add(
+        ctx,
+        "array_to_string",
+        DataType::Utf8,
+        Box::new(|args, _| Ok(Arc::new(texts_of(&args[0])?))),
+    );
     add(
         ctx,
         "pg_relation_is_publishable",

@@ -23,7 +23,7 @@ use datafusion::error::Result;
 use crate::store::Store;
 
 pub use functions::{VERSION, register};
-pub use tables::TABLES;
+pub use tables::{EMPTY, LIVE, is_table};
 
 /// The schema's name.
 pub const SCHEMA: &str = "pg_catalog";
@@ -43,7 +43,7 @@ impl PgCatalog {
 #[async_trait]
 impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
-        TABLES.iter().map(|t| t.to_string()).collect()
+        LIVE.iter().chain(&EMPTY).map(|t| t.to_string()).collect()
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
@@ -55,6 +55,6 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        TABLES.contains(&name)
+        is_table(name)
     }
 }

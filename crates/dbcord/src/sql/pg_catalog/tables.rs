@@ -155,19 +155,8 @@ fn empty(name: &str) -> Option<RecordBatch> {
     Some(rel.done())
 }
 
-/// Every relation `pg_catalog` has.
-pub const TABLES: [&str; 27] = [
-    "pg_namespace",
-    "pg_database",
-    "pg_class",
-    "pg_attribute",
-    "pg_attrdef",
-    "pg_index",
-    "pg_constraint",
-    "pg_type",
-    "pg_am",
-    "pg_roles",
-    "pg_user",
+/// The relations that never have a row in dbcord.
+pub const EMPTY: [&str; 18] = [
     "pg_policy",
     "pg_statistic_ext",
     "pg_publication",
@@ -183,8 +172,30 @@ pub const TABLES: [&str; 27] = [
     "pg_enum",
     "pg_proc",
     "pg_sequence",
+    "pg_foreign_table",
+    "pg_extension",
     "pg_settings",
 ];
+
+/// The relations built from the catalog.
+pub const LIVE: [&str; 11] = [
+    "pg_namespace",
+    "pg_database",
+    "pg_class",
+    "pg_attribute",
+    "pg_attrdef",
+    "pg_index",
+    "pg_constraint",
+    "pg_type",
+    "pg_am",
+    "pg_roles",
+    "pg_user",
+];
+
+/// Whether `pg_catalog` has the relation `name`.
+pub fn is_table(name: &str) -> bool {
+    LIVE.contains(&name) || EMPTY.contains(&name)
+}
 
 fn namespaces(store: &Store) -> RecordBatch {
     let mut names = store.database_names();
@@ -215,6 +226,7 @@ fn databases(store: &Store) -> RecordBatch {
         .flag("datistemplate", same(n, false))
         .flag("datallowconn", same(n, true))
         .oid("dattablespace", same(n, 0))
+        .text("datacl", same(n, None))
         .done()
 }
 
@@ -408,12 +420,8 @@ fn constraints(store: &Store) -> RecordBatch {
         };
         let pkey = oids::primary_key(&def);
         push(pkey, oids::pkey_name(&def), "p", pkey);
-        for ix in store.indexes_of(&def.database, &def.name) {
-            if ix.unique {
-                let o = oids::index(&def, &ix);
-                push(o, ix.name.clone(), "u", o);
-            }
-        }
+        // A UNIQUE index is an index, not a constraint (as in PostgreSQL
+        // for CREATE UNIQUE INDEX): `pg_index` lists it.
         for c in &def.checks {
             push(oids::check(&def, &c.name), c.name.clone(), "c", 0);
         }
