@@ -260,7 +260,15 @@ fn split_and(e: Expr, out: &mut Vec<Expr>) {
             split_and(*left, out);
             split_and(*right, out);
         }
-        Expr::Nested(inner) if matches!(inner.as_ref(), Expr::BinaryOp { op: BinaryOperator::And, .. }) => {
+        Expr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
             split_and(*inner, out)
         }
         e => out.push(e),
@@ -281,7 +289,8 @@ fn is_empty_relation(t: &ast::TableFactor) -> bool {
         return false;
     };
     let n = name.0.last().and_then(part).unwrap_or_default();
-    let in_catalog = name.0.len() == 1 || name.0.first().and_then(part).as_deref() == Some("pg_catalog");
+    let in_catalog =
+        name.0.len() == 1 || name.0.first().and_then(part).as_deref() == Some("pg_catalog");
     in_catalog && crate::sql::pg_catalog::EMPTY.contains(&n.as_str())
 }
 
@@ -291,8 +300,12 @@ fn select_is_empty(select: &ast::Select) -> bool {
     select.from.iter().any(|f| {
         is_empty_relation(&f.relation)
             || f.joins.iter().any(|j| {
-                matches!(j.join_operator, ast::JoinOperator::Join(_) | ast::JoinOperator::Inner(_) | ast::JoinOperator::CrossJoin(_))
-                    && is_empty_relation(&j.relation)
+                matches!(
+                    j.join_operator,
+                    ast::JoinOperator::Join(_)
+                        | ast::JoinOperator::Inner(_)
+                        | ast::JoinOperator::CrossJoin(_)
+                ) && is_empty_relation(&j.relation)
             })
     })
 }
@@ -301,7 +314,9 @@ fn select_is_empty(select: &ast::Select) -> bool {
 fn always_empty(body: &SetExpr) -> bool {
     match body {
         SetExpr::Select(s) => select_is_empty(s),
-        SetExpr::SetOperation { left, right, op, .. } => match op {
+        SetExpr::SetOperation {
+            left, right, op, ..
+        } => match op {
             ast::SetOperator::Intersect => always_empty(left) || always_empty(right),
             ast::SetOperator::Except | ast::SetOperator::Minus => always_empty(left),
             _ => always_empty(left) && always_empty(right),
@@ -325,7 +340,11 @@ fn empty_query(q: &mut ast::Query) {
     for (i, item) in first.projection.iter().enumerate() {
         let name = item_name(item, i);
         let taken = names.iter().filter(|n| **n == name).count();
-        names.push(if taken == 0 { name } else { format!("{name}_{taken}") });
+        names.push(if taken == 0 {
+            name
+        } else {
+            format!("{name}_{taken}")
+        });
     }
     let projection = names
         .into_iter()
@@ -365,7 +384,9 @@ fn item_name(item: &SelectItem, i: usize) -> String {
         SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
             parts.last().map(|p| p.value.clone()).unwrap_or_default()
         }
-        SelectItem::UnnamedExpr(Expr::Function(f)) => f.name.0.last().and_then(part).unwrap_or_default(),
+        SelectItem::UnnamedExpr(Expr::Function(f)) => {
+            f.name.0.last().and_then(part).unwrap_or_default()
+        }
         _ => format!("column{}", i + 1),
     }
 }

@@ -17,7 +17,7 @@ use super::catalog::{CATALOG_NAME, GuildCatalog, HiddenColumns};
 use super::options::DbcordOptions;
 use super::txn::{self, Control, TxnStatus};
 use super::types::names_hidden;
-use super::{alter, ddl, dml, guild, rules};
+use super::{alter, ddl, dml, guild, insert, rules};
 use crate::store::{DEFAULT_DATABASE, Store, WriteOptions};
 
 /// What one statement produced.
@@ -272,6 +272,15 @@ impl Engine {
             return Described::default();
         }
         let _ = create_table_rules(&mut stmt);
+        if insert::is_upsert_or_returning(&stmt) {
+            let schema = insert::returning_schema(&self.ctx, &stmt)
+                .await
+                .unwrap_or_default();
+            return Described {
+                schema,
+                ..Described::default()
+            };
+        }
         let state = self.ctx.state();
         let plan = match state.statement_to_plan(stmt).await {
             Ok(plan) => plan,
@@ -319,6 +328,13 @@ impl Engine {
         let state = self.ctx.state();
         let default_db = state.config_options().catalog.default_schema.clone();
         let options = DbcordOptions::of(state.config_options()).write_options();
+        insert::fill_defaults(&mut stmt, &self.store, &default_db)?;
+        if insert::is_upsert_or_returning(&stmt) {
+            return insert::run(&self.ctx, &self.store, stmt, &default_db).await;
+        }
+        if let Some(delete) = truncate_as_delete(&stmt)? {
+            stmt = delete;
+        }
         if let Some(table) = vacuum_target(&stmt) {
             if guild::is_guild_table(&table, &default_db) {
                 return Err(guild::read_only("VACUUM", table.table()));
@@ -432,6 +448,27 @@ fn touches_the_guild(stmt: &Statement) -> bool {
             SqlStatement::Set(_) | SqlStatement::ShowVariable { .. }
         )
     )
+}
+
+/// `TRUNCATE t` is `DELETE FROM t`: one commit of tombstones, so it is
+/// all or nothing, and transactional like any DELETE.
+fn truncate_as_delete(stmt: &Statement) -> Result<Option<Statement>> {
+    let Statement::Statement(s) = stmt else {
+        return Ok(None);
+    };
+    let SqlStatement::Truncate(t) = s.as_ref() else {
+        return Ok(None);
+    };
+    let [target] = t.table_names.as_slice() else {
+        return Err(DataFusionError::NotImplemented(
+            "TRUNCATE of several tables at once; truncate them one by one (in a transaction, \
+             to do it at once)"
+                .into(),
+        ));
+    };
+    let sql = format!("DELETE FROM {}", target.name);
+    let mut parsed = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {})?;
+    Ok(parsed.pop_front())
 }
 
 /// The table of `VACUUM table`.

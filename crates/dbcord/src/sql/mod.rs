@@ -9,7 +9,8 @@
 //! (which filters narrow a scan, and the access path), `rules` (DEFAULT and
 //! CHECK), `json` (the JSON operators' precedence), `json_patch`
 //! (`json_merge_patch` and `json_set`: partial updates of documents),
-//! `explain` (plans a person can read), `guild` (the read-only `discord`
+//! `explain` (plans a person can read), `insert` (DEFAULT in VALUES, ON
+//! CONFLICT, RETURNING), `guild` (the read-only `discord`
 //! schema: the guild's own messages, by search or history), `txn` (BEGIN,
 //! COMMIT, ROLLBACK and savepoints: a session's transaction block),
 //! `pg_catalog` (PostgreSQL's system catalog, generated from dbcord's).
@@ -24,6 +25,7 @@ pub mod engine;
 pub mod errors;
 pub mod explain;
 pub mod guild;
+mod insert;
 pub mod json;
 pub mod json_patch;
 pub mod options;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use super::points::Upto;
 use super::transaction::Txn;
 use crate::error::Result;
+use crate::store::codec::key::Key;
+use crate::store::codec::value::Value;
 use crate::store::read::snapshot::Snapshot;
 use crate::store::read::stats::ReadStats;
-use crate::store::schema::TableDef;
+use crate::store::schema::{IndexDef, TableDef};
 use crate::store::state::Store;
 
 /// A statement's view of the guild.
@@ -52,5 +54,35 @@ impl Store {
             Some(txn) => self.txn_snapshot(txn, def, stats).await,
             None => self.snapshot_upto(def, view.upto, stats).await,
         }
+    }
+}
+
+impl Store {
+    /// The live rows with these keys, as a statement with `view` reads
+    /// them (an upsert's conflicts).
+    pub async fn rows_by_key(
+        &self,
+        def: &Arc<TableDef>,
+        view: &ReadView,
+        keys: &[Key],
+    ) -> Result<Vec<Vec<Value>>> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot_in(def, view, &mut stats).await?;
+        let rows = self.get(&snap, keys, &mut stats).await?;
+        Ok(rows.into_iter().map(|r| r.values).collect())
+    }
+
+    /// The live rows whose `index` column holds one of `values`.
+    pub async fn rows_by_value(
+        &self,
+        def: &Arc<TableDef>,
+        view: &ReadView,
+        index: &IndexDef,
+        values: &[Value],
+    ) -> Result<Vec<Vec<Value>>> {
+        let mut stats = ReadStats::default();
+        let snap = self.snapshot_in(def, view, &mut stats).await?;
+        let rows = self.by_index(&snap, index, values, &mut stats).await?;
+        Ok(rows.into_iter().map(|r| r.values).collect())
     }
 }
