@@ -71,7 +71,9 @@ pub fn literals<S: Clone>(portal: &Portal<S>, types: &[Type]) -> PgWireResult<Ve
 fn literal<S: Clone>(portal: &Portal<S>, i: usize, ty: &Type) -> PgWireResult<Expr> {
     let text = |v: Option<String>| v.map(string);
     let value = match *ty {
-        Type::BOOL => portal.parameter::<bool>(i, ty)?.map(|b| raw(b.to_string())),
+        Type::BOOL => portal
+            .parameter::<bool>(i, ty)?
+            .map(|b| raw_value(Value::Boolean(b))),
         Type::INT2 => portal.parameter::<i16>(i, ty)?.map(number),
         Type::INT4 => portal.parameter::<i32>(i, ty)?.map(number),
         Type::INT8 => portal.parameter::<i64>(i, ty)?.map(number),
@@ -110,14 +112,21 @@ fn literal<S: Clone>(portal: &Portal<S>, i: usize, ty: &Type) -> PgWireResult<Ex
         Type::JSON | Type::JSONB if portal.parameter_format.is_binary(i) => portal
             .parameter::<serde_json::Value>(i, ty)?
             .map(|j| string(j.to_string())),
+        // Text-like types are their UTF-8 bytes in either format.
         _ if portal.parameter_format.is_binary(i) => {
-            return Err(user_error(
-                "0A000",
-                format!(
-                    "parameter ${}: binary values of type {ty} are not supported; send it as text",
-                    i + 1
-                ),
-            ));
+            match portal.parameters.get(i).cloned().flatten() {
+                None => None,
+                Some(bytes) => Some(string(String::from_utf8(bytes.to_vec()).map_err(|_| {
+                    user_error(
+                        "0A000",
+                        format!(
+                            "parameter ${}: binary values of type {ty} are not supported; \
+                             send it as text",
+                            i + 1
+                        ),
+                    )
+                })?)),
+            }
         }
         _ => text(portal.parameter::<String>(i, &Type::UNKNOWN)?),
     };

@@ -17,6 +17,7 @@ mod journal;
 mod limits;
 mod live;
 mod model;
+mod pg;
 mod properties;
 mod pushdown;
 mod regressions;
