@@ -73,6 +73,7 @@ pub fn unexpected_failure(stmt: &Statement, outcome: &Outcome) -> Option<String>
         Refusal::Conflict => matches!(
             k,
             Kind::Transfer { .. }
+                | Kind::Receipt { .. }
                 | Kind::Retag { .. }
                 | Kind::Delete { .. }
                 | Kind::Rewrite { .. }
@@ -212,6 +213,13 @@ async fn accounts(engine: &Engine, h: &mut History) -> Result<u64, String> {
     if got.len() != ACCOUNTS as usize {
         return Err(format!("{} accounts, not {ACCOUNTS}", got.len()));
     }
+    // A receipt whose outcome is unknown took effect exactly when its
+    // ledger rows are there: the transaction was all or nothing.
+    let recorded: HashSet<i64> = cells(engine, "SELECT DISTINCT stmt FROM ledger")
+        .await?
+        .iter()
+        .filter_map(|r| r[0].parse().ok())
+        .collect();
     let mut residual = vec![0i64; ACCOUNTS as usize];
     let mut maybe = Vec::new();
     for (i, row) in got.iter().enumerate() {
@@ -221,6 +229,18 @@ async fn accounts(engine: &Engine, h: &mut History) -> Result<u64, String> {
         residual[i] = v - OPENING;
     }
     for (s, o) in &h.statements {
+        let applied = match s.kind {
+            Kind::Receipt { .. } if unknown(o) => Some(recorded.contains(&s.id)),
+            Kind::Receipt { .. } => Some(acked(o)),
+            _ => None,
+        };
+        if let (Kind::Receipt { a, b, d, .. }, Some(applied)) = (&s.kind, applied) {
+            if applied {
+                residual[*a as usize] -= d;
+                residual[*b as usize] += d;
+            }
+            continue;
+        }
         if let Kind::Transfer { a, b, d } = s.kind {
             if acked(o) {
                 residual[a as usize] -= d;
@@ -265,7 +285,7 @@ fn explains(residual: &[i64], maybe: &[(i64, i64, i64)]) -> bool {
 /// transfer or retag of that key that was acknowledged or indeterminate.
 fn check_tag(h: &History, k: i64, tag: &str) -> Result<(), String> {
     let touches = |kind: &Kind| match *kind {
-        Kind::Transfer { a, b, .. } => a == k || b == k,
+        Kind::Transfer { a, b, .. } | Kind::Receipt { a, b, .. } => a == k || b == k,
         Kind::Retag { lo, hi } => (lo..=hi).contains(&k),
         _ => false,
     };
@@ -320,7 +340,7 @@ async fn ledger(engine: &Engine, h: &mut History) -> Result<u64, String> {
     let deletes = deletes_of(h);
     let mut checked = 0;
     for (s, o) in &h.statements {
-        let Kind::Insert { rows } = &s.kind else {
+        let (Kind::Insert { rows } | Kind::Receipt { rows, .. }) = &s.kind else {
             continue;
         };
         let there = by_stmt.remove(&s.id).unwrap_or_default();

@@ -155,6 +155,11 @@ impl Client {
             }
             (_, None) => Some(self.engine.execute(sql).await),
         };
+        if result.as_ref().is_some_and(Result::is_err) {
+            // A transaction the error cut short ends here, as a client's
+            // would: its block is rolled back.
+            let _ = self.engine.execute("ROLLBACK").await;
+        }
         match result {
             None => (Outcome::Unknown("killed".into()), Vec::new(), true),
             Some(Ok(outcomes)) => {
@@ -297,7 +302,11 @@ pub fn refusal(e: &DataFusionError) -> Refusal {
         return Refusal::Other;
     };
     match inner.downcast_ref::<Error>() {
-        Some(Error::Conflict { .. }) => Refusal::Conflict,
+        // A transaction that lost a race, whose snapshot was compacted away
+        // or whose commit outlasted its deadline wrote nothing either.
+        Some(Error::Conflict { .. } | Error::SnapshotGone { .. } | Error::TxnTooSlow { .. }) => {
+            Refusal::Conflict
+        }
         Some(Error::Duplicate { constraint, .. }) => Refusal::Duplicate(constraint.clone()),
         Some(Error::NotUnique { .. }) => Refusal::NotUnique,
         Some(

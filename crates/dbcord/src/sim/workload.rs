@@ -10,6 +10,10 @@
 //! - `ledger`: rows that say which statement inserted them (`stmt`), with
 //!   a UNIQUE `code` and an index on `stmt`. A statement's rows are all
 //!   there or none are, whole, with one body version among them.
+//!
+//! A *receipt* is a transaction over both: a transfer and the ledger rows
+//! recording it, BEGIN ... COMMIT, so the transfer took effect exactly
+//! when its rows are there, whichever way the client died.
 
 use std::fmt::Write;
 
@@ -65,6 +69,13 @@ pub enum Kind {
         hi: i64,
     },
     Insert {
+        rows: Vec<LedgerRow>,
+    },
+    /// A transfer and the ledger rows recording it, in one transaction.
+    Receipt {
+        a: i64,
+        b: i64,
+        d: i64,
         rows: Vec<LedgerRow>,
     },
     /// Delete the rows statement `of` inserted.
@@ -158,6 +169,7 @@ pub enum Class {
     Rewrite,
     Select,
     TableDdl,
+    Transaction,
     Transfer,
     Vacuum,
 }
@@ -172,6 +184,7 @@ impl std::fmt::Display for Class {
             Class::Rewrite => "rewrite",
             Class::Select => "select",
             Class::TableDdl => "table ddl",
+            Class::Transaction => "transaction",
             Class::Transfer => "transfer",
             Class::Vacuum => "vacuum",
         })
@@ -184,6 +197,7 @@ impl Kind {
             Kind::Transfer { .. } => Class::Transfer,
             Kind::Retag { .. } => Class::Retag,
             Kind::Insert { .. } => Class::Insert,
+            Kind::Receipt { .. } => Class::Transaction,
             Kind::Delete { .. } => Class::Delete,
             Kind::Rewrite { .. } => Class::Rewrite,
             Kind::Read(_) => Class::Select,
@@ -226,7 +240,8 @@ pub fn draw(
 ) -> Statement {
     let roll = rng.range(0, 100);
     let kind = match roll {
-        0..=27 => transfer(rng),
+        0..=19 => transfer(rng),
+        20..=27 => receipt(rng, id, client),
         28..=31 => {
             let lo = rng.range(0, ACCOUNTS);
             Kind::Retag {
@@ -279,6 +294,24 @@ fn transfer(rng: &mut SeededRng) -> Kind {
         b,
         d: rng.range(1, 10_000),
     }
+}
+
+/// A transfer, and a row or two recording it (fresh ids and codes).
+fn receipt(rng: &mut SeededRng, id: i64, client: usize) -> Kind {
+    let Kind::Transfer { a, b, d } = transfer(rng) else {
+        unreachable!("a transfer")
+    };
+    let rows = (0..rng.range(1, 3))
+        .map(|i| LedgerRow {
+            id: id * 16 + i,
+            stmt: id,
+            client: client as i64,
+            code: format!("c{id}_{i}"),
+            alias: format!("c{id}_{i}"),
+            body: format!("receipt {a}->{b} {d}"),
+        })
+        .collect();
+    Kind::Receipt { a, b, d, rows }
 }
 
 /// A few rows; sometimes many long ones (a segment, not a row message);
@@ -343,31 +376,16 @@ pub fn lit(s: &str) -> String {
 
 fn sql_of(id: i64, kind: &Kind, rng: &mut SeededRng) -> String {
     match kind {
-        Kind::Transfer { a, b, d } => format!(
-            "UPDATE accounts SET v = v + CASE WHEN k = {a} THEN {d} ELSE {} END, \
-             tag = 's{id}' WHERE k IN ({a}, {b})",
-            -d
+        Kind::Transfer { a, b, d } => transfer_sql(id, *a, *b, *d),
+        Kind::Receipt { a, b, d, rows } => format!(
+            "BEGIN; {}; {}; COMMIT",
+            transfer_sql(id, *a, *b, *d),
+            insert_sql(rows)
         ),
         Kind::Retag { lo, hi } => {
             format!("UPDATE accounts SET tag = 's{id}' WHERE k BETWEEN {lo} AND {hi}")
         }
-        Kind::Insert { rows } => {
-            let mut sql = String::from("INSERT INTO ledger VALUES ");
-            for (i, r) in rows.iter().enumerate() {
-                let sep = if i == 0 { "" } else { ", " };
-                let _ = write!(
-                    sql,
-                    "{sep}({}, {}, {}, {}, {}, {})",
-                    r.id,
-                    r.stmt,
-                    r.client,
-                    lit(&r.code),
-                    lit(&r.body),
-                    lit(&r.alias)
-                );
-            }
-            sql
-        }
+        Kind::Insert { rows } => insert_sql(rows),
         Kind::Delete { of } => format!("DELETE FROM ledger WHERE stmt = {of}"),
         Kind::Rewrite { of } => format!("UPDATE ledger SET body = 'r{id}' WHERE stmt = {of}"),
         Kind::Read(Read::Total) => "SELECT sum(v), count(*) FROM accounts".into(),
@@ -401,4 +419,30 @@ fn sql_of(id: i64, kind: &Kind, rng: &mut SeededRng) -> String {
         Kind::DropIndex { unique: false } => "DROP INDEX ledger_client".into(),
         Kind::DropIndex { unique: true } => "DROP INDEX ledger_alias".into(),
     }
+}
+
+fn transfer_sql(id: i64, a: i64, b: i64, d: i64) -> String {
+    format!(
+        "UPDATE accounts SET v = v + CASE WHEN k = {a} THEN {d} ELSE {} END, \
+         tag = 's{id}' WHERE k IN ({a}, {b})",
+        -d
+    )
+}
+
+fn insert_sql(rows: &[LedgerRow]) -> String {
+    let mut sql = String::from("INSERT INTO ledger VALUES ");
+    for (i, r) in rows.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(
+            sql,
+            "{sep}({}, {}, {}, {}, {}, {})",
+            r.id,
+            r.stmt,
+            r.client,
+            lit(&r.code),
+            lit(&r.body),
+            lit(&r.alias)
+        );
+    }
+    sql
 }

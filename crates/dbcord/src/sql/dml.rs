@@ -41,10 +41,11 @@ pub async fn run(
         .ok_or_else(|| external(crate::Error::NoSuchTable(format!("{db}.{name}"))))?;
     let state = ctx.state();
     let options = DbcordOptions::of(state.config_options()).write_options();
-    let txn = super::txn::view_of(state.config()).txn;
+    let view = super::txn::view_of(state.config());
+    let txn = view.txn.clone();
     let base = match &txn {
         Some(_) => None,
-        None => Some(store.pin(&table).await.map_err(external)?),
+        None => Some(store.pin(&table, &view).await.map_err(external)?),
     };
     let (tag, changes) = match dml.op {
         WriteOp::Update => ("UPDATE", updates(ctx, &table, &dml.input).await?),

@@ -179,7 +179,7 @@ pub async fn run(
     let view = super::txn::view_of(ctx.state().config());
     let base = match &view.txn {
         Some(_) => None,
-        None => Some(store.pin(&def).await.map_err(external)?),
+        None => Some(store.pin(&def, &view).await.map_err(external)?),
     };
     let taken = taken_rows(store, &def, &view, target.as_ref(), &proposed).await?;
     let (changes, written) =

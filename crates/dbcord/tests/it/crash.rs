@@ -22,7 +22,7 @@ const SCHEMA: [&str; 3] = [
     "CREATE INDEX u_role ON u (role)",
 ];
 
-fn dbcord(dir: &Path, sql: &[&str]) -> Command {
+pub(crate) fn dbcord(dir: &Path, sql: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dbcord"));
     c.arg("--data-dir").arg(dir);
     for s in sql {
@@ -35,7 +35,7 @@ fn dbcord(dir: &Path, sql: &[&str]) -> Command {
     c
 }
 
-fn run_to_end(dir: &Path, sql: &[&str]) -> Duration {
+pub(crate) fn run_to_end(dir: &Path, sql: &[&str]) -> Duration {
     let start = Instant::now();
     let status = dbcord(dir, sql).status().unwrap();
     assert!(status.success(), "{sql:?}");
@@ -54,9 +54,21 @@ fn insert(from: i64, rows: i64) -> String {
 
 /// Start `sql` and kill it after a random delay within `window`; true if
 /// the process was still running when killed.
-fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut SeededRng) -> bool {
+pub(crate) fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut SeededRng) -> bool {
+    kill_between(dir, sql, Duration::ZERO, window, rng)
+}
+
+/// [`kill_during`], the delay drawn from `from..to`.
+pub(crate) fn kill_between(
+    dir: &Path,
+    sql: &str,
+    from: Duration,
+    to: Duration,
+    rng: &mut SeededRng,
+) -> bool {
     let mut child = dbcord(dir, &[sql]).spawn().unwrap();
-    let delay = rng.below(window.as_micros() as u64);
+    let span = to.saturating_sub(from).as_micros().max(1) as u64;
+    let delay = from.as_micros() as u64 + rng.below(span);
     std::thread::sleep(Duration::from_micros(delay));
     let running = child.try_wait().unwrap().is_none();
     child.kill().unwrap(); // SIGKILL
@@ -67,7 +79,7 @@ fn kill_during(dir: &Path, sql: &str, window: Duration, rng: &mut SeededRng) -> 
 /// The guild as a new process reads it. The previous stack's lock on the
 /// data directory goes when its last task does, which a loaded machine
 /// may delay: a locked directory is tried again for a few seconds.
-async fn reopen(dir: &Path) -> Stack {
+pub(crate) async fn reopen(dir: &Path) -> Stack {
     let config = EmulatorConfig {
         data_dir: Some(dir.into()),
         ..EmulatorConfig::in_memory()

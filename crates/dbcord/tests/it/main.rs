@@ -28,5 +28,6 @@ mod slt;
 mod sql;
 mod strict;
 mod txn;
+mod txn_kills;
 mod verify;
 mod where_json;

@@ -98,6 +98,10 @@ impl Store {
             .checkpoint
             .as_ref()
             .map(|c| c.id);
+        // Commits that count for nobody (void, or parts of a transaction
+        // that did not commit) are worth a manifest too: only what a
+        // checkpoint covers can vacuum delete.
+        let uncovered = !self.log_of(table.channel_id).commits.is_empty();
         let (base, tail): (Vec<Run>, Vec<Run>) = snap
             .runs
             .iter()
@@ -114,7 +118,7 @@ impl Store {
             },
             uploaded: 0,
         };
-        compaction.run(base, tail, goal, synced).await
+        compaction.run(base, tail, uncovered, goal, synced).await
     }
 }
 
@@ -163,10 +167,11 @@ impl Compaction<'_> {
         mut self,
         base: Vec<Run>,
         tail: Vec<Run>,
+        uncovered: bool,
         goal: Goal,
         synced: Snowflake,
     ) -> Result<Option<Snowflake>> {
-        let folded = !tail.is_empty();
+        let folded = !tail.is_empty() || uncovered;
         let mut inputs: Vec<Input> = self
             .base_runs(&base)
             .into_iter()

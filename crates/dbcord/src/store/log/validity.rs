@@ -104,6 +104,42 @@ impl Fates {
     }
 }
 
+impl Fates {
+    /// The newest message a reader of `log` may write from: just before
+    /// the oldest part it does not count. A commit based on it is then
+    /// void if that part's transaction committed and wrote the same rows
+    /// (it stands between the base and the commit), so no writer can
+    /// overwrite a transaction's rows it did not see.
+    pub fn base(&self, log: &TableLog) -> Option<Snowflake> {
+        match self.hidden_from(log) {
+            Some(h) => log.synced.map(|s| s.min(Snowflake(h.0 - 1))),
+            None => log.synced,
+        }
+    }
+
+    /// The oldest part of `log` this reader does not count.
+    pub fn hidden_from(&self, log: &TableLog) -> Option<Snowflake> {
+        log.commits
+            .iter()
+            .filter(|c| c.meta.part && !self.counts(c))
+            .map(|c| c.id)
+            .min()
+    }
+
+    /// Whether `c` was written by one who counted a part this reader does
+    /// not (its base is at or after `hidden`, which its writer's base would
+    /// be before had it not counted it: see [`Fates::base`]). Such a commit
+    /// came after that transaction's commit point, so after this reader
+    /// began: counting it without the part would show half of a
+    /// transaction's consequences.
+    pub fn builds_on_hidden(&self, c: &Commit, hidden: Option<Snowflake>) -> bool {
+        match (hidden, c.meta.base) {
+            (Some(h), Some(b)) => c.id > h && b >= h,
+            _ => false,
+        }
+    }
+}
+
 /// What a commit writes: its keys, and (index, value) of UNIQUE indexes.
 #[derive(Debug, Default)]
 struct Touched {
@@ -158,10 +194,11 @@ impl Store {
             }
         }
         let mut runs: Vec<Run> = log.checkpoint.iter().flat_map(runs_of).collect();
+        let hidden = fates.hidden_from(log);
         runs.extend(
             valid
                 .iter()
-                .filter(|(c, _)| fates.counts(c))
+                .filter(|(c, _)| fates.counts(c) && !fates.builds_on_hidden(c, hidden))
                 .flat_map(|(c, _)| runs_of(c)),
         );
         Ok(runs)

@@ -68,6 +68,7 @@ impl Store {
                 .flat_map(runs_of)
                 .collect(),
             synced: log.synced,
+            base: log.synced,
         };
         let mut p = Prediction {
             known: log.synced.is_some(),

@@ -21,8 +21,12 @@ use crate::store::txn::view::ReadView;
 pub struct Snapshot {
     pub def: Arc<TableDef>,
     pub runs: Vec<Run>,
-    /// The newest message read: the base of what the statement writes.
+    /// The newest message read.
     pub synced: Option<Snowflake>,
+    /// The base of what the statement writes: [`Snapshot::synced`], or
+    /// just before the oldest transaction part the reader does not count
+    /// (see `Fates::base`).
+    pub base: Option<Snowflake>,
 }
 
 impl Store {
@@ -46,6 +50,7 @@ impl Store {
             def: Arc::clone(def),
             runs,
             synced: log.synced,
+            base: fates.base(&log),
         })
     }
 

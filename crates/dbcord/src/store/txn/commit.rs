@@ -135,3 +135,84 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use discord_api::ManualClock;
+    use discord_emulator::EmulatorConfig;
+
+    use crate::session::Session;
+    use crate::store::timing::{TXN_DEADLINE, VACUUM_GRACE};
+    use crate::store::{Change, Op, Value, WriteOptions};
+
+    /// A committer killed between its parts and its point: no reader
+    /// counts the parts; compaction leaves them until the deadline has
+    /// passed, then folds them away, and vacuum deletes their messages.
+    #[tokio::test]
+    async fn parts_without_a_point_count_for_nobody_and_vacuum_removes_them() {
+        let clock = Arc::new(ManualClock::fixed());
+        let session = Session::embedded(
+            EmulatorConfig::in_memory(),
+            clock.clone(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let engine = &session.engine;
+        engine
+            .execute(
+                "CREATE TABLE a (id BIGINT PRIMARY KEY); CREATE TABLE b (id BIGINT PRIMARY KEY)",
+            )
+            .await
+            .unwrap();
+        let store = engine.store();
+        let count = |t: &'static str| async move {
+            let rows = store
+                .all_rows(&store.table("main", t).unwrap())
+                .await
+                .unwrap();
+            rows.len()
+        };
+        let txn = store.begin();
+        for t in ["a", "b"] {
+            let def = store.table("main", t).unwrap();
+            let change = Change {
+                op: Op::Insert,
+                values: vec![Value::Int(1)],
+            };
+            store.write_in(&txn, &def, vec![change]).await.unwrap();
+        }
+        let options = WriteOptions::default();
+        let mut parts = Vec::new();
+        for (def, changes, base) in txn.written() {
+            let p = store
+                .post(&def, &changes, &options, base, Some(&txn.id))
+                .await
+                .unwrap();
+            parts.push((def, p.sent.id));
+        }
+        // The committer is gone: nobody counts the parts.
+        store.refresh().await.unwrap();
+        assert_eq!((count("a").await, count("b").await), (0, 0));
+        let a = store.table("main", "a").unwrap();
+        assert_eq!(
+            store.compact(&a, &options).await.unwrap(),
+            None,
+            "folded while undecided"
+        );
+        // Past the deadline the parts are settled as not committed.
+        clock.advance(TXN_DEADLINE + Duration::from_secs(1));
+        assert!(store.compact(&a, &options).await.unwrap().is_some());
+        clock.advance(VACUUM_GRACE + Duration::from_secs(1));
+        store.vacuum(&a, false, &options).await.unwrap();
+        let left = session.emulator().unwrap().messages_of(a.channel_id);
+        assert!(
+            left.iter().all(|m| m.id != parts[0].1),
+            "the part is still in the channel"
+        );
+        assert_eq!(count("a").await, 0);
+    }
+}

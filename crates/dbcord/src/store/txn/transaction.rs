@@ -91,6 +91,7 @@ impl Store {
             def: Arc::clone(def),
             runs,
             synced: log.synced,
+            base: fates.base(&log),
         };
         let mut tables = txn.tables();
         let t = tables.entry(def.channel_id).or_insert(TxnTable {
@@ -203,7 +204,7 @@ impl Txn {
             .filter(|t| !t.writes.is_empty())
             .map(|t| {
                 let changes = t.writes.values().cloned().collect();
-                (Arc::clone(&t.snap.def), changes, t.snap.synced)
+                (Arc::clone(&t.snap.def), changes, t.snap.base)
             })
             .collect()
     }

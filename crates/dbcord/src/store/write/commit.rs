@@ -35,6 +35,7 @@ use crate::store::read::stats::ReadStats;
 use crate::store::schema::{IndexDef, LargeRows, TableDef};
 use crate::store::state::Store;
 use crate::store::timing::VACUUM_GRACE;
+use crate::store::txn::view::ReadView;
 
 /// How often an INSERT that lost a race without a duplicate is tried.
 const CONFLICT_TRIES: usize = 3;
@@ -68,12 +69,13 @@ impl Store {
         self.commit_from(table, changes, options, None).await
     }
 
-    /// The newest message of `table`'s log, read now: the snapshot a
-    /// statement's reads start from, to be its commit's base.
-    pub async fn pin(&self, table: &Arc<TableDef>) -> Result<Snowflake> {
+    /// The newest message of `table`'s log a statement reading with
+    /// `view` may write from, read now: the snapshot its reads start from,
+    /// to be its commit's base.
+    pub async fn pin(&self, table: &Arc<TableDef>, view: &ReadView) -> Result<Snowflake> {
         let mut stats = ReadStats::default();
-        let snap = self.snapshot(table, &mut stats).await?;
-        Ok(snap.synced.unwrap_or_default())
+        let snap = self.snapshot_in(table, view, &mut stats).await?;
+        Ok(snap.base.unwrap_or_default())
     }
 
     /// [`Store::commit`] for changes computed from reads that began at
@@ -319,6 +321,7 @@ impl Store {
             def: Arc::clone(def),
             runs,
             synced: at_post.synced,
+            base: at_post.synced,
         };
         self.refuse_taken_keys(&before, changes, stats).await?;
         Err(Error::Conflict {
@@ -381,7 +384,7 @@ impl Store {
 /// a concurrent change to what it read voids it.
 /// A transaction's part names the transaction instead of a statement ID.
 fn commit_meta(snap: &Snapshot, read_from: Option<Snowflake>, part: Option<&str>) -> CommitMeta {
-    let synced = snap.synced.unwrap_or_default();
+    let synced = snap.base.unwrap_or_default();
     CommitMeta {
         base: Some(read_from.map_or(synced, |r| r.min(synced))),
         txn: Some(part.map_or_else(discord_api::nonce::new_nonce, str::to_string)),
