@@ -86,11 +86,9 @@ fn rewrite(e: &mut Expr) {
         Expr::Collate { expr, .. } => *e = std::mem::replace(expr.as_mut(), null()),
         Expr::BinaryOp { op, .. } => {
             if let BinaryOperator::PGCustomBinaryOperator(parts) = op
-                && let Some(last) = parts.last()
+                && let Some(plain) = parts.last().and_then(|last| custom_operator(last))
             {
-                if let Some(plain) = custom_operator(last) {
-                    *op = plain;
-                }
+                *op = plain;
             }
         }
         Expr::Function(f) => unqualify(&mut f.name),

@@ -238,7 +238,7 @@ pub async fn copy_out(engine: &Engine, c: &CopyCommand) -> PgWireResult<Response
         let texts = b
             .columns()
             .iter()
-            .map(|col| text_column(col))
+            .map(text_column)
             .collect::<PgWireResult<Vec<_>>>()?;
         for r in 0..b.num_rows() {
             let cells: Vec<Option<&str>> = texts
@@ -500,7 +500,7 @@ fn insert(c: &CopyCommand, rows: Vec<Vec<Option<String>>>) -> PgWireResult<State
     if let ast::Statement::Insert(i) = &mut stmt
         && let Some(source) = i.source.as_mut()
     {
-        source.body = Box::new(SetExpr::Values(values));
+        *source.body = SetExpr::Values(values);
     }
     Ok(Statement::Statement(Box::new(stmt)))
 }

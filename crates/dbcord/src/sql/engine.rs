@@ -330,7 +330,12 @@ impl Engine {
         let options = DbcordOptions::of(state.config_options()).write_options();
         insert::fill_defaults(&mut stmt, &self.store, &default_db)?;
         if insert::is_upsert_or_returning(&stmt) {
-            return insert::run(&self.ctx, &self.store, stmt, &default_db).await;
+            return Ok(
+                match insert::run(&self.ctx, &self.store, stmt, &default_db).await? {
+                    insert::Inserted::Count(n) => Outcome::Status(format!("INSERT {n}")),
+                    insert::Inserted::Rows(schema, batches) => Outcome::Rows { schema, batches },
+                },
+            );
         }
         if let Some(delete) = truncate_as_delete(&stmt)? {
             stmt = delete;

@@ -32,7 +32,6 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 use super::convert::batch_to_rows;
 use super::ddl::resolve;
-use super::engine::Outcome;
 use super::options::DbcordOptions;
 use super::rules::enforce_checks;
 use crate::store::codec::columns::{arrow_type, column};
@@ -134,7 +133,15 @@ enum OnTaken {
     /// Plain INSERT: the duplicate is an error, as always.
     Refuse,
     Nothing,
-    Update(ast::DoUpdate),
+    Update(Box<ast::DoUpdate>),
+}
+
+/// What an INSERT with ON CONFLICT or RETURNING produced.
+pub enum Inserted {
+    /// Rows changed (inserted or updated).
+    Count(usize),
+    /// The RETURNING rows.
+    Rows(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>),
 }
 
 /// Run an INSERT with ON CONFLICT or RETURNING.
@@ -143,7 +150,7 @@ pub async fn run(
     store: &Arc<Store>,
     mut stmt: Statement,
     default_db: &str,
-) -> Result<Outcome> {
+) -> Result<Inserted> {
     let insert = insert_of(&mut stmt).expect("an INSERT");
     let def = table_def(store, &insert.table.to_string(), default_db)?;
     let alias = insert
@@ -158,7 +165,7 @@ pub async fn run(
             let target = conflict_target(&def, store, c.conflict_target)?;
             match c.action {
                 OnConflictAction::DoNothing => (target, OnTaken::Nothing),
-                OnConflictAction::DoUpdate(u) => (target, OnTaken::Update(u)),
+                OnConflictAction::DoUpdate(u) => (target, OnTaken::Update(Box::new(u))),
             }
         }
         Some(_) => {
@@ -202,7 +209,7 @@ pub async fn run(
     }
     match returning {
         Some(items) => returning_rows(&def, &alias, &written, items).await,
-        None => Ok(Outcome::Status(format!("INSERT {n}"))),
+        None => Ok(Inserted::Count(n)),
     }
 }
 
@@ -342,9 +349,9 @@ async fn resolve_conflicts(
     let mut updates: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for row in proposed {
-        let matched = target.and_then(|t| target_key(def, t, &row)).and_then(|k| {
+        let matched = target.and_then(|t| target_key(def, t, &row)).map(|k| {
             let fresh = seen.insert(k.clone());
-            Some((taken.get(&k).cloned(), fresh))
+            (taken.get(&k).cloned(), fresh)
         });
         match (matched, &on_taken) {
             (Some((_, false)), OnTaken::Update(_)) => {
@@ -364,7 +371,7 @@ async fn resolve_conflicts(
     if let OnTaken::Update(u) = on_taken
         && !updates.is_empty()
     {
-        for new in updated_rows(def, alias, &updates, u).await? {
+        for new in updated_rows(def, alias, &updates, *u).await? {
             written.push(new.clone());
             changes.push(Change {
                 op: Op::Upsert,
@@ -457,7 +464,7 @@ async fn returning_rows(
     alias: &str,
     written: &[Vec<Value>],
     items: Vec<SelectItem>,
-) -> Result<Outcome> {
+) -> Result<Inserted> {
     let mut ctx = SessionContext::new();
     datafusion_functions_json::register_all(&mut ctx)?;
     let table = rows_table(def, written, None)?;
@@ -478,7 +485,7 @@ async fn returning_rows(
     let df = ctx.execute_logical_plan(plan).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await?;
-    Ok(Outcome::Rows { schema, batches })
+    Ok(Inserted::Rows(schema, batches))
 }
 
 /// Evaluate `items` over the existing rows (as the table's columns) and

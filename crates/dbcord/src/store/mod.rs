@@ -64,7 +64,7 @@ pub use read::stats::ReadStats;
 pub use schema::{CheckDef, Column, ColumnType, IndexDef, LargeRows, NewIndex, NewTable, TableDef};
 pub use state::{DEFAULT_DATABASE, Store};
 pub use timing::{STAGE_GRACE, VACUUM_GRACE};
-pub use txn::points::Upto;
+pub use txn::point_log::Upto;
 pub use txn::transaction::Txn;
 pub use txn::view::ReadView;
 pub use write::options::WriteOptions;

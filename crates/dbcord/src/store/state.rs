@@ -49,7 +49,7 @@ pub struct Store {
     /// Staged segments' messages (for their attachments).
     pub(super) parts: PartCache,
     /// The commit points of transactions read so far.
-    pub(super) points: std::sync::Mutex<super::txn::points::PointLog>,
+    pub(super) points: std::sync::Mutex<super::txn::point_log::PointLog>,
     /// Tables whose compaction failed, by channel: not tried again until.
     pub(super) backoff: std::sync::Mutex<HashMap<Snowflake, Backoff>>,
     /// What the latest scans did, for the shell's `.timing`.

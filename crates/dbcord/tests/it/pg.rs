@@ -321,10 +321,9 @@ async fn a_password_is_required_and_checked_and_loopback_is_the_default() {
         .unwrap()
         .get(0);
     assert_eq!(one, 1);
-    let wrong = connect(addr, Some("nope"))
-        .await
-        .err()
-        .expect("a wrong password is refused");
+    let Err(wrong) = connect(addr, Some("nope")).await else {
+        panic!("a wrong password is refused");
+    };
     assert_eq!(wrong.code().unwrap().code(), "28P01");
     // The server asks for the password: a client without one cannot go on.
     assert!(connect(addr, None).await.is_err(), "no password is refused");
@@ -333,10 +332,9 @@ async fn a_password_is_required_and_checked_and_loopback_is_the_default() {
         addr: "0.0.0.0:0".parse().unwrap(),
         ..PgOptions::default()
     };
-    let refused = start(Arc::clone(s.engine().store()), open)
-        .await
-        .err()
-        .unwrap();
+    let Err(refused) = start(Arc::clone(s.engine().store()), open).await else {
+        panic!("a non-loopback address without a password is refused");
+    };
     assert!(
         refused.to_string().contains("without a password"),
         "{refused}"

@@ -44,7 +44,7 @@ use crate::store::log::{directories, shards};
 use crate::store::read::stats::ReadStats;
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
-use crate::store::txn::points::Upto;
+use crate::store::txn::point_log::Upto;
 
 /// The marker of an archive message in a history thread.
 pub const ARCHIVE_MARKER: &str = "dbchist";

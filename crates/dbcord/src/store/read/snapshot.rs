@@ -13,8 +13,7 @@ use crate::store::log::table_log::TableLog;
 use crate::store::log::validity::{Run, RunBody};
 use crate::store::schema::TableDef;
 use crate::store::state::Store;
-use crate::store::txn::points::Upto;
-use crate::store::txn::view::ReadView;
+use crate::store::txn::point_log::Upto;
 
 /// A table as one statement reads it.
 #[derive(Clone, Debug)]
@@ -100,15 +99,5 @@ impl Snapshot {
         ranges.sort();
         let disjoint = ranges.windows(2).all(|w| w[0].1 < w[1].0);
         disjoint.then_some(live)
-    }
-}
-
-impl Store {
-    /// `def`'s live rows as a statement with `view` reads them, when
-    /// segment statistics answer exactly (see [`Snapshot::exact_rows`]): a
-    /// `count(*)` then reads no data batch. Brings the log up to date.
-    pub async fn exact_rows(&self, def: &Arc<TableDef>, view: &ReadView) -> Result<Option<u64>> {
-        let mut stats = ReadStats::default();
-        Ok(self.snapshot_in(def, view, &mut stats).await?.exact_rows())
     }
 }

@@ -5,7 +5,8 @@
 //! | --- | --- |
 //! | `transaction` | a transaction under way: its snapshot, its writes, savepoints |
 //! | `commit` | COMMIT: one commit, or parts and the commit point that decides them |
-//! | `points` | the commit points read so far, and which parts they make count |
+//! | `point_log` | the commit points read so far, as data, and when one counts |
+//! | `points` | reading `#dbc-transactions`, and which parts its points make count |
 //! | `view` | how one statement reads: which points count, in which transaction |
 //!
 //! The isolation is snapshot isolation: every read of a transaction sees
@@ -17,6 +18,7 @@
 //! READ.
 
 pub(crate) mod commit;
+pub(crate) mod point_log;
 pub(crate) mod points;
 pub(crate) mod transaction;
 pub(crate) mod view;

@@ -9,12 +9,13 @@
 //! log holds a part whose transaction is not yet known, from that part on
 //! (a point always comes after its parts).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use discord_api::limits::HISTORY_PAGE;
 use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
 
+use super::point_log::{PointLog, Upto, in_time, part_txn};
 use crate::error::Result;
 use crate::store::codec::point::Point;
 use crate::store::log::commit::Commit;
@@ -23,47 +24,6 @@ use crate::store::log::validity::Fates;
 use crate::store::names::{TXN_CHANNEL, txn_topic};
 use crate::store::state::Store;
 use crate::store::timing::{TXN_DEADLINE, TXN_FOLD_GRACE};
-
-/// Which commit points count for a reader.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Upto {
-    /// Every point posted so far (compaction, a commit's checks).
-    Latest,
-    /// Points no newer than this message (`None`: none at all): the
-    /// channel's newest message when a statement or transaction began.
-    At(Option<Snowflake>),
-}
-
-impl Upto {
-    fn admits(self, point: Snowflake) -> bool {
-        match self {
-            Upto::Latest => true,
-            Upto::At(bound) => bound.is_some_and(|b| point <= b),
-        }
-    }
-}
-
-/// The points read so far.
-#[derive(Debug, Default)]
-pub struct PointLog {
-    /// `#dbc-transactions`, once a refresh has found it.
-    pub channel: Option<Snowflake>,
-    /// Every point after `from` up to `synced` has been read.
-    from: Option<Snowflake>,
-    synced: Option<Snowflake>,
-    /// Each transaction's point.
-    points: HashMap<String, Snowflake>,
-}
-
-/// Whether a part's point counts for it: posted within the deadline.
-fn in_time(part: Snowflake, point: Snowflake) -> bool {
-    point.unix_ms() <= part.unix_ms() + TXN_DEADLINE.as_millis() as u64
-}
-
-/// The transaction of a part, if `c` is one.
-fn part_txn(c: &Commit) -> Option<&str> {
-    c.meta.part.then_some(c.meta.txn.as_deref()).flatten()
-}
 
 impl Store {
     /// Note `#dbc-transactions` among the channels a refresh listed.

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use discord_api::Snowflake;
 
-use super::points::Upto;
+use super::point_log::Upto;
 use crate::error::{Error, Result};
 use crate::store::codec::key::{Key, row_key};
 use crate::store::codec::op::{Change, Op};

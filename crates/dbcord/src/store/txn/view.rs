@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::points::Upto;
+use super::point_log::Upto;
 use super::transaction::Txn;
 use crate::error::Result;
 use crate::store::codec::key::Key;
@@ -84,5 +84,15 @@ impl Store {
         let snap = self.snapshot_in(def, view, &mut stats).await?;
         let rows = self.by_index(&snap, index, values, &mut stats).await?;
         Ok(rows.into_iter().map(|r| r.values).collect())
+    }
+}
+
+impl Store {
+    /// `def`'s live rows as a statement with `view` reads them, when
+    /// segment statistics answer exactly (see [`Snapshot::exact_rows`]): a
+    /// `count(*)` then reads no data batch. Brings the log up to date.
+    pub async fn exact_rows(&self, def: &Arc<TableDef>, view: &ReadView) -> Result<Option<u64>> {
+        let mut stats = ReadStats::default();
+        Ok(self.snapshot_in(def, view, &mut stats).await?.exact_rows())
     }
 }
