@@ -388,3 +388,115 @@ async fn concurrent_transfers_across_two_tables_conserve_the_total() {
         "the clients never raced: no 40001 was exercised"
     );
 }
+
+/// A server with `options` (its address chosen by the system).
+async fn serve_with(s: &Stack, options: PgOptions) -> std::net::SocketAddr {
+    let options = PgOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..options
+    };
+    start(Arc::clone(s.engine().store()), options)
+        .await
+        .unwrap()
+        .addr
+}
+
+/// A cancel request stops a statement while it waits on Discord (here a
+/// bulk INSERT over HTTP): the client is told 57014, and the INSERT,
+/// stopped before its commit, wrote nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_request_stops_a_statement_waiting_on_discord() {
+    let s = Stack::served().await;
+    s.sql("CREATE TABLE big (id BIGINT PRIMARY KEY, v TEXT)")
+        .await;
+    let addr = serve(&s, None).await;
+    let c = connect(addr, None).await.unwrap();
+    let token = c.cancel_token();
+    let slow = "INSERT INTO big SELECT value, repeat('x', 500) FROM generate_series(1, 200000) AS g(value)";
+    let started = std::time::Instant::now();
+    let running = tokio::spawn(async move { c.simple_query(slow).await.map(|_| ()) });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    token.cancel_query(NoTls).await.unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(60), running)
+        .await
+        .expect("the statement stops once cancelled")
+        .unwrap();
+    let e = ended.expect_err("a cancelled statement fails");
+    assert_eq!(
+        e.code().unwrap().code(),
+        "57014",
+        "{e} after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.value("SELECT count(*) FROM big").await, "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_and_statements_are_bounded() {
+    let s = Stack::new().await;
+    let options = PgOptions {
+        max_connections: 1,
+        max_statement: 4096,
+        ..PgOptions::default()
+    };
+    let addr = serve_with(&s, options).await;
+    let first = connect(addr, None).await.unwrap();
+    let Err(second) = connect(addr, None).await else {
+        panic!("a connection over the bound is refused");
+    };
+    assert_eq!(second.code().unwrap().code(), "53300", "{second}");
+    let long = format!("SELECT '{}'", "x".repeat(5000));
+    let e = first.simple_query(&long).await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "54000", "{e}");
+    // The connection goes on, and its slot is freed when it closes.
+    first.simple_query("SELECT 1").await.unwrap();
+    drop(first);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    connect(addr, None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_offered_when_a_certificate_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let mut openssl = Command::new("openssl");
+    openssl
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert);
+    assert!(
+        output(openssl).await.status.success(),
+        "openssl made no certificate"
+    );
+    let s = Stack::new().await;
+    let options = PgOptions {
+        tls: Some((cert, key)),
+        ..PgOptions::default()
+    };
+    let addr = serve_with(&s, options).await;
+    let mut c = Command::new("psql");
+    c.arg(format!(
+        "host=127.0.0.1 port={} dbname=main sslmode=require",
+        addr.port()
+    ))
+    .args(["-X", "-A", "-t", "-c", "SELECT 'over tls'"]);
+    let out = output(c).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over tls\n");
+}

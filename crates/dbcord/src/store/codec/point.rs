@@ -8,6 +8,10 @@
 //! part <table channel> <part message>
 //! ```
 //!
+//! A committer that finds one of its parts lost posts `dbcpoint txn <id>
+//! abort sum <crc32>` instead: the transaction will never commit, so
+//! readers need not wait out its deadline before writing over its parts.
+//!
 //! The parts are listed so that the point explains itself (verify, inspect
 //! and vacuum read them); readers only need the transaction's ID.
 
@@ -20,6 +24,8 @@ pub const POINT_MARKER: &str = "dbcpoint";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Point {
     pub txn: String,
+    /// The transaction gave up: its parts never count.
+    pub aborted: bool,
     /// (table channel, part message), one per table.
     pub parts: Vec<(Snowflake, Snowflake)>,
 }
@@ -33,7 +39,8 @@ impl Point {
             .map(|(c, m)| format!("\npart {c} {m}"))
             .collect();
         let sum = crc32fast::hash(body.as_bytes());
-        format!("{POINT_MARKER} txn {} sum {sum:08x}{body}", self.txn)
+        let abort = if self.aborted { " abort" } else { "" };
+        format!("{POINT_MARKER} txn {}{abort} sum {sum:08x}{body}", self.txn)
     }
 
     /// The point a message holds, if it is one (and unaltered).
@@ -47,7 +54,12 @@ impl Point {
             return None;
         }
         let txn = words.next()?.to_string();
-        if words.next() != Some("sum") {
+        let mut word = words.next();
+        let aborted = word == Some("abort");
+        if aborted {
+            word = words.next();
+        }
+        if word != Some("sum") {
             return None;
         }
         let sum = u32::from_str_radix(words.next()?, 16).ok()?;
@@ -65,7 +77,11 @@ impl Point {
                 Some((channel, message))
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Point { txn, parts })
+        Some(Point {
+            txn,
+            aborted,
+            parts,
+        })
     }
 }
 
@@ -75,8 +91,15 @@ mod tests {
 
     #[test]
     fn a_point_reads_back_and_an_altered_one_does_not() {
+        let abort = Point {
+            txn: "t2".into(),
+            aborted: true,
+            parts: Vec::new(),
+        };
+        assert_eq!(Point::decode(&abort.encode()), Some(abort));
         let p = Point {
             txn: "t1".into(),
+            aborted: false,
             parts: vec![
                 (Snowflake(10), Snowflake(11)),
                 (Snowflake(20), Snowflake(21)),

@@ -87,8 +87,13 @@ pub enum Fates {
     /// Every valid part counts: the channel's own rule alone (what a
     /// committer checks of its parts before it posts the commit point).
     Unjudged,
-    /// The parts of these transactions count; no other part does.
-    Committed(Arc<HashSet<String>>),
+    /// The parts of `committed` count; no other part does. The parts of
+    /// `aborted` never will (their transaction said so, or its deadline
+    /// passed without a commit point).
+    Committed {
+        committed: Arc<HashSet<String>>,
+        aborted: Arc<HashSet<String>>,
+    },
 }
 
 impl Fates {
@@ -99,7 +104,19 @@ impl Fates {
         }
         match self {
             Fates::Unjudged => true,
-            Fates::Committed(txns) => c.meta.txn.as_ref().is_some_and(|t| txns.contains(t)),
+            Fates::Committed { committed, .. } => {
+                c.meta.txn.as_ref().is_some_and(|t| committed.contains(t))
+            }
+        }
+    }
+
+    /// Whether `c` is a part that will never count.
+    fn aborted(&self, c: &Commit) -> bool {
+        match self {
+            Fates::Unjudged => false,
+            Fates::Committed { aborted, .. } => {
+                c.meta.part && c.meta.txn.as_ref().is_some_and(|t| aborted.contains(t))
+            }
         }
     }
 }
@@ -117,11 +134,12 @@ impl Fates {
         }
     }
 
-    /// The oldest part of `log` this reader does not count.
+    /// The oldest part of `log` this reader does not count, but whose
+    /// transaction did or may yet commit.
     pub fn hidden_from(&self, log: &TableLog) -> Option<Snowflake> {
         log.commits
             .iter()
-            .filter(|c| c.meta.part && !self.counts(c))
+            .filter(|c| c.meta.part && !self.counts(c) && !self.aborted(c))
             .map(|c| c.id)
             .min()
     }

@@ -67,8 +67,29 @@ impl Store {
         written: Vec<(Arc<TableDef>, Vec<Change>, Option<Snowflake>)>,
         options: &WriteOptions,
     ) -> Result<u64> {
-        let point_channel = self.txn_channel().await?;
         let mut posted: Vec<(Arc<TableDef>, Posted)> = Vec::new();
+        let result = self.post_parts(txn, written, options, &mut posted).await;
+        // A part may be in a channel: say the transaction will never count,
+        // so that writers after its parts need not wait out its deadline.
+        // (Not after an error that may hide a posted point.)
+        if let Err(e) = &result
+            && !posted.is_empty()
+            && !e.is_indeterminate()
+        {
+            self.post_abort(&txn.id).await;
+        }
+        result
+    }
+
+    /// Post and confirm every part, then the point; the rows changed.
+    async fn post_parts(
+        &self,
+        txn: &Txn,
+        written: Vec<(Arc<TableDef>, Vec<Change>, Option<Snowflake>)>,
+        options: &WriteOptions,
+        posted: &mut Vec<(Arc<TableDef>, Posted)>,
+    ) -> Result<u64> {
+        let point_channel = self.txn_channel().await?;
         let mut rows = 0;
         for (def, changes, base) in written {
             let changes = checked_rows(&def, changes)?;
@@ -79,11 +100,11 @@ impl Store {
                 .await?;
             posted.push((def, p));
         }
-        for (def, p) in &posted {
+        for (def, p) in posted.iter() {
             self.confirm_part(def, p).await?;
         }
         let first = posted.iter().map(|(_, p)| p.sent.id).min().expect("parts");
-        self.post_point(txn, point_channel, first, &posted).await?;
+        self.post_point(txn, point_channel, first, posted).await?;
         Ok(rows)
     }
 
@@ -118,6 +139,7 @@ impl Store {
         }
         let point = Point {
             txn: txn.id.clone(),
+            aborted: false,
             parts: posted
                 .iter()
                 .map(|(d, p)| (d.channel_id, p.sent.id))

@@ -2,7 +2,7 @@
 //! `#dbc-transactions` has been read, each transaction's point, and the
 //! rule of when a point counts (see `points` for reading them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use discord_api::Snowflake;
 
@@ -38,6 +38,8 @@ pub struct PointLog {
     pub(super) synced: Option<Snowflake>,
     /// Each transaction's point.
     pub(super) points: HashMap<String, Snowflake>,
+    /// Transactions whose committer said they gave up.
+    pub(super) aborted: HashSet<String>,
 }
 
 /// Whether a part's point counts for it: posted within the deadline.
@@ -48,4 +50,31 @@ pub(super) fn in_time(part: Snowflake, point: Snowflake) -> bool {
 /// The transaction of a part, if `c` is one.
 pub(super) fn part_txn(c: &Commit) -> Option<&str> {
     c.meta.part.then_some(c.meta.txn.as_deref()).flatten()
+}
+
+/// What the points read so far say of a part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Its transaction's point, in time.
+    Committed(Snowflake),
+    /// Never to count: its committer gave up, its point came too late, or
+    /// the channel has been read past its deadline with no point.
+    Aborted,
+    /// Not known yet.
+    Open,
+}
+
+impl PointLog {
+    /// The fate of the part `part` of `txn`.
+    pub fn fate(&self, part: Snowflake, txn: &str) -> Fate {
+        if self.aborted.contains(txn) {
+            return Fate::Aborted;
+        }
+        match self.points.get(txn) {
+            Some(p) if in_time(part, *p) => Fate::Committed(*p),
+            Some(_) => Fate::Aborted,
+            None if self.synced.is_some_and(|s| !in_time(part, s)) => Fate::Aborted,
+            None => Fate::Open,
+        }
+    }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use discord_api::limits::HISTORY_PAGE;
 use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
 
-use super::point_log::{PointLog, Upto, in_time, part_txn};
+use super::point_log::{Fate, PointLog, Upto, part_txn};
 use crate::error::Result;
 use crate::store::codec::point::Point;
 use crate::store::log::commit::Commit;
@@ -70,24 +70,54 @@ impl Store {
         self.points_log().points.insert(txn.to_string(), point);
     }
 
+    /// Post that `txn` gave up (best effort: without it, readers wait out
+    /// its deadline), and remember it.
+    pub(crate) async fn post_abort(&self, txn: &str) {
+        self.points_log().aborted.insert(txn.to_string());
+        let Some(channel) = self.points_log().channel else {
+            return;
+        };
+        let verdict = Point {
+            txn: txn.to_string(),
+            aborted: true,
+            parts: Vec::new(),
+        };
+        let message = discord_api::NewMessage::idempotent(verdict.encode());
+        if let Err(e) = self.discord.create_message(channel, &message).await {
+            tracing::warn!("the abort of transaction {txn} was not posted: {e}");
+        }
+    }
+
     /// Which transactions' parts in `log` count for a reader bound by `upto`.
     pub(crate) async fn fates(&self, log: &TableLog, upto: Upto) -> Result<Fates> {
         let parts: Vec<&Commit> = log.commits.iter().filter(|c| c.meta.part).collect();
         if parts.is_empty() {
-            return Ok(Fates::Committed(Arc::default()));
+            return Ok(Fates::Committed {
+                committed: Arc::default(),
+                aborted: Arc::default(),
+            });
         }
         let oldest = parts.iter().map(|c| c.id).min().expect("a part");
         self.read_points(oldest, upto).await?;
         let points = self.points_log();
-        let committed: HashSet<String> = parts
-            .iter()
-            .filter_map(|c| {
-                let txn = part_txn(c)?;
-                let point = *points.points.get(txn)?;
-                (in_time(c.id, point) && upto.admits(point)).then(|| txn.to_string())
-            })
-            .collect();
-        Ok(Fates::Committed(Arc::new(committed)))
+        let mut committed = HashSet::new();
+        let mut aborted = HashSet::new();
+        for c in &parts {
+            let Some(txn) = part_txn(c) else { continue };
+            match points.fate(c.id, txn) {
+                Fate::Committed(point) if upto.admits(point) => {
+                    committed.insert(txn.to_string());
+                }
+                Fate::Aborted => {
+                    aborted.insert(txn.to_string());
+                }
+                _ => {}
+            }
+        }
+        Ok(Fates::Committed {
+            committed: Arc::new(committed),
+            aborted: Arc::new(aborted),
+        })
     }
 
     /// Whether `log` holds a part whose fate is not settled for good, or
@@ -110,12 +140,11 @@ impl Store {
             let Some(txn) = part_txn(c) else {
                 return false;
             };
-            match points.points.get(txn) {
-                Some(p) if in_time(c.id, *p) => {
-                    now < p.unix_ms() + TXN_FOLD_GRACE.as_millis() as u64
-                }
-                // No point in time: settled once the deadline has passed.
-                _ => now <= c.id.unix_ms() + TXN_DEADLINE.as_millis() as u64,
+            match points.fate(c.id, txn) {
+                Fate::Committed(p) => now < p.unix_ms() + TXN_FOLD_GRACE.as_millis() as u64,
+                Fate::Aborted => false,
+                // No point yet: settled once the deadline has passed.
+                Fate::Open => now <= c.id.unix_ms() + TXN_DEADLINE.as_millis() as u64,
             }
         }))
     }
@@ -148,7 +177,13 @@ impl Store {
         };
         let (found, newest) = self.points_after(channel, start).await?;
         let mut log = self.points_log();
-        log.points.extend(found);
+        for (txn, id, aborted) in found {
+            if aborted {
+                log.aborted.insert(txn);
+            } else {
+                log.points.insert(txn, id);
+            }
+        }
         let joins = log.from.is_some_and(|f| f <= start) && log.synced >= Some(start);
         if !joins {
             log.from = Some(start);
@@ -164,7 +199,7 @@ impl Store {
         &self,
         channel: Snowflake,
         mut after: Snowflake,
-    ) -> Result<(Vec<(String, Snowflake)>, Option<Snowflake>)> {
+    ) -> Result<(Vec<(String, Snowflake, bool)>, Option<Snowflake>)> {
         let bot = self.discord.bot_user_id();
         let mut found = Vec::new();
         let mut newest = None;
@@ -180,7 +215,7 @@ impl Store {
                 if m.author.id == bot
                     && let Some(p) = Point::decode(&m.content)
                 {
-                    found.push((p.txn, m.id));
+                    found.push((p.txn, m.id, p.aborted));
                 }
             }
             match page.iter().map(|m| m.id).max() {
