@@ -523,7 +523,16 @@ impl Job {
         let t = if export {
             self.store.export(&def, &file).await
         } else {
-            self.store.import(&def, &file).await
+            // A column the file leaves out takes its DEFAULT, as in an INSERT.
+            let defaults = def
+                .columns
+                .iter()
+                .map(|c| match &c.default {
+                    Some(sql) => super::rules::evaluate_default(&def, sql, c.ty),
+                    None => Ok(crate::store::Value::Null),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.store.import(&def, &file, &defaults).await
         }
         .map_err(external)?;
         Ok(vec![

@@ -401,3 +401,43 @@ async fn channels_dbcord_does_not_own_are_never_touched() {
         assert_eq!(channel.topic.as_deref(), Some("our own channel"));
     }
 }
+
+/// `import` refuses a key the table does not have, naming it, and gives a
+/// column the file leaves out its DEFAULT, in JSON lines and CSV alike.
+#[tokio::test]
+async fn an_import_refuses_unknown_columns_and_fills_defaults() {
+    let s = Stack::new().await;
+    s.sql("CREATE TABLE p (id BIGINT PRIMARY KEY, name TEXT, age BIGINT DEFAULT 30)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"nmae\": \"b\"}\n",
+    )
+    .unwrap();
+    let e = s
+        .sql_err(&format!("SELECT * FROM import('p', '{}')", bad.display()))
+        .await;
+    assert!(
+        e.contains("line 2") && e.contains("no column \"nmae\""),
+        "{e}"
+    );
+    assert_eq!(s.value("SELECT count(*) FROM p").await, "0");
+    let good = dir.path().join("good.jsonl");
+    std::fs::write(
+        &good,
+        "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"age\": null}\n",
+    )
+    .unwrap();
+    s.sql(&format!("SELECT * FROM import('p', '{}')", good.display()))
+        .await;
+    let csv = dir.path().join("more.csv");
+    std::fs::write(&csv, "id,name\n3,c\n").unwrap();
+    s.sql(&format!("SELECT * FROM import('p', '{}')", csv.display()))
+        .await;
+    assert_eq!(
+        s.values("SELECT id, name, age FROM p ORDER BY id").await,
+        crate::common::table(&[&["1", "a", "30"], &["2", "NULL", "NULL"], &["3", "c", "30"]])
+    );
+}

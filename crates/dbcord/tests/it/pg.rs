@@ -500,3 +500,92 @@ async fn tls_is_offered_when_a_certificate_is_given() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "over tls\n");
 }
+
+/// The server on Discord's HTTP API (a served emulator that checks the
+/// token): neither its output, nor its logs at the most verbose, nor any
+/// error a client is sent, shows the bot token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_token_is_in_no_output_log_or_error() {
+    const TOKEN: &str = "NzkyNzE1NDU0MTk2MDg4ODQy.X-hvzA.Ovy4MCQywSkoMRRclStW4xAYK7I";
+    let served = crate::cli::Served::start_args(&["--in-memory", "--token", TOKEN]);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_dbcord"))
+        .args([
+            "--backend",
+            "discord",
+            "-vvv",
+            "serve",
+            "--pg",
+            "127.0.0.1:0",
+        ])
+        .env("DISCORD_API_BASE", &served.base)
+        .env("DISCORD_BOT_TOKEN", TOKEN)
+        .env("DBCORD_GUILD_ID", &served.guild)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both streams drained as they come (a full pipe would stop the server).
+    let drain = |r: Box<dyn std::io::Read + Send>,
+                 first: Option<std::sync::mpsc::Sender<String>>| {
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+                if let Some(tx) = &first {
+                    let _ = tx.send(line.clone());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        })
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = drain(Box::new(server.stdout.take().unwrap()), Some(tx));
+    let err = drain(Box::new(server.stderr.take().unwrap()), None);
+    let first = tokio::task::spawn_blocking(move || rx.recv().unwrap())
+        .await
+        .unwrap();
+    let port = first
+        .split_whitespace()
+        .find_map(|w| w.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()))
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let c = connect(addr, None).await.unwrap();
+    let mut said = vec![first];
+    c.batch_execute(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')",
+    )
+    .await
+    .unwrap();
+    for bad in [
+        "INSERT INTO t VALUES (1, 'again')",
+        "SELECT * FROM nosuch",
+        "SELEC 1",
+        "INSERT INTO t VALUES ('x', 1)",
+    ] {
+        said.push(c.simple_query(bad).await.unwrap_err().to_string());
+    }
+    drop(c);
+    server.kill().unwrap();
+    let logs = tokio::task::spawn_blocking(move || {
+        let _ = server.wait();
+        out.join().unwrap() + &err.join().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        logs.contains("DEBUG") || logs.contains("TRACE"),
+        "no logs: {logs}"
+    );
+    said.push(logs);
+    for text in &said {
+        assert!(!text.contains(TOKEN), "the token shows in: {text}");
+        assert!(
+            !text.contains("X-hvzA"),
+            "part of the token shows in: {text}"
+        );
+    }
+}

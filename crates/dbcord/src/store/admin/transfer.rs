@@ -7,7 +7,9 @@
 //! object per line keyed by column name, each value in its row-message
 //! form (see `codec::value`), and keeps everything exactly.
 //! An import is one INSERT: every row is checked first, and a bad one
-//! stops it with its line and nothing written.
+//! stops it with its line and nothing written. A column the file does not
+//! have takes its DEFAULT (given by the caller, who can evaluate SQL); a
+//! column the table does not have is an error naming it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -90,14 +92,22 @@ impl Store {
         })
     }
 
-    /// Insert every row of `path` into `def`, as one statement.
-    pub async fn import(&self, def: &Arc<TableDef>, path: &str) -> Result<Transfer> {
+    /// Insert every row of `path` into `def`, as one statement; a column
+    /// the file leaves out takes `defaults[i]`.
+    pub async fn import(
+        &self,
+        def: &Arc<TableDef>,
+        path: &str,
+        defaults: &[Value],
+    ) -> Result<Transfer> {
         let format = FileFormat::of(path)?;
         let text =
             std::fs::read_to_string(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
         let rows = match format {
-            FileFormat::Csv => from_csv(def, &text).map_err(|e| bad(path, e))?,
-            FileFormat::JsonLines => from_json_lines(def, &text).map_err(|e| bad(path, e))?,
+            FileFormat::Csv => from_csv(def, &text, defaults).map_err(|e| bad(path, e))?,
+            FileFormat::JsonLines => {
+                from_json_lines(def, &text, defaults).map_err(|e| bad(path, e))?
+            }
         };
         let n = rows.len() as u64;
         if n > 0 {
@@ -147,7 +157,7 @@ fn to_csv(def: &TableDef, rows: &[Vec<Value>]) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-fn from_csv(def: &TableDef, text: &str) -> Result<Vec<Vec<Value>>, String> {
+fn from_csv(def: &TableDef, text: &str, defaults: &[Value]) -> Result<Vec<Vec<Value>>, String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| e.to_string())?.clone();
     let positions = header
@@ -190,8 +200,20 @@ fn from_csv(def: &TableDef, text: &str) -> Result<Vec<Vec<Value>>, String> {
         })?;
         columns.push(values(c.ty, &typed).map_err(|e| e.to_string())?);
     }
+    let named: Vec<bool> = (0..def.columns.len())
+        .map(|i| positions.contains(&i))
+        .collect();
     Ok((0..n)
-        .map(|r| columns.iter().map(|c| c[r].clone()).collect())
+        .map(|r| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match named[i] {
+                    true => c[r].clone(),
+                    false => defaults.get(i).cloned().unwrap_or(Value::Null),
+                })
+                .collect()
+        })
         .collect())
 }
 
@@ -209,7 +231,11 @@ fn typed_column(text: &StringArray, ty: ColumnType) -> Result<ArrayRef, (usize, 
     Ok(typed)
 }
 
-fn from_json_lines(def: &TableDef, text: &str) -> Result<Vec<Vec<Value>>, String> {
+fn from_json_lines(
+    def: &TableDef,
+    text: &str,
+    defaults: &[Value],
+) -> Result<Vec<Vec<Value>>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -217,7 +243,25 @@ fn from_json_lines(def: &TableDef, text: &str) -> Result<Vec<Vec<Value>>, String
             let line = |e: String| format!("line {}: {e}", n + 1);
             let obj: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(l).map_err(|e| line(format!("not a JSON object: {e}")))?;
-            decode_object(def, &sql_keys_to_stored(def, obj)).map_err(|e| line(e.to_string()))
+            if let Some(k) = obj.keys().find(|k| def.column_index(k).is_none()) {
+                return Err(line(format!(
+                    "{} has no column \"{k}\"",
+                    def.qualified_name()
+                )));
+            }
+            let given: Vec<bool> = def
+                .columns
+                .iter()
+                .map(|c| obj.contains_key(&c.name))
+                .collect();
+            let mut row = decode_object(def, &sql_keys_to_stored(def, obj))
+                .map_err(|e| line(e.to_string()))?;
+            for (i, v) in row.iter_mut().enumerate() {
+                if !given[i] {
+                    *v = defaults.get(i).cloned().unwrap_or(Value::Null);
+                }
+            }
+            Ok(row)
         })
         .collect()
 }
