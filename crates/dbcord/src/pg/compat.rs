@@ -26,10 +26,14 @@ use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use crate::sql::Engine;
 
 /// Parse `sql` as PostgreSQL writes it, into statements the engine runs.
-pub fn parse(_engine: &Engine, sql: &str) -> Result<Vec<Statement>> {
+pub fn parse(engine: &Engine, sql: &str) -> Result<Vec<Statement>> {
     let mut statements: Vec<Statement> =
         DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?.into();
     for stmt in &mut statements {
+        if let Some(answer) = show(engine, stmt) {
+            *stmt = answer?;
+            continue;
+        }
         if let Statement::Statement(s) = stmt {
             let _ = s.visit(&mut Rewrite);
             if let ast::Statement::Query(q) = s.as_mut() {
@@ -38,6 +42,43 @@ pub fn parse(_engine: &Engine, sql: &str) -> Result<Vec<Statement>> {
         }
     }
     Ok(statements)
+}
+
+/// `SHOW` of a server parameter clients ask about (drivers, ORMs, psql's
+/// `\conninfo`) as the query that answers it; other settings are
+/// DataFusion's and dbcord's own (`SHOW dbcord.pushdown`).
+fn show(engine: &Engine, stmt: &Statement) -> Option<Result<Statement>> {
+    let Statement::Statement(s) = stmt else {
+        return None;
+    };
+    let ast::Statement::ShowVariable { variable } = s.as_ref() else {
+        return None;
+    };
+    let name: Vec<String> = variable
+        .iter()
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect();
+    let name = name.join(" ");
+    let value = match name.as_str() {
+        "server_version" => "15.0".to_string(),
+        "server_version_num" => "150000".to_string(),
+        "transaction isolation level" | "transaction_isolation" => "repeatable read".to_string(),
+        "search_path" => engine.database(),
+        "client_encoding" | "server_encoding" => "UTF8".to_string(),
+        "standard_conforming_strings" | "integer_datetimes" => "on".to_string(),
+        "datestyle" => "ISO, MDY".to_string(),
+        "timezone" => "UTC".to_string(),
+        "max_identifier_length" => "63".to_string(),
+        "default_transaction_isolation" => "repeatable read".to_string(),
+        _ => return None,
+    };
+    let column = name.replace(' ', "_");
+    let sql = format!("SELECT '{value}' AS \"{column}\"");
+    Some(
+        DFParser::parse_sql_with_dialect(&sql, &PostgreSqlDialect {})
+            .map(|mut v| v.pop_front().expect("one statement"))
+            .map_err(Into::into),
+    )
 }
 
 /// The rewrites, applied bottom-up to every expression.

@@ -295,8 +295,29 @@ async fn tokio_postgres_prepares_binds_and_reads_binary() {
     assert_eq!(e.code().unwrap().code(), "23505");
     let e = c.query("SELECT * FROM nosuch", &[]).await.unwrap_err();
     assert_eq!(e.code().unwrap().code(), "42P01");
-    // A transaction through the client's own API.
+    // A portal read a few rows at a time.
     let mut c = c;
+    let t = c.transaction().await.unwrap();
+    let portal = t.bind("SELECT id FROM m ORDER BY id", &[]).await.unwrap();
+    let first = t.query_portal(&portal, 3).await.unwrap();
+    let rest = t.query_portal(&portal, 10).await.unwrap();
+    let ids: Vec<i64> = first.iter().chain(&rest).map(|r| r.get(0)).collect();
+    assert_eq!((first.len(), ids), (3, vec![0, 1, 2, 3]));
+    t.commit().await.unwrap();
+    // What drivers ask of the server.
+    let v = c.simple_query("SHOW server_version").await.unwrap();
+    let shown = v.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    });
+    assert_eq!(shown.as_deref(), Some("15.0"));
+    let db: String = c
+        .query_one("SELECT current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(db, "main");
+    // A transaction through the client's own API.
     let t = c.transaction().await.unwrap();
     t.execute("INSERT INTO m (id, name) VALUES (10, 'ten')", &[])
         .await

@@ -11,7 +11,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
 };
 use datafusion::prelude::SessionContext;
 
@@ -78,7 +79,10 @@ impl ScalarUDFImpl for PgFunction {
 fn add(ctx: &SessionContext, name: &'static str, returns: DataType, body: Box<Body>) {
     let f = PgFunction {
         name,
-        signature: Signature::variadic_any(Volatility::Stable),
+        signature: Signature::one_of(
+            vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+            Volatility::Stable,
+        ),
         returns,
         body,
     };
@@ -251,6 +255,26 @@ pub fn register(ctx: &SessionContext, store: &Arc<Store>) {
             Box::new(|args, _| Ok(Arc::new(BooleanArray::from(vec![true; args[0].len()])))),
         );
     }
+    // Sizes are not kept per table: psql's `\dt+` shows them empty.
+    add(
+        ctx,
+        "pg_table_size",
+        DataType::Int64,
+        Box::new(|args, _| Ok(Arc::new(Int64Array::from(vec![None::<i64>; args[0].len()])))),
+    );
+    add(
+        ctx,
+        "pg_size_pretty",
+        DataType::Utf8,
+        Box::new(|args, _| {
+            let bytes = oids_of(&args[0])?;
+            let out: StringArray = bytes
+                .iter()
+                .map(|b| b.map(|b| format!("{b} bytes")))
+                .collect();
+            Ok(Arc::new(out))
+        }),
+    );
     // DataFusion's array functions are not built in (trimmed features);
     // the catalog's ACL columns are NULL text, which this passes through.
     add(
