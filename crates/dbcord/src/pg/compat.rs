@@ -76,8 +76,7 @@ fn show(engine: &Engine, stmt: &Statement) -> Option<Result<Statement>> {
     let sql = format!("SELECT '{value}' AS \"{column}\"");
     Some(
         DFParser::parse_sql_with_dialect(&sql, &PostgreSqlDialect {})
-            .map(|mut v| v.pop_front().expect("one statement"))
-            .map_err(Into::into),
+            .map(|mut v| v.pop_front().expect("one statement")),
     )
 }
 

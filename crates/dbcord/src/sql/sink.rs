@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 
 use super::convert::batch_to_rows;
 use super::rules::enforce_checks;
-use crate::store::{Change, Op, Store, TableDef, Txn, WriteOptions};
+use crate::store::{Change, Store, TableDef, Txn, WriteOptions};
 
 /// Writes every row of the input as one commit.
 ///
@@ -77,13 +77,7 @@ impl DataSink for DiscordSink {
         enforce_checks(&self.table, rows.iter().map(Vec::as_slice))?;
         let written = match &self.txn {
             Some(txn) => {
-                let changes = rows
-                    .into_iter()
-                    .map(|values| Change {
-                        op: Op::Insert,
-                        values,
-                    })
-                    .collect();
+                let changes = Change::inserts(rows);
                 self.store.write_in(txn, &self.table, changes).await
             }
             None => self.store.insert(&self.table, rows, &self.options).await,

@@ -69,6 +69,22 @@ async fn cut_short(dir: &std::path::Path) -> usize {
     parts.difference(&points).count()
 }
 
+/// The kills were enough, some came before a commit, and some between a
+/// part and its commit point: the property was exercised.
+async fn landed(dir: &std::path::Path, who: &str, kills: usize, outcomes: [usize; 2]) {
+    assert_eq!(kills, KILLS, "too few {who} kills landed mid-transaction");
+    assert!(
+        outcomes[0] > 0,
+        "no {who} kill came before a commit: {outcomes:?}"
+    );
+    let inside = cut_short(dir).await;
+    eprintln!("{who} kills: {outcomes:?} (absent, whole); {inside} inside a COMMIT");
+    assert!(
+        inside > 0,
+        "no {who} kill landed between a part and the commit point"
+    );
+}
+
 /// Transaction `i`'s rows in each table, as two readers see them: equal,
 /// and all or none. Whether it committed.
 async fn whole_or_none(dir: &std::path::Path, i: i64) -> bool {
@@ -118,17 +134,7 @@ async fn a_client_killed_during_a_two_table_commit_leaves_it_whole_or_absent() {
             break;
         }
     }
-    assert_eq!(kills, KILLS, "too few kills landed mid-transaction");
-    assert!(
-        outcomes[0] > 0,
-        "no kill came before a commit: {outcomes:?}"
-    );
-    let inside = cut_short(dir.path()).await;
-    eprintln!("client kills: {outcomes:?} (absent, whole); {inside} inside a COMMIT");
-    assert!(
-        inside > 0,
-        "no kill landed between a part and the commit point"
-    );
+    landed(dir.path(), "client", kills, outcomes).await;
     // The guild still takes transactions over both tables.
     run_to_end(dir.path(), &[&script(1000)]);
     assert!(whole_or_none(dir.path(), 1000).await);
@@ -191,15 +197,5 @@ async fn a_server_killed_during_a_clients_two_table_commit_leaves_it_whole_or_ab
             break;
         }
     }
-    assert_eq!(kills, KILLS, "too few kills landed mid-commit");
-    assert!(
-        outcomes[0] > 0,
-        "every kill came after the commit: {outcomes:?}"
-    );
-    let inside = cut_short(dir.path()).await;
-    eprintln!("server kills: {outcomes:?} (absent, whole); {inside} inside a COMMIT");
-    assert!(
-        inside > 0,
-        "no kill landed between a part and the commit point"
-    );
+    landed(dir.path(), "server", kills, outcomes).await;
 }

@@ -83,6 +83,18 @@ pub struct Change {
     pub values: Vec<Value>,
 }
 
+impl Change {
+    /// An INSERT of each row.
+    pub fn inserts(rows: Vec<Vec<Value>>) -> Vec<Change> {
+        rows.into_iter()
+            .map(|values| Change {
+                op: Op::Insert,
+                values,
+            })
+            .collect()
+    }
+}
+
 impl Serialize for Op {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.sign())

@@ -24,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::store::codec::commit;
 use crate::store::codec::meta::CommitMeta;
 use crate::store::codec::op::Change;
-use crate::store::codec::op::Op;
 use crate::store::codec::shard::ShardRef;
 use crate::store::codec::value::Value;
 use crate::store::log::sync::sync_until;
@@ -48,14 +47,7 @@ impl Store {
         rows: Vec<Vec<Value>>,
         options: &WriteOptions,
     ) -> Result<u64> {
-        let changes = rows
-            .into_iter()
-            .map(|values| Change {
-                op: Op::Insert,
-                values,
-            })
-            .collect();
-        self.commit(table, changes, options).await
+        self.commit(table, Change::inserts(rows), options).await
     }
 
     /// Write `changes` as one commit, then compact if the log has grown
