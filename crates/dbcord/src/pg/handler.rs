@@ -101,12 +101,19 @@ impl Connection {
 
     /// Run one statement; its response (a failure is a response too, so
     /// that a simple query's earlier results still reach the client).
-    async fn run(&self, stmt: Statement, format: &Format) -> PgWireResult<Response> {
+    /// `described`: the rows' schema a client was told on Describe; the
+    /// rows are sent in its types (a parameter's type may differ at run).
+    async fn run(
+        &self,
+        stmt: Statement,
+        format: &Format,
+        described: Option<&SchemaRef>,
+    ) -> PgWireResult<Response> {
         let before = self.engine.txn_status();
         let outcome = self.engine.run(stmt).await;
         let after = self.engine.txn_status();
         let response = match outcome {
-            Ok(outcome) => results::response(outcome, format)?,
+            Ok(outcome) => results::response(outcome, format, described)?,
             Err(e) => return Ok(Response::Error(Box::new(statement_error(&e)))),
         };
         Ok(match (response, before, after) {
@@ -150,7 +157,11 @@ impl Connection {
         };
         let mut out = Vec::new();
         for stmt in statements {
-            let r = self.run(stmt, &Format::UnifiedText).await?;
+            if let Some(tag) = session_only(&stmt) {
+                out.push(Response::Execution(pgwire::api::results::Tag::new(tag)));
+                continue;
+            }
+            let r = self.run(stmt, &Format::UnifiedText, None).await?;
             let failed = matches!(r, Response::Error(_));
             out.push(r);
             if failed {
@@ -161,6 +172,22 @@ impl Connection {
             out.push(Response::EmptyQuery);
         }
         Ok(out)
+    }
+}
+
+/// Statements about the connection's own server-side state, which a
+/// client sends to reset it (psycopg's `DEALLOCATE ALL` after a rollback,
+/// a pool's `DISCARD ALL`): the prepared statements are the protocol's
+/// (pgwire keeps and drops them), so there is nothing more to do.
+fn session_only(stmt: &Statement) -> Option<&'static str> {
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    match stmt {
+        Statement::Statement(s) => match s.as_ref() {
+            Sql::Deallocate { .. } => Some("DEALLOCATE"),
+            Sql::Discard { .. } => Some("DISCARD ALL"),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -291,7 +318,8 @@ impl ExtendedQueryHandler for Connection {
         };
         let values = params::literals(portal, &prepared.params)?;
         params::bind(&mut stmt, &values)?;
-        self.run(stmt, &portal.result_column_format).await
+        self.run(stmt, &portal.result_column_format, prepared.schema.as_ref())
+            .await
     }
 }
 

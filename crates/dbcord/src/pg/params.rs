@@ -80,12 +80,11 @@ fn literal<S: Clone>(portal: &Portal<S>, i: usize, ty: &Type) -> PgWireResult<Ex
         Type::OID => portal.parameter::<u32>(i, ty)?.map(number),
         Type::FLOAT4 => portal.parameter::<f32>(i, ty)?.map(|f| float(f as f64)),
         Type::FLOAT8 => portal.parameter::<f64>(i, ty)?.map(float),
-        Type::NUMERIC => portal.parameter::<rust_decimal::Decimal>(i, ty)?.map(|d| {
-            cast(
-                string(d.to_string()),
-                SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::None),
-            )
-        }),
+        // A number literal: dbcord's columns hold DOUBLE and BIGINT, and
+        // DataFusion casts the literal to the column it meets.
+        Type::NUMERIC => portal
+            .parameter::<rust_decimal::Decimal>(i, ty)?
+            .map(|d| raw(d.normalize().to_string())),
         Type::TIMESTAMP => portal.parameter::<chrono::NaiveDateTime>(i, ty)?.map(|t| {
             cast(
                 string(t.to_string()),

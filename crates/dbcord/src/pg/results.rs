@@ -58,7 +58,10 @@ pub fn wire_schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(wire_type(f.data_type())))
+        .map(|f| {
+            let f = f.as_ref().clone().with_data_type(wire_type(f.data_type()));
+            f.with_nullable(true)
+        })
         .collect();
     Arc::new(Schema::new(fields))
 }
@@ -128,9 +131,19 @@ pub fn tag(status: &str) -> Tag {
 }
 
 /// An outcome as a response.
-pub fn response(outcome: Outcome, format: &Format) -> PgWireResult<Response> {
+pub fn response(
+    outcome: Outcome,
+    format: &Format,
+    described: Option<&SchemaRef>,
+) -> PgWireResult<Response> {
     match outcome {
-        Outcome::Rows { schema, batches } => Ok(Response::Query(rows(&schema, batches, format)?)),
+        Outcome::Rows { schema, batches } => {
+            let schema = match described {
+                Some(d) if d.fields().len() == schema.fields().len() => d,
+                _ => &schema,
+            };
+            Ok(Response::Query(rows(schema, batches, format)?))
+        }
         Outcome::Status(status) => Ok(Response::Execution(tag(&status))),
     }
 }

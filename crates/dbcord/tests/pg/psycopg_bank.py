@@ -85,6 +85,25 @@ def main(port):
     conn.rollback()
     check("nothing of it written", cur.execute("SELECT count(*) FROM people").fetchone()[0], 1)
     conn.commit()
+
+    # executemany (pipelined), a statement prepared after repeated use,
+    # nested transactions (savepoints) and a rollback that resets them.
+    with psycopg.connect(dsn, autocommit=True) as auto:
+        c = auto.cursor()
+        c.executemany("INSERT INTO people (id, email) VALUES (%s, %s)", [(i, f"p{i}@x") for i in range(10, 20)])
+        for i in range(10, 18):
+            got = c.execute("SELECT email FROM people WHERE id = %s", (i,)).fetchone()
+        check("prepared after repeated use", got, ("p17@x",))
+        try:
+            with auto.transaction():
+                c.execute("UPDATE people SET age = %s WHERE id = %s", (40, 10))
+                with auto.transaction():
+                    c.execute("UPDATE people SET age = %s WHERE id = %s", (41, 11))
+                raise RuntimeError("undo it all")
+        except RuntimeError:
+            pass
+        got = c.execute("SELECT age FROM people WHERE id IN (10, 11) ORDER BY id").fetchall()
+        check("nested transactions rolled back", got, [(30,), (30,)])
     conn.close()
     other.close()
     print("all ok")
