@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use discord_api::{Discord, DiscordResult, NewChannel, NewMessage, Snowflake, channel_type};
+use discord_api::{Discord, DiscordResult, NewMessage, Snowflake};
 
 use super::invocation::Invocation;
 use super::reply::fit;
-use crate::store::{AUDIT_CHANNEL, audit_topic};
+use crate::store::{AUDIT_CHANNEL, audit_topic, find_or_make_guild_channel};
 
 /// The audit channel.
 pub struct Audit {
@@ -21,22 +21,7 @@ pub struct Audit {
 impl Audit {
     /// Find the audit channel (by name and dbcord's topic), or make it.
     pub async fn open(discord: Arc<dyn Discord>) -> DiscordResult<Audit> {
-        let topic = audit_topic();
-        let found = discord.list_channels().await?.into_iter().find(|c| {
-            c.name == AUDIT_CHANNEL && c.parent_id.is_none() && c.topic.as_deref() == Some(&topic)
-        });
-        let channel = match found {
-            Some(c) => c.id,
-            None => {
-                let new = NewChannel {
-                    name: AUDIT_CHANNEL.into(),
-                    kind: channel_type::TEXT,
-                    topic: Some(topic),
-                    parent_id: None,
-                };
-                discord.create_channel(&new).await?.id
-            }
-        };
+        let channel = find_or_make_guild_channel(&*discord, AUDIT_CHANNEL, &audit_topic()).await?;
         Ok(Audit { discord, channel })
     }
 

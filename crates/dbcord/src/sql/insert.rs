@@ -124,8 +124,13 @@ fn column_index(def: &TableDef, name: &str) -> Result<usize> {
 
 /// Whether an INSERT needs this module: ON CONFLICT or RETURNING.
 pub fn is_upsert_or_returning(stmt: &Statement) -> bool {
-    let mut stmt = stmt.clone();
-    insert_of(&mut stmt).is_some_and(|i| i.on.is_some() || i.returning.is_some())
+    match stmt {
+        Statement::Statement(s) => matches!(
+            s.as_ref(),
+            ast::Statement::Insert(i) if i.on.is_some() || i.returning.is_some()
+        ),
+        _ => false,
+    }
 }
 
 /// What to do with a row whose key (or UNIQUE value) is taken.

@@ -45,6 +45,7 @@ pub use admin::inspect::Fact;
 pub use admin::transfer::{FileFormat, Transfer};
 pub use admin::verify::{CHECKS, Finding};
 pub use admin::versions::Version;
+pub use catalog::ddl::find_or_make_guild_channel;
 pub use codec::key::{Key, row_key};
 pub use codec::op::Change;
 pub use codec::op::Op;

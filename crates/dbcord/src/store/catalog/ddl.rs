@@ -297,3 +297,31 @@ fn check_new_table(db: &str, new: &NewTable) -> Result<()> {
     }
     Ok(())
 }
+
+/// The guild's channel `name` outside every category with dbcord's
+/// `topic` (`#dbc-audit`, `#dbc-transactions`), if `channels` has it.
+pub fn guild_channel(channels: &[Channel], name: &str, topic: &str) -> Option<Snowflake> {
+    channels
+        .iter()
+        .find(|c| c.name == name && c.parent_id.is_none() && c.topic.as_deref() == Some(topic))
+        .map(|c| c.id)
+}
+
+/// That channel, made if the guild's channels (listed now) do not have it.
+pub async fn find_or_make_guild_channel(
+    discord: &dyn discord_api::Discord,
+    name: &str,
+    topic: &str,
+) -> discord_api::DiscordResult<Snowflake> {
+    let channels = discord.list_channels().await?;
+    if let Some(id) = guild_channel(&channels, name, topic) {
+        return Ok(id);
+    }
+    let new = NewChannel {
+        name: name.to_string(),
+        kind: channel_type::TEXT,
+        topic: Some(topic.to_string()),
+        parent_id: None,
+    };
+    Ok(discord.create_channel(&new).await?.id)
+}

@@ -84,24 +84,21 @@ impl Store {
         let Some(synced) = snap.synced else {
             return Ok(None);
         };
+        let log = self.log_of(table.channel_id);
         // A transaction's part whose fate is not settled for good cannot
         // be folded either way: the compaction waits (see `store::txn`).
-        if self.parts_unsettled(&self.log_of(table.channel_id)).await? {
+        if self.parts_unsettled(&log) {
             tracing::info!(
                 "{}: a transaction is being decided; compaction put off",
                 table.qualified_name()
             );
             return Ok(None);
         }
-        let checkpoint = self
-            .log_of(table.channel_id)
-            .checkpoint
-            .as_ref()
-            .map(|c| c.id);
+        let checkpoint = log.checkpoint.as_ref().map(|c| c.id);
         // Commits that count for nobody (void, or parts of a transaction
         // that did not commit) are worth a manifest too: only what a
         // checkpoint covers can vacuum delete.
-        let uncovered = !self.log_of(table.channel_id).commits.is_empty();
+        let uncovered = !log.commits.is_empty();
         let (base, tail): (Vec<Run>, Vec<Run>) = snap
             .runs
             .iter()

@@ -119,9 +119,7 @@ impl Fates {
             }
         }
     }
-}
 
-impl Fates {
     /// The newest message a reader of `log` may write from: just before
     /// the oldest part it does not count. A commit based on it is then
     /// void if that part's transaction committed and wrote the same rows

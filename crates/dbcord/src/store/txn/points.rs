@@ -13,10 +13,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use discord_api::limits::HISTORY_PAGE;
-use discord_api::{Channel, HistoryAnchor, HistoryQuery, NewChannel, Snowflake, channel_type};
+use discord_api::{Channel, HistoryAnchor, HistoryQuery, Snowflake};
 
 use super::point_log::{Fate, PointLog, Upto, part_txn};
 use crate::error::Result;
+use crate::store::catalog::ddl::{find_or_make_guild_channel, guild_channel};
 use crate::store::codec::point::Point;
 use crate::store::log::commit::Commit;
 use crate::store::log::table_log::TableLog;
@@ -28,12 +29,8 @@ use crate::store::timing::{TXN_DEADLINE, TXN_FOLD_GRACE};
 impl Store {
     /// Note `#dbc-transactions` among the channels a refresh listed.
     pub(crate) fn note_txn_channel(&self, channels: &[Channel]) {
-        let topic = txn_topic();
-        let found = channels.iter().find(|c| {
-            c.name == TXN_CHANNEL && c.parent_id.is_none() && c.topic.as_deref() == Some(&topic)
-        });
-        if let Some(c) = found {
-            self.points_log().channel = Some(c.id);
+        if let Some(id) = guild_channel(channels, TXN_CHANNEL, &txn_topic()) {
+            self.points_log().channel = Some(id);
         }
     }
 
@@ -49,20 +46,9 @@ impl Store {
         if let Some(c) = self.points_log().channel {
             return Ok(c);
         }
-        let channels = self.discord.list_channels().await?;
-        self.note_txn_channel(&channels);
-        if let Some(c) = self.points_log().channel {
-            return Ok(c);
-        }
-        let new = NewChannel {
-            name: TXN_CHANNEL.into(),
-            kind: channel_type::TEXT,
-            topic: Some(txn_topic()),
-            parent_id: None,
-        };
-        let made = self.discord.create_channel(&new).await?;
-        self.points_log().channel = Some(made.id);
-        Ok(made.id)
+        let id = find_or_make_guild_channel(&*self.discord, TXN_CHANNEL, &txn_topic()).await?;
+        self.points_log().channel = Some(id);
+        Ok(id)
     }
 
     /// Remember a point this process posted.
@@ -122,21 +108,13 @@ impl Store {
 
     /// Whether `log` holds a part whose fate is not settled for good, or
     /// whose point is too recent to fold (see [`TXN_FOLD_GRACE`]): a
-    /// compaction must leave such a part where it is.
-    pub(crate) async fn parts_unsettled(&self, log: &TableLog) -> Result<bool> {
-        let Some(oldest) = log
-            .commits
-            .iter()
-            .filter(|c| c.meta.part)
-            .map(|c| c.id)
-            .min()
-        else {
-            return Ok(false);
-        };
-        self.read_points(oldest, Upto::Latest).await?;
+    /// compaction must leave such a part where it is. Judged from the
+    /// points read by the snapshot of `log` that counted every point
+    /// posted so far ([`Store::snapshot`]: [`Upto::Latest`]).
+    pub(crate) fn parts_unsettled(&self, log: &TableLog) -> bool {
         let now = self.discord_now_ms();
         let points = self.points_log();
-        Ok(log.commits.iter().any(|c| {
+        log.commits.iter().any(|c| {
             let Some(txn) = part_txn(c) else {
                 return false;
             };
@@ -146,7 +124,7 @@ impl Store {
                 // No point yet: settled once the deadline has passed.
                 Fate::Open => now <= c.id.unix_ms() + TXN_DEADLINE.as_millis() as u64,
             }
-        }))
+        })
     }
 
     /// Read the points after `since` up to what `upto` needs, unless they

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use discord_api::{Message, NewMessage, Snowflake};
 
 use super::build::build;
-use super::checks::{check_within, checked_rows};
+use super::checks::checked_rows;
 use super::options::WriteOptions;
 use crate::error::{Error, Result};
 use crate::store::codec::commit;
@@ -189,8 +189,7 @@ impl Store {
     ) -> Result<Vec<Arc<IndexDef>>> {
         let def = &snap.def;
         let indexes = self.indexes_of(&def.database, &def.name);
-        check_within(def, &indexes, changes)?;
-        self.check_against(snap, &indexes, changes, stats).await?;
+        self.check_statement(snap, &indexes, changes, stats).await?;
         Ok(indexes)
     }
 
