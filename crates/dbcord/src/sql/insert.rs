@@ -428,7 +428,7 @@ async fn updated_rows(
     );
     let existing: Vec<Vec<Value>> = pairs.iter().map(|p| p.0.clone()).collect();
     let proposed: Vec<Vec<Value>> = pairs.iter().map(|p| p.1.clone()).collect();
-    let batch = evaluate(def, alias, &existing, Some(&proposed), items).await?;
+    let batch = evaluate(def, alias, &existing, &proposed, items).await?;
     let keep = batch
         .column(def.columns.len())
         .as_any()
@@ -470,10 +470,45 @@ async fn returning_rows(
     written: &[Vec<Value>],
     items: Vec<SelectItem>,
 ) -> Result<Inserted> {
+    let (schema, batches) = select_over(def, alias, written, None, items).await?;
+    Ok(Inserted::Rows(schema, batches))
+}
+
+/// Evaluate `items` over the existing rows (as the table's columns) and
+/// the proposed ones (as `excluded.<column>`), one row a pair.
+async fn evaluate(
+    def: &TableDef,
+    alias: &str,
+    existing: &[Vec<Value>],
+    proposed: &[Vec<Value>],
+    items: Vec<Expr>,
+) -> Result<RecordBatch> {
+    let items = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| SelectItem::ExprWithAlias {
+            expr: e,
+            alias: Ident::new(format!("__c{i}")),
+        })
+        .collect();
+    let (schema, batches) = select_over(def, alias, existing, Some(proposed), items).await?;
+    Ok(datafusion::arrow::compute::concat_batches(
+        &schema, &batches,
+    )?)
+}
+
+/// `SELECT items` over `rows` (and, given, the proposed rows beside
+/// them), with the table's name or alias and `excluded` as qualifiers.
+async fn select_over(
+    def: &TableDef,
+    alias: &str,
+    rows: &[Vec<Value>],
+    excluded: Option<&[Vec<Value>]>,
+    items: Vec<SelectItem>,
+) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
     let mut ctx = SessionContext::new();
     datafusion_functions_json::register_all(&mut ctx)?;
-    let table = rows_table(def, written, None)?;
-    ctx.register_table("__rows", Arc::new(table))?;
+    ctx.register_table("__rows", Arc::new(rows_table(def, rows, excluded)?))?;
     let mut select = Parser::new(&GenericDialect {})
         .try_with_sql("SELECT 1 FROM __rows")
         .and_then(|mut p| p.parse_query())
@@ -483,56 +518,13 @@ async fn returning_rows(
     }
     let _ = select.visit(&mut Unqualify {
         alias,
-        excluded: false,
+        excluded: excluded.is_some(),
     });
     let stmt = Statement::Statement(Box::new(ast::Statement::Query(select)));
     let plan = ctx.state().statement_to_plan(stmt).await?;
     let df = ctx.execute_logical_plan(plan).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await?;
-    Ok(Inserted::Rows(schema, batches))
-}
-
-/// Evaluate `items` over the existing rows (as the table's columns) and
-/// the proposed ones (as `__excluded_<column>`).
-async fn evaluate(
-    def: &TableDef,
-    alias: &str,
-    existing: &[Vec<Value>],
-    proposed: Option<&[Vec<Value>]>,
-    items: Vec<Expr>,
-) -> Result<RecordBatch> {
-    let mut ctx = SessionContext::new();
-    datafusion_functions_json::register_all(&mut ctx)?;
-    ctx.register_table("__rows", Arc::new(rows_table(def, existing, proposed)?))?;
-    let mut select = Parser::new(&GenericDialect {})
-        .try_with_sql("SELECT 1 FROM __rows")
-        .and_then(|mut p| p.parse_query())
-        .map_err(|e| DataFusionError::Plan(e.to_string()))?;
-    if let SetExpr::Select(s) = select.body.as_mut() {
-        s.projection = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| SelectItem::ExprWithAlias {
-                expr: e,
-                alias: Ident::new(format!("__c{i}")),
-            })
-            .collect();
-    }
-    let _ = select.visit(&mut Unqualify {
-        alias,
-        excluded: true,
-    });
-    let stmt = Statement::Statement(Box::new(ast::Statement::Query(select)));
-    let plan = ctx.state().statement_to_plan(stmt).await?;
-    let batches = ctx.execute_logical_plan(plan).await?.collect().await?;
-    let schema = batches
-        .first()
-        .map(|b| b.schema())
-        .ok_or_else(|| DataFusionError::Internal("no rows evaluated".into()))?;
-    Ok(datafusion::arrow::compute::concat_batches(
-        &schema, &batches,
-    )?)
+    Ok((schema, df.collect().await?))
 }
 
 /// A MemTable of rows: the table's columns, then (if given) the proposed
